@@ -1,0 +1,10 @@
+"""The one exception type that means "the user's input is wrong".
+
+The CLI turns an :class:`InputError` into one line on stderr and exit status 2. Library code
+raises it for anything a user can fix (a bad path, an unknown layer, an image too small);
+genuine bugs stay ordinary exceptions.
+"""
+
+
+class InputError(ValueError):
+    """Bad user input. ``str(err)`` is one line: what is wrong and what would be right."""

@@ -1,0 +1,59 @@
+"""Objectives: named loss terms × factors, summed (eq. 1, 5, 9). One forward pass per call.
+
+A term matches either the features of one layer (``"content"``, eq. 1) or their Gram matrix
+(``"gram"``, eq. 6). Each term's value is reported, already multiplied by its factor and weight.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ranvis.losses import feature_loss, gram, gram_loss, total_variation
+from ranvis.network import LAYER_INDEX, Net
+
+
+@dataclass
+class Term:
+    """factor·weight·loss(F_layer(x), target). ``target`` is features (content) or a Gram
+    matrix divided by its number of positions M (gram: then any output size compares)."""
+
+    name: str
+    layer: str
+    kind: str  # "content" | "gram"
+    target: torch.Tensor
+    factor: float = 1.0  # ω_l or µ_l (weighting.py)
+    weight: float = 1.0  # α or β share, or a user weight
+
+    def value(self, f: torch.Tensor) -> torch.Tensor:
+        if self.kind == "content":
+            loss = feature_loss(f, self.target)
+        else:  # eq. 6 with G/M on both sides: identical to eq. 6 when M matches the target's
+            loss = gram_loss(gram(f) / (f.shape[2] * f.shape[3]), self.target, f.shape[1], 1)
+        return (self.factor * self.weight) * loss
+
+
+def gram_target(f: torch.Tensor) -> torch.Tensor:
+    """The target for a gram term: G(F0)/M0, ``[B, C, C]``."""
+    return gram(f) / (f.shape[2] * f.shape[3])
+
+
+@dataclass
+class Objective:
+    """Σ terms + tv_weight·TV(x). Calling it returns (total, {term name: value})."""
+
+    net: Net
+    terms: list[Term]
+    tv_weight: float = 0.0
+
+    @property
+    def layers(self) -> list[str]:
+        return sorted({t.layer for t in self.terms}, key=lambda n: LAYER_INDEX[n].index)
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        feats = self.net(x, self.layers)
+        parts = {t.name: t.value(feats[t.layer]) for t in self.terms}
+        if self.tv_weight:
+            parts["tv"] = self.tv_weight * total_variation(x)
+        total = torch.stack(list(parts.values())).sum()
+        return total, parts

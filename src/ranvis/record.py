@@ -1,0 +1,93 @@
+"""The run record every task writes: OUT.png, OUT.json and OUT-loss.png, all atomically."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ranvis.errors import InputError
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
+
+    Creates missing parent directories. Raises InputError (one line) if the parent is a file or
+    not writable; on any failure no file is left behind.
+    """
+    path = Path(path)
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(f"cannot write {path}: {parent} is not a directory") from None
+    except PermissionError:
+        raise InputError(f"cannot write {path}: {parent} is not writable") from None
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _clean(v: Any) -> Any:
+    """JSON has no inf/nan: write them as strings so the file stays standard JSON."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    return v
+
+
+def write_json(path: str | Path, data: dict[str, Any]) -> None:
+    """Write ``data`` as indented, standard JSON, atomically."""
+    text = json.dumps(_clean(data), indent=1, sort_keys=False) + "\n"
+    atomic_write(path, lambda p: p.write_text(text))
+
+
+def plot_losses(path: str | Path, losses: list[float], terms: dict[str, list[float]] | None = None,
+                title: str = "") -> None:
+    """Loss against iteration, log scale (one curve per term when there are several)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=120)
+    ax.semilogy(range(1, len(losses) + 1), losses, label="total", lw=1.6)
+    if terms and len(terms) > 1:
+        for name, values in terms.items():
+            ax.semilogy(range(1, len(values) + 1), values, label=name, lw=0.9, alpha=0.8)
+        ax.legend(fontsize=6, ncol=2)
+    ax.set_xlabel("iteration (objective evaluations)")
+    ax.set_ylabel("loss")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3, which="both", lw=0.4)
+    fig.tight_layout()
+    atomic_write(path, lambda p: fig.savefig(p, format="png"))
+    plt.close(fig)
+
+
+def output_paths(out: str | Path) -> tuple[Path, Path, Path]:
+    """OUT.png → (OUT.png, OUT.json, OUT-loss.png)."""
+    out = Path(out)
+    return out, out.with_suffix(".json"), out.with_name(out.stem + "-loss.png")
+
+
+def save_run(out: str | Path, image: Any, record: dict[str, Any]) -> None:
+    """Write the image, its run record and its loss plot. The JSON is written last."""
+    from ranvis.images import save
+
+    png, js, lossplot = output_paths(out)
+    save(image, png)
+    if record.get("loss"):
+        plot_losses(lossplot, record["loss"], record.get("terms"), title=f"{record['task']}: {png.name}")
+    write_json(js, record)

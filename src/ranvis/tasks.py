@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from ranvis import _version
+from ranvis import defaults as D
 from ranvis.errors import InputError
 from ranvis.images import resize
 from ranvis.metrics import feature_error, psnr, ssim
@@ -20,14 +21,6 @@ from ranvis.network import Net, NetSpec, check_input_size, check_layers
 from ranvis.objectives import Objective, Term, gram_target
 from ranvis.optimize import Result, Step, optimize
 from ranvis.weighting import layer_factors
-
-# Paper defaults, with their source.
-SIGMA = 0.015  # §2
-TEXTURE_LAYERS = ["conv1_1", "conv2_1", "conv3_1", "conv4_1"]  # §3, Figure 5 (up to conv4_1)
-CONTENT_LAYER = "conv2_2"  # §3, style transfer
-STYLE_LAYERS = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]  # §3
-RATIO = (100.0, 1.0, 1000.0)  # α:β:γ, §3 (see transfer_style for how it is applied)
-NOISE_STD = 0.1  # white-noise start: N(0.5, 0.1²) per pixel, clamped to [0, 1] (our choice)
 
 
 @dataclass
@@ -48,8 +41,8 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
-def make_net(net: str | NetSpec | Net = "random", *, net_seed: int = 0, sigma: float = SIGMA,
-             pool: str = "avg", device: str | torch.device = "cpu") -> Net:
+def make_net(net: str | NetSpec | Net = "random", *, net_seed: int = 0, sigma: float = D.SIGMA,
+             pool: str = D.POOL, device: str | torch.device = "cpu") -> Net:
     """'random' (seeded plain VGG-19), 'stacked' (the shipped ranVGG), a spec path, a NetSpec, or
     a ready Net (returned as is)."""
     if isinstance(net, Net):
@@ -64,10 +57,10 @@ def make_net(net: str | NetSpec | Net = "random", *, net_seed: int = 0, sigma: f
 
 
 def noise(height: int, width: int, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Seeded white noise N(0.5, NOISE_STD²) in [0, 1], [1, 3, H, W]; drawn on the CPU, so the same
+    """Seeded white noise N(0.5, D.NOISE_STD²) in [0, 1], [1, 3, H, W]; drawn on the CPU, so the same
     seed gives the same start on every device."""
     g = torch.Generator().manual_seed(seed)
-    x = 0.5 + NOISE_STD * torch.randn(1, 3, height, width, generator=g)
+    x = 0.5 + D.NOISE_STD * torch.randn(1, 3, height, width, generator=g)
     return x.clamp_(0, 1).to(device)
 
 
@@ -92,7 +85,7 @@ def _run(task: str, objective: Objective, init: torch.Tensor, iters: int, optimi
 
 
 def invert(image: torch.Tensor, layers: str | list[str], *, net: str | NetSpec | Net = "random",
-           net_seed: int = 0, sigma: float = SIGMA, pool: str = "avg", iters: int = 300,
+           net_seed: int = 0, sigma: float = D.SIGMA, pool: str = D.POOL, iters: int = D.ITERS,
            seed: int = 0, optimizer: str = "lbfgs", init: torch.Tensor | None = None,
            factors: dict[str, float] | None = None, device: str = "auto",
            callbacks: Sequence[Callable[[Step], None]] = ()) -> Run:
@@ -133,7 +126,7 @@ def gram_terms(model: Net, sources: Sequence[torch.Tensor], layers: list[str],
         raise InputError(f"style weights must be non-negative with a positive sum, got {list(weights)}")
     targets: dict[str, torch.Tensor] = {}
     with torch.no_grad():
-        for src, w in zip(sources, weights):
+        for src, w in zip(sources, weights, strict=True):
             feats = model(src, layers)
             for n in layers:
                 t = gram_target(feats[n]) * (w / total)
@@ -141,10 +134,10 @@ def gram_terms(model: Net, sources: Sequence[torch.Tensor], layers: list[str],
     return [Term(n, n, "gram", targets[n], factors[n], share) for n in layers]
 
 
-def synthesize_texture(source: torch.Tensor, layers: str | list[str] = tuple(TEXTURE_LAYERS), *,
+def synthesize_texture(source: torch.Tensor, layers: str | list[str] = D.TEXTURE_LAYERS, *,
                        out_size: tuple[int, int] | None = None, net: str | NetSpec | Net = "random",
-                       net_seed: int = 0, sigma: float = SIGMA, pool: str = "avg",
-                       iters: int = 300, seed: int = 0, optimizer: str = "lbfgs",
+                       net_seed: int = 0, sigma: float = D.SIGMA, pool: str = D.POOL,
+                       iters: int = D.ITERS, seed: int = 0, optimizer: str = "lbfgs",
                        weights: str = "auto", device: str = "auto",
                        callbacks: Sequence[Callable[[Step], None]] = ()) -> Run:
     """Synthesize a texture whose Gram matrices at ``layers`` match ``source``'s (eq. 5–8).
@@ -171,4 +164,60 @@ def synthesize_texture(source: torch.Tensor, layers: str | list[str] = tuple(TEX
                 "out_size": [w_out, h_out]}
     res, record = _run("texture", objective, noise(h_out, w_out, seed, dev), iters, optimizer,
                        callbacks, settings, factors)
+    return Run(res.image, record, res)
+
+
+def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
+                   style_weights: Sequence[float] | None = None,
+                   content_layer: str = D.CONTENT_LAYER,
+                   style_layers: Sequence[str] = D.STYLE_LAYERS,
+                   ratio: tuple[float, float, float] = D.RATIO, init: str = "noise",
+                   net: str | NetSpec | Net = "random", net_seed: int = 0, sigma: float = D.SIGMA,
+                   pool: str = D.POOL, iters: int = D.ITERS, seed: int = 0, optimizer: str = "lbfgs",
+                   device: str = "auto",
+                   callbacks: Sequence[Callable[[Step], None]] = ()) -> Run:
+    """Content of ``content`` in the style of ``styles`` (eq. 9): α·ω·L_content + β·Σµ_l·E_l + γ·TV.
+
+    ``content`` [1,3,H,W] sets the output size; each style image is used at its own size (its
+    Gram matrices are divided by M, so sizes need not agree). ``init``: noise | content | style.
+    """
+    layers = check_layers([content_layer, *style_layers])
+    style_layers = check_layers(list(style_layers))
+    check_input_size(content.shape[-2], content.shape[-1], layers)
+    for s in styles:
+        check_input_size(s.shape[-2], s.shape[-1], style_layers)
+    if not styles:
+        raise InputError("give at least one style image")
+    style_weights = list(style_weights) if style_weights is not None else [1.0] * len(styles)
+    if len(style_weights) != len(styles):
+        raise InputError(f"{len(style_weights)} style weights for {len(styles)} style images")
+    alpha, beta, gamma = ratio
+    dev = resolve_device(device)
+    model = make_net(net, net_seed=net_seed, sigma=sigma, pool=pool, device=dev)
+    xc, xs = content.to(dev), [s.to(dev) for s in styles]
+    omega = layer_factors(model, xc, [content_layer], "content")
+    mu = layer_factors(model, xs[0], style_layers, "gram")
+    with torch.no_grad():
+        fc = model(xc, [content_layer])[content_layer]
+    terms = [Term("content", content_layer, "content", fc, omega[content_layer], alpha)]
+    terms += gram_terms(model, xs, style_layers, style_weights, mu, beta)
+    objective = Objective(model, terms, tv_weight=gamma)
+    h, w = content.shape[-2:]
+    if init == "noise":
+        start = noise(h, w, seed, dev)
+    elif init == "content":
+        start = xc
+    elif init == "style":
+        start = resize(xs[0], (w, h))
+    else:
+        raise InputError(f"init must be noise, content or style, got {init!r}")
+    settings = {"content_layer": content_layer, "style_layers": style_layers,
+                "ratio": list(ratio), "style_weights": style_weights, "init": init,
+                "iters": iters, "seed": seed, "net_seed": net_seed, "sigma": model.spec.sigma,
+                "pool": model.spec.pool, "optimizer": optimizer, "device": str(dev),
+                "size": [w, h], "style_sizes": [list(s.shape[-2:][::-1]) for s in styles]}
+    factors = {"content:" + k: v for k, v in omega.items()}
+    factors.update({"style:" + k: v for k, v in mu.items()})
+    res, record = _run("style", objective, start, iters, optimizer, callbacks, settings, factors)
+    record["metrics"] = {"ssim_content": ssim(res.image, content)}
     return Run(res.image, record, res)

@@ -38,7 +38,7 @@ def layer_factors(net: Net, x0: torch.Tensor, layers: list[str], kind: str) -> d
             loss = gram_loss(g, torch.zeros_like(g), f.shape[1], f.shape[2] * f.shape[3])
         (grad,) = torch.autograd.grad(loss, x, retain_graph=i < len(layers) - 1)
         mean_abs = grad.abs().mean().item()
-        if not mean_abs > 0 or mean_abs != mean_abs:
+        if not (0 < mean_abs < float("inf")):
             raise ValueError(f"zero or non-finite input gradient at {name}; "
                              "the image may be constant or the network degenerate")
         factors[name] = 1.0 / mean_abs

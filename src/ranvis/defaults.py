@@ -1,0 +1,15 @@
+"""The paper's defaults, in one torch-free place (the CLI reads them without importing torch).
+
+Every constant names its source in the paper; departures say so.
+"""
+
+SIGMA = 0.015  # §2: weights ~ N(0, σ), biases 0
+POOL = "avg"  # §2: average pooling, after Gatys et al.
+ITERS = 300  # our default; the paper does not state its iteration count for Figures 1-2
+TEXTURE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1")  # §3, Figure 5 (up to conv4_1)
+CONTENT_LAYER = "conv2_2"  # §3, style transfer
+STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")  # §3
+RATIO = (100.0, 1.0, 1000.0)  # α:β:γ, §3 (tasks.transfer_style says how it is applied)
+NOISE_STD = 0.1  # our choice: white-noise start N(0.5, 0.1²) per pixel, clamped to [0, 1]
+SIZE = 256  # our default longer side for inputs (the paper's fc-layer size, §3)
+TEXTURE_SIZE = 128  # our default longer side for texture sources

@@ -39,6 +39,9 @@ SAMPLES: dict[str, str] = {
     "grass": "texture: grass, grayscale replicated to RGB (512x512)",
     "gravel": "texture: gravel, grayscale replicated to RGB (512x512)",
     "motorcycle": "photo: motorcycle, left view of a stereo pair (741x500)",
+    "hubble_deep_field": "image: Hubble deep field, stars and galaxies on black (1000x872)",
+    "immunohistochemistry": "image: stained tissue, strongly coloured texture (512x512)",
+    "colorwheel": "image: colour wheel (371x370)",
 }
 _SAMPLE_PREFIX = "sample:"
 _ALPHA_MODES = frozenset({"LA", "La", "PA", "RGBA", "RGBa"})

@@ -167,6 +167,14 @@ def cmd_style(a: argparse.Namespace) -> int:
                             "net_arg": a.net})
 
 
+def cmd_demo(a: argparse.Namespace) -> int:
+    from ranvis import demo
+
+    index = demo.run(a.output, size=a.size, iters=a.iters, net=a.net, device=a.device)
+    print(f"wrote {index}", file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ranvis", description="Deep visualization with untrained, random-weight "
                 "VGG-19 networks (He, Wang, Hopcroft, NIPS 2016). Images may be files or "
@@ -211,6 +219,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the content's colours: transfer luminance only")
     _common(s)
     s.set_defaults(func=cmd_style)
+
+    s = sub.add_parser("demo", help="the gallery: inversion, texture and style transfer on "
+                       "bundled samples, with index.html")
+    s.add_argument("-o", "--output", type=Path, default=Path("gallery"),
+                   help="output directory (default: %(default)s)")
+    s.add_argument("--size", type=positive_int, default=128)
+    s.add_argument("--iters", type=positive_int, default=200)
+    s.add_argument("--net", default="stacked")
+    s.add_argument("--device", default="auto")
+    s.set_defaults(func=cmd_demo)
     return p
 
 

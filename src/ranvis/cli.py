@@ -129,12 +129,21 @@ def _finish(a: argparse.Namespace, run: Any, cbs: list[Any], extra: dict[str, An
 
 def cmd_invert(a: argparse.Namespace) -> int:
     from ranvis.images import load
-    from ranvis.tasks import invert
+    from ranvis.network import check_input_size, check_layers
+    from ranvis.tasks import invert, make_net, resolve_device
 
     img = load(a.image, a.size)
+    # every input check before the progress bar starts, so a bad input prints one line only
+    layers = check_layers(a.layer)
+    check_input_size(img.shape[-2], img.shape[-1], layers)
+    kw = _net_kwargs(a)
+    kw["net"] = make_net(a.net, net_seed=a.net_seed, sigma=a.sigma, pool=a.pool,
+                         device=resolve_device(a.device))
     cbs = _callbacks(a, f"invert {a.layer}")
-    run = invert(img, a.layer, callbacks=cbs, **_net_kwargs(a))
-    return _finish(a, run, cbs, {"input": str(a.image), "net_arg": a.net})
+    run = invert(img, layers, callbacks=cbs, **kw)
+    return _finish(a, run, cbs, {"input": str(a.image), "net_arg": a.net,
+                                 "size_arg": a.size, "save_every": a.save_every,
+                                 "output": str(a.output), "device_arg": a.device})
 
 
 def cmd_texture(a: argparse.Namespace) -> int:

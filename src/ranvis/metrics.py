@@ -24,10 +24,15 @@ def psnr(img: torch.Tensor, ref: torch.Tensor) -> float:
 
 
 def ssim(img: torch.Tensor, ref: torch.Tensor) -> float:
-    """Structural similarity (scikit-image, colour, data range 1); window shrinks for tiny images."""
+    """Structural similarity (scikit-image, colour, data range 1); window shrinks for tiny images.
+
+    NaN for an image under 3 px on a side: no 3x3 window fits, SSIM is undefined there.
+    """
     from skimage.metrics import structural_similarity
 
     a, b = _hwc(img), _hwc(ref)
+    if min(a.shape[:2]) < 3:
+        return float("nan")
     win = min(7, *a.shape[:2])
     win -= 1 - win % 2  # odd
     return float(structural_similarity(b, a, data_range=1.0, channel_axis=2, win_size=max(win, 1)))

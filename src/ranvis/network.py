@@ -32,6 +32,7 @@ SPEC_FORMAT = 1
 DEFAULT_SIGMA = 0.015  # paper §2
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+TORCHVISION_GRID = 7  # torchvision's VGG adaptive-pools pool5 to 7x7 before its classifier
 
 
 @dataclass(frozen=True)
@@ -294,7 +295,7 @@ class Net(torch.nn.Module):
             else:  # fc
                 if h.dim() == 4:
                     if self.trained:  # torchvision's VGG pools to 7x7 before the classifier
-                        h = F.adaptive_avg_pool2d(h, (7, 7))
+                        h = F.adaptive_avg_pool2d(h, (TORCHVISION_GRID, TORCHVISION_GRID))
                     h = h.flatten(1)
                 w, b = self.layer_weights(layer.name)
                 h = F.linear(h, w, b)
@@ -342,8 +343,9 @@ def net_from_state_dict(sd: dict[str, torch.Tensor], device: str | torch.device 
             raise InputError(f"trained weights lack {key}.weight: not a torchvision VGG-19 state dict")
         layer = LAYER_INDEX[name]
         w = sd[f"{key}.weight"]
-        want = (layer.c_out, layer.c_in, 3, 3) if layer.kind == "conv" else (layer.c_out, None)
-        if w.shape[0] != want[0] or (layer.kind == "conv" and tuple(w.shape) != want):
+        c_in = layer.c_in if name != "fc6" else LAYER_INDEX["pool5"].c_out * TORCHVISION_GRID**2
+        want = (layer.c_out, c_in, 3, 3) if layer.kind == "conv" else (layer.c_out, c_in)
+        if tuple(w.shape) != want:
             raise InputError(f"{key}.weight has shape {tuple(w.shape)}; VGG-19 needs {want}")
         net.set_weights(name, w, sd.get(f"{key}.bias", torch.zeros(layer.c_out)))
     return net

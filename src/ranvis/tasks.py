@@ -98,10 +98,19 @@ def invert(image: torch.Tensor, layers: str | list[str], *, net: str | NetSpec |
     check_input_size(image.shape[-2], image.shape[-1], layers)
     dev = resolve_device(device)
     model = make_net(net, net_seed=net_seed, sigma=sigma, pool=pool, device=dev)
+    given = dict(factors or {})
+    if set(given) - set(layers):
+        raise InputError(f"factors given for {sorted(set(given) - set(layers))}, which are not "
+                         f"among the inverted layers {layers}")
+    if init is not None and init.shape != image.shape:
+        raise InputError(f"init has shape {tuple(init.shape)}; it must match the image's "
+                         f"{tuple(image.shape)}")
     x0 = image.to(dev)
     with torch.no_grad():
         targets = model(x0, layers)
-    factors = factors or layer_factors(model, x0, layers, "content")
+    missing = [n for n in layers if n not in given]  # a user may override some or all ω_l
+    factors = {**(layer_factors(model, x0, missing, "content") if missing else {}), **given}
+    factors = {n: float(factors[n]) for n in layers}
     terms = [Term(n, n, "content", targets[n], factors[n]) for n in layers]
     objective = Objective(model, terms)
     start = noise(*image.shape[-2:], seed, dev) if init is None else init.to(dev)

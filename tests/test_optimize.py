@@ -1,0 +1,156 @@
+"""Tests for ranvis.optimize: the loop, one evaluation per iteration, callbacks, best image."""
+
+import math
+
+import pytest
+import torch
+
+from ranvis.images import sample
+from ranvis.network import Net, NetSpec
+from ranvis.objectives import Objective, Term
+from ranvis.optimize import Step, optimize
+from ranvis.tasks import noise
+from ranvis.weighting import layer_factors
+
+
+class Counted:
+    """Wrap an objective and count its evaluations."""
+
+    def __init__(self, fn):
+        self.fn, self.calls = fn, 0
+
+    def __call__(self, x):
+        self.calls += 1
+        return self.fn(x)
+
+
+def quadratic(target: torch.Tensor):
+    def fn(x):
+        q = (x - target).pow(2).sum()
+        return q, {"q": q}
+    return fn
+
+
+@pytest.fixture(scope="module")
+def inversion_objective():
+    """The pool1 inversion objective of a 32 px photo (eq. 1 with ω from eq. 4)."""
+    net = Net(NetSpec.random(0))
+    img = sample("astronaut", 32)
+    with torch.no_grad():
+        target = net(img, ["pool1"])["pool1"]
+    omega = layer_factors(net, img, ["pool1"], "content")["pool1"]
+    return Objective(net, [Term("pool1", "pool1", "content", target, omega)])
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_loss_falls_in_5_steps(inversion_objective, optimizer):
+    res = optimize(inversion_objective, noise(32, 32, 0), 5, optimizer=optimizer)
+    assert len(res.losses) == 5
+    assert all(math.isfinite(v) for v in res.losses)
+    assert res.losses[-1] < res.losses[0]
+    assert min(res.losses[1:]) < res.losses[0]
+    if optimizer == "adam":  # small fixed steps: every step lowers this loss
+        assert all(b < a for a, b in zip(res.losses, res.losses[1:], strict=False))
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_one_iteration_is_one_evaluation(optimizer):
+    target = torch.rand(1, 3, 6, 6, generator=torch.Generator().manual_seed(0))
+    obj = Counted(quadratic(target))
+    res = optimize(obj, torch.full((1, 3, 6, 6), 0.5), 7, optimizer=optimizer)
+    assert obj.calls == 7 == len(res.losses) == len(res.terms["q"])
+    assert not res.interrupted and res.stopped == "completed"
+
+
+def test_lbfgs_converges_on_quadratic():
+    target = torch.rand(1, 3, 6, 6, generator=torch.Generator().manual_seed(1))
+    res = optimize(quadratic(target), torch.full((1, 3, 6, 6), 0.5), 6)
+    assert res.losses[-1] < 1e-8 * res.losses[0]
+    torch.testing.assert_close(res.image, target, atol=1e-4, rtol=0)
+
+
+def test_callbacks_receive_steps():
+    target = torch.rand(1, 3, 5, 4, generator=torch.Generator().manual_seed(2))
+    steps: list[Step] = []
+    res = optimize(quadratic(target), torch.full((1, 3, 5, 4), 0.5), 4, optimizer="adam",
+                   callbacks=[steps.append])
+    assert [s.i for s in steps] == [0, 1, 2, 3]
+    assert [s.loss for s in steps] == res.losses
+    for s in steps:
+        assert set(s.terms) == {"q"} and s.terms["q"] == pytest.approx(s.loss)
+        assert isinstance(s.loss, float)
+        assert s.image.shape == (1, 3, 5, 4) and not s.image.requires_grad
+        assert float(s.image.min()) >= 0 and float(s.image.max()) <= 1
+    # each step's image is where its loss was evaluated
+    for s in steps:
+        assert float((s.image - target).pow(2).sum()) == pytest.approx(s.loss, rel=1e-5)
+    # steps hold their own copies, not a view of the moving variable
+    assert not torch.equal(steps[0].image, steps[-1].image)
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_returns_lowest_loss_image_in_range(optimizer):
+    """Scripted losses 5, 3, 4, 1, 2 (+ a small term that moves x): the best is step 3."""
+    script = iter([5.0, 3.0, 4.0, 1.0, 2.0])
+
+    def fn(x):
+        total = next(script) + 1e-3 * (x - 0.5).sum()
+        return total, {"s": total}
+
+    steps: list[Step] = []
+    res = optimize(fn, torch.full((1, 3, 4, 4), 0.5), 5, optimizer=optimizer,
+                   callbacks=[steps.append])
+    best = min(range(5), key=lambda k: steps[k].loss)
+    assert best == 3
+    assert torch.equal(res.image, steps[3].image)
+    assert not torch.equal(res.image, steps[4].image)
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_image_clamped_when_optimum_outside_range(optimizer):
+    target = torch.full((1, 3, 4, 4), 1.5)
+    target[..., :2, :] = -0.5
+    steps: list[Step] = []
+    res = optimize(quadratic(target), torch.full((1, 3, 4, 4), 0.5), 8, optimizer=optimizer,
+                   lr=0.1 if optimizer == "adam" else None, callbacks=[steps.append])
+    assert float(res.image.min()) >= 0.0 and float(res.image.max()) <= 1.0
+    for s in steps:
+        assert float(s.image.min()) >= 0.0 and float(s.image.max()) <= 1.0
+
+
+def test_keyboard_interrupt_returns_best_so_far():
+    target = torch.rand(1, 3, 6, 6, generator=torch.Generator().manual_seed(3))
+    steps: list[Step] = []
+
+    def stop_at_3(step: Step) -> None:
+        steps.append(step)
+        if step.i == 2:
+            raise KeyboardInterrupt
+
+    obj = Counted(quadratic(target))
+    res = optimize(obj, torch.full((1, 3, 6, 6), 0.5), 50, optimizer="adam", callbacks=[stop_at_3])
+    assert res.interrupted and res.stopped == "interrupted"
+    assert obj.calls == 3 and len(res.losses) == 3
+    best = min(steps, key=lambda s: s.loss)
+    assert torch.equal(res.image, best.image)
+
+
+def test_non_finite_loss_never_reaches_result():
+    target = torch.rand(1, 3, 4, 4, generator=torch.Generator().manual_seed(4))
+    calls = {"n": 0}
+
+    def fn(x):
+        calls["n"] += 1
+        q = (x - target).pow(2).sum()
+        if calls["n"] == 3:
+            q = q * float("nan")
+        return q, {"q": q}
+
+    res = optimize(fn, torch.full((1, 3, 4, 4), 0.5), 5, optimizer="adam")
+    assert len(res.losses) == 5 and all(math.isfinite(v) for v in res.losses)
+    assert len(res.faults) == 1 and torch.isfinite(res.image).all()
+
+
+def test_bad_optimizer_name():
+    with pytest.raises(ValueError, match="lbfgs"):
+        optimize(quadratic(torch.zeros(1, 3, 2, 2)), torch.zeros(1, 3, 2, 2), 1, optimizer="sgd")

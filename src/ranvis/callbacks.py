@@ -7,19 +7,26 @@ from ranvis.optimize import Step
 
 
 class Progress:
-    """tqdm bar over iterations, showing the loss; it/s comes from tqdm."""
+    """tqdm bar over iterations, showing the loss; it/s comes from tqdm.
+
+    The bar appears at the first step, so input errors found before optimizing print alone.
+    """
 
     def __init__(self, total: int, desc: str = "") -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=total, desc=desc, unit="it", dynamic_ncols=True, leave=True)
+        self.total, self.desc, self.bar = total, desc, None
 
     def __call__(self, step: Step) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, desc=self.desc, unit="it", dynamic_ncols=True,
+                            initial=step.i)
         self.bar.set_postfix_str(f"loss {step.loss:.4g}", refresh=False)
         self.bar.update(1)
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 class Snapshots:

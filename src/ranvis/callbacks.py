@@ -2,24 +2,34 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ranvis.optimize import Step
 
 
 class Progress:
-    """tqdm bar over iterations, showing the loss; it/s comes from tqdm."""
+    """tqdm bar over iterations, showing the loss; it/s comes from tqdm.
 
-    def __init__(self, total: int, desc: str = "") -> None:
-        from tqdm import tqdm
+    The bar appears at the first iteration, not before: a run refused for bad input prints
+    nothing but its one-line error. ``initial``: iterations already done (a resumed run).
+    """
 
-        self.bar = tqdm(total=total, desc=desc, unit="it", dynamic_ncols=True, leave=True)
+    def __init__(self, total: int, desc: str = "", initial: int = 0) -> None:
+        self.total, self.desc, self.initial = total, desc, initial
+        self.bar: Any = None
 
     def __call__(self, step: Step) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, desc=self.desc, unit="it", dynamic_ncols=True,
+                            leave=True, initial=self.initial)
         self.bar.set_postfix_str(f"loss {step.loss:.4g}", refresh=False)
         self.bar.update(1)
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 class Snapshots:

@@ -184,6 +184,16 @@ def callbacks(a: argparse.Namespace, desc: str, resumed: Any = None) -> list[Cal
     return cbs
 
 
+def _environment() -> dict[str, Any]:
+    """What a byte-identical rerun needs to match (README: determinism)."""
+    import platform
+
+    import torch
+
+    return {"torch": torch.__version__, "threads": torch.get_num_threads(),
+            "machine": platform.machine(), "python": platform.python_version()}
+
+
 def finish(a: argparse.Namespace, run: Any, cbs: list[Any], extra: dict[str, Any]) -> int:
     """Close the callbacks (a checkpoint writes its last state), write the image and its record,
     say how the run ended; returns the exit status (0, 3, or 128 + the signal)."""
@@ -193,6 +203,7 @@ def finish(a: argparse.Namespace, run: Any, cbs: list[Any], extra: dict[str, Any
         getattr(cb, "close", lambda: None)()
     rec = run.record
     rec["settings"].update(extra)
+    rec.setdefault("environment", _environment())
     if rec["interrupted"]:
         rec["signal"] = signals.name
     save_run(a.output, run.image, rec)

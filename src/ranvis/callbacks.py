@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ranvis.optimize import Step
 
@@ -9,18 +10,20 @@ from ranvis.optimize import Step
 class Progress:
     """tqdm bar over iterations, showing the loss; it/s comes from tqdm.
 
-    The bar appears at the first step, so input errors found before optimizing print alone.
+    The bar appears at the first iteration, not before: a run refused for bad input prints
+    nothing but its one-line error. ``initial``: iterations already done (a resumed run).
     """
 
-    def __init__(self, total: int, desc: str = "") -> None:
-        self.total, self.desc, self.bar = total, desc, None
+    def __init__(self, total: int, desc: str = "", initial: int = 0) -> None:
+        self.total, self.desc, self.initial = total, desc, initial
+        self.bar: Any = None
 
     def __call__(self, step: Step) -> None:
         if self.bar is None:
             from tqdm import tqdm
 
             self.bar = tqdm(total=self.total, desc=self.desc, unit="it", dynamic_ncols=True,
-                            initial=step.i)
+                            leave=True, initial=self.initial)
         self.bar.set_postfix_str(f"loss {step.loss:.4g}", refresh=False)
         self.bar.update(1)
 

@@ -1,24 +1,37 @@
-"""The ``ranvis`` command. ``main(argv) -> int``: 0 success, 2 bad input or usage, 130 interrupted.
+"""The ``ranvis`` command. ``main(argv) -> int`` returns the exit status: 0 done, 2 bad input
+or usage, 3 stopped by a numerical fault, 130/143 interrupted by SIGINT/SIGTERM (runtime.py).
 
+Every subcommand inherits from :func:`main` (runtime.guarded) the signal handling, the check
+that every output location (``-o``, ``--checkpoint``) is writable before any work starts, and
+the one-line error for any InputError; optimization subcommands built with :func:`_common` also
+get ``--checkpoint``, and load images with ``_load`` (size and memory checks before resizing).
 torch is imported only inside the subcommands, so ``ranvis --help`` answers at once. Defaults come
-from the task functions' signatures (tasks.py), never repeated here.
+from the task functions' signatures (tasks.py) and defaults.py, never repeated here.
 """
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
 from ranvis import defaults as D
 from ranvis._version import __version__
+from ranvis.runtime import (  # noqa: F401
+    EXIT_FAULT,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    UsageError,
+    check_outputs,
+    guarded,
+)
+from ranvis.runtime import callbacks as _callbacks
+from ranvis.runtime import finish as _finish
+from ranvis.runtime import load_image as _load
+from ranvis.runtime import resume as _resume
 
-EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
-
-
-class UsageError(Exception):
-    """argparse's complaint, carried to main() so it prints as one line."""
+SEED_MAX = 2**32 - 1  # NetSpec.random gives layer i the seed 1000*s + i; PCG64 and torch take it
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,11 +68,32 @@ def size_wh(s: str) -> tuple[int, int]:
     return w, h
 
 
+def seed_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        v = -1
+    if not 0 <= v <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {SEED_MAX}, got {s!r}")
+    return v
+
+
+def png_path(s: str) -> Path:
+    """An output image name: it must end in .png (OUT.json and OUT-loss.png go beside it)."""
+    if not s.lower().endswith(".png") or s.lower() == ".png":
+        raise argparse.ArgumentTypeError(f"expected an output file name ending in .png, got {s!r}")
+    return Path(s)
+
+
 def float_list(s: str) -> list[float]:
     try:
-        return [float(v) for v in s.split(",")]
+        vals = [float(v) for v in s.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {s!r}") from None
+        vals = []
+    if not vals or not all(0 <= v < float("inf") for v in vals):
+        raise argparse.ArgumentTypeError(f"expected comma-separated non-negative numbers like "
+                                         f"1,0.5, got {s!r}")
+    return vals
 
 
 def ratio3(s: str) -> tuple[float, float, float]:
@@ -69,26 +103,27 @@ def ratio3(s: str) -> tuple[float, float, float]:
         vals = tuple(float(v) for v in parts)
     except ValueError:
         vals = ()
-    if len(vals) != 3 or any(v < 0 for v in vals):
-        raise argparse.ArgumentTypeError(f"expected three non-negative numbers A:B:G like "
-                                         f"100:1:1000, got {s!r}")
+    if len(vals) != 3 or not all(0 <= v < float("inf") for v in vals) or not any(vals):
+        raise argparse.ArgumentTypeError(f"expected three non-negative numbers A:B:G, not all "
+                                         f"zero, like 100:1:1000, got {s!r}")
     return vals  # type: ignore[return-value]
 
 
 def _common(p: argparse.ArgumentParser, size: int = D.SIZE) -> None:
     """Options every optimization task takes."""
-    p.add_argument("-o", "--output", required=True, type=Path,
+    p.add_argument("-o", "--output", required=True, type=png_path,
                    help="output PNG; OUT.json (run record) and OUT-loss.png are written beside it")
     p.add_argument("--size", type=positive_int, default=size,
                    help="resize the input so its longer side is N px (default: %(default)s)")
     p.add_argument("--iters", type=positive_int, default=D.ITERS,
                    help="iterations = objective evaluations (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=seed_int, default=0,
                    help="seed of the white-noise start (default: %(default)s)")
     p.add_argument("--net", default="random",
                    help="random (plain VGG-19 from --net-seed), stacked (the shipped ranVGG), "
                         "or a spec JSON from build-net (default: %(default)s)")
-    p.add_argument("--net-seed", type=int, default=0, help="seed of --net random (default: 0)")
+    p.add_argument("--net-seed", type=seed_int, default=0,
+                   help="seed of --net random (default: 0)")
     p.add_argument("--sigma", type=positive_float, default=D.SIGMA,
                    help="std of the random weights, --net random (default: %(default)s)")
     p.add_argument("--pool", choices=["avg", "max"], default=D.POOL,
@@ -97,6 +132,12 @@ def _common(p: argparse.ArgumentParser, size: int = D.SIZE) -> None:
     p.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")
     p.add_argument("--save-every", type=positive_int, default=None, metavar="N",
                    help="also write OUT-iterNNNNN.png every N iterations")
+    p.add_argument("--checkpoint", type=Path, default=None, metavar="PATH",
+                   help="save the run's state to PATH every --checkpoint-every iterations and "
+                        "when interrupted; the same command with the same PATH continues from it "
+                        "(iterations count in total; the optimizer's own state restarts)")
+    p.add_argument("--checkpoint-every", type=positive_int, default=D.CHECKPOINT_EVERY,
+                   metavar="N", help="iterations between checkpoints (default: %(default)s)")
 
 
 def _net_kwargs(a: argparse.Namespace) -> dict[str, Any]:
@@ -104,71 +145,50 @@ def _net_kwargs(a: argparse.Namespace) -> dict[str, Any]:
             "iters": a.iters, "seed": a.seed, "optimizer": a.optimizer, "device": a.device}
 
 
-def _callbacks(a: argparse.Namespace, desc: str) -> list[Callable[[Any], None]]:
-    from ranvis.callbacks import Progress, Snapshots
-
-    cbs: list[Callable[[Any], None]] = [Progress(a.iters, desc)]
-    if a.save_every:
-        cbs.append(Snapshots(a.output, a.save_every))
-    return cbs
-
-
-def _finish(a: argparse.Namespace, run: Any, cbs: list[Any], extra: dict[str, Any]) -> int:
-    from ranvis.record import save_run
-
-    for cb in cbs:
-        getattr(cb, "close", lambda: None)()
-    run.record["settings"].update(extra)
-    save_run(a.output, run.image, run.record)
-    m = run.record.get("metrics", {})
-    shown = ", ".join(f"{k} {v:.3f}" for k, v in m.items() if isinstance(v, float))
-    print(f"wrote {a.output} ({run.record['iterations']} iterations, "
-          f"{run.record['seconds']:.1f} s{', ' + shown if shown else ''})", file=sys.stderr)
-    return EXIT_INTERRUPTED if run.record["interrupted"] else EXIT_OK
-
-
 def cmd_invert(a: argparse.Namespace) -> int:
-    from ranvis.images import load
-    from ranvis.network import check_input_size, check_layers
-    from ranvis.tasks import invert, make_net, resolve_device
+    from ranvis.network import check_layers
+    from ranvis.tasks import invert
 
-    img = load(a.image, a.size)
-    # every input check before the progress bar starts, so a bad input prints one line only
-    layers = check_layers(a.layer)
-    check_input_size(img.shape[-2], img.shape[-1], layers)
-    kw = _net_kwargs(a)
-    kw["net"] = make_net(a.net, net_seed=a.net_seed, sigma=a.sigma, pool=a.pool,
-                         device=resolve_device(a.device))
-    cbs = _callbacks(a, f"invert {a.layer}")
-    run = invert(img, layers, callbacks=cbs, **kw)
+    img = _load(a.image, a.size, check_layers(a.layer), optimizer=a.optimizer)
+    resume = _resume(a)
+    cbs = _callbacks(a, f"invert {a.layer}", resume)
+    run = invert(img, a.layer, callbacks=cbs, resume=resume, **_net_kwargs(a))
     return _finish(a, run, cbs, {"input": str(a.image), "net_arg": a.net,
                                  "size_arg": a.size, "save_every": a.save_every,
                                  "output": str(a.output), "device_arg": a.device})
 
 
 def cmd_texture(a: argparse.Namespace) -> int:
-    from ranvis.images import load
+    from ranvis.network import check_layers
     from ranvis.tasks import synthesize_texture
 
-    src = load(a.image, a.size)
-    cbs = _callbacks(a, "texture")
-    run = synthesize_texture(src, a.layers.split(","), out_size=a.out_size, weights=a.weights,
-                             callbacks=cbs, **_net_kwargs(a))
+    layers = check_layers(a.layers)
+    src = _load(a.image, a.size, gram_layers=layers)
+    resume = _resume(a)
+    cbs = _callbacks(a, "texture", resume)
+    run = synthesize_texture(src, layers, out_size=a.out_size, weights=a.weights,
+                             callbacks=cbs, resume=resume, **_net_kwargs(a))
     return _finish(a, run, cbs, {"input": str(a.image), "net_arg": a.net})
 
 
 def cmd_style(a: argparse.Namespace) -> int:
-    from ranvis.images import load, luminance_transfer, resize
+    from ranvis.images import luminance_transfer
+    from ranvis.network import check_layers
     from ranvis.tasks import transfer_style
 
-    content = load(a.content, a.size)
+    style_layers = check_layers(a.style_layers)
+    content = _load(a.content, a.size, check_layers(a.content_layer), style_layers,
+                    optimizer=a.optimizer)
     long_side = max(content.shape[-2:])
-    styles = [load(s) for s in a.styles]
-    styles = [resize(s, max(1, round(long_side * a.style_scale))) for s in styles]
-    cbs = _callbacks(a, "style")
+    style_side = max(1, round(long_side * a.style_scale))
+    styles = [_load(s, style_side, gram_layers=style_layers, fix="use a smaller --style-scale")
+              for s in a.styles]
+    resume = _resume(a)
+    cbs = _callbacks(a, "style", resume)
     run = transfer_style(content, styles, style_weights=a.style_weights,
-                         content_layer=a.content_layer, style_layers=a.style_layers.split(","),
-                         ratio=a.ratio, init=a.init, callbacks=cbs, **_net_kwargs(a))
+                         content_layer=a.content_layer, style_layers=style_layers,
+                         ratio=a.ratio, init=a.init, callbacks=cbs, resume=resume,
+                         **_net_kwargs(a))
     if a.original_colors:
         run.image = luminance_transfer(run.image, content)
     return _finish(a, run, cbs, {"content": str(a.content), "styles": [str(s) for s in a.styles],
@@ -242,21 +262,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (never raises for bad input)."""
-    from ranvis.errors import InputError
+    """Run the CLI; returns the exit status (runtime.py lists them). Never raises for bad input:
+    every subcommand runs under runtime.guarded, after its output locations are checked."""
 
-    try:
+    def command() -> int:
         args = build_parser().parse_args(argv)
         if not getattr(args, "func", None):
             build_parser().print_help()
             return EXIT_INPUT
+        check_outputs(args)
         return args.func(args)
-    except (UsageError, InputError) as e:
-        print(f"ranvis: error: {e}", file=sys.stderr)
-        return EXIT_INPUT
-    except KeyboardInterrupt:
-        print("ranvis: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+
+    return guarded(command)
 
 
 if __name__ == "__main__":

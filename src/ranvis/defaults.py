@@ -13,3 +13,5 @@ RATIO = (100.0, 1.0, 1000.0)  # α:β:γ, §3 (tasks.transfer_style says how it 
 NOISE_STD = 0.1  # our choice: white-noise start N(0.5, 0.1²) per pixel, clamped to [0, 1]
 SIZE = 256  # our default longer side for inputs (the paper's fc-layer size, §3)
 TEXTURE_SIZE = 128  # our default longer side for texture sources
+CHECKPOINT_EVERY = 25  # our choice: iterations between --checkpoint saves (a few seconds of work)
+MIN_IMAGE_SIDE = 8  # our choice: a smaller input (e.g. 1x1) holds no structure to reconstruct

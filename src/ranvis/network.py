@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import operator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -108,8 +109,8 @@ def check_input_size(height: int, width: int, layers: list[str]) -> None:
         return
     need = min_input_size(deepest)
     if min(height, width) < need:
-        raise InputError(f"image {width}x{height} is too small for {deepest}: "
-                         f"it needs at least {need} px on each side")
+        raise InputError(f"image {width}x{height} is too small for {deepest}: it needs at least "
+                         f"{need} px on each side; use a larger image or --size")
 
 
 def normal_weights(seed: int, shape: tuple[int, ...], sigma: float) -> torch.Tensor:
@@ -136,6 +137,16 @@ def normal_weights(seed: int, shape: tuple[int, ...], sigma: float) -> torch.Ten
     return torch.from_numpy(out).reshape(shape)
 
 
+def _valid_seed(v: Any) -> bool:
+    """An integer (Python or NumPy, not bool) that PCG64 and torch accept: 0 ≤ v < 2**63."""
+    if isinstance(v, bool):
+        return False
+    try:
+        return 0 <= operator.index(v) < 2**63
+    except TypeError:
+        return False
+
+
 @dataclass
 class NetSpec:
     """A whole random network as data: architecture, σ, pooling and one seed per weighted layer.
@@ -158,18 +169,23 @@ class NetSpec:
 
     def __post_init__(self) -> None:
         if self.format != SPEC_FORMAT:
-            raise InputError(f"network spec format {self.format} is unknown; "
+            raise InputError(f"network spec format {self.format!r} is unknown; "
                              f"this ranvis reads format {SPEC_FORMAT}")
         if self.arch != "vgg19":
             raise InputError(f"network spec arch {self.arch!r} is unknown; expected 'vgg19'")
         if self.pool not in ("avg", "max"):
             raise InputError(f"pool must be 'avg' or 'max', got {self.pool!r}")
-        if not (isinstance(self.sigma, (int, float)) and self.sigma > 0):
+        if not (isinstance(self.sigma, (int, float)) and not isinstance(self.sigma, bool)
+                and 0 < self.sigma < math.inf):
             raise InputError(f"sigma must be a positive number, got {self.sigma!r}")
         missing = [n for n in WEIGHTED if n not in self.seeds]
         if missing:
             raise InputError(f"network spec has no seed for {missing[0]}; it needs one per layer "
                              f"of {', '.join(WEIGHTED)}")
+        bad = [n for n in WEIGHTED if not _valid_seed(self.seeds[n])]
+        if bad:
+            raise InputError(f"network spec seed for {bad[0]} is {self.seeds[bad[0]]!r}; "
+                             "seeds must be integers from 0 to 2**63-1")
         self.seeds = {n: int(self.seeds[n]) for n in WEIGHTED}
 
     def to_dict(self) -> dict[str, Any]:
@@ -183,6 +199,9 @@ class NetSpec:
     def from_dict(cls, d: Any) -> NetSpec:
         if not isinstance(d, dict) or not isinstance(d.get("seeds"), dict):
             raise InputError("network spec must be a JSON object with a 'seeds' object")
+        if "format" not in d:
+            raise InputError(f"network spec has no 'format' field; this ranvis reads format "
+                             f"{SPEC_FORMAT} (write specs with build-net)")
         try:
             return cls(seeds=d["seeds"], sigma=d.get("sigma", DEFAULT_SIGMA),
                        pool=d.get("pool", "avg"), arch=d.get("arch", "vgg19"),

@@ -8,6 +8,9 @@ it runs unconstrained and every image it hands out (callbacks, result) is clampe
 The targets come from in-range images, so the optimum lies in range anyway.
 A non-finite loss or gradient never reaches the result: the loop restores the last finite image,
 restarts the optimizer from it, and stops after repeated faults. Ctrl-C returns the best so far.
+A run can continue from a checkpoint (:class:`Resume`): iterations are counted in total, the
+image and the loss history carry over, the optimizer's own state (L-BFGS curvature pairs, Adam
+moments) starts afresh.
 """
 from __future__ import annotations
 
@@ -22,12 +25,17 @@ ObjectiveFn = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tenso
 
 @dataclass(frozen=True)
 class Step:
-    """What a callback sees after iteration ``i`` (0-based): the loss at ``image`` (detached)."""
+    """What a callback sees after iteration ``i`` (0-based): the loss at ``image`` (detached).
+
+    ``image`` is clamped to [0, 1]; ``x`` is the point itself, which L-BFGS (unprojected) may
+    have taken slightly out of range: a checkpoint keeps ``x`` so a continued run starts there.
+    """
 
     i: int
     loss: float
     terms: dict[str, float]
     image: torch.Tensor
+    x: torch.Tensor | None = None
 
 
 @dataclass
@@ -38,6 +46,22 @@ class Result:
     interrupted: bool = False
     faults: list[str] = field(default_factory=list)  # what went non-finite, and what was done
     stopped: str = "completed"  # completed | interrupted | numerical fault
+
+
+@dataclass
+class Resume:
+    """Where an earlier, interrupted run of the same task stopped (see checkpoint.py).
+
+    ``image``: the last image evaluated, [1, 3, H, W] (the continuation starts there);
+    ``losses``/``terms``: its history, one entry per iteration done; ``best_image``/``best_loss``:
+    the lowest-loss image so far (the result unless the continuation does better).
+    """
+
+    image: torch.Tensor
+    losses: list[float]
+    terms: dict[str, list[float]]
+    best_image: torch.Tensor
+    best_loss: float
 
 
 def _make_optimizer(name: str, x: torch.Tensor, lr: float | None) -> torch.optim.Optimizer:
@@ -52,16 +76,25 @@ def _make_optimizer(name: str, x: torch.Tensor, lr: float | None) -> torch.optim
 
 def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, optimizer: str = "lbfgs",
              lr: float | None = None, callbacks: Sequence[Callable[[Step], None]] = (),
-             max_faults: int = 3) -> Result:
+             max_faults: int = 3, resume: Resume | None = None) -> Result:
     """Minimize ``objective(x)`` over the image x ∈ [0, 1]^{1×3×H×W}, starting at ``x0``.
 
-    Runs ``iters`` objective evaluations. Returns the lowest-loss image evaluated.
+    Runs ``iters`` objective evaluations in total (with ``resume``: the iterations it already
+    holds count, and the run continues from its image; ``x0`` is then ignored). Returns the
+    lowest-loss image evaluated. A non-finite loss or gradient is not counted as an iteration:
+    the image goes back to the last point whose loss and gradient were finite and the optimizer
+    restarts; after more than ``max_faults`` such faults the run stops (``stopped``).
     """
-    x = x0.detach().clone().requires_grad_(True)
+    start = x0 if resume is None else resume.image.to(x0.device, x0.dtype)
+    x = start.detach().clone().requires_grad_(True)
     opt = _make_optimizer(optimizer, x, lr)
-    best, best_loss = x.detach().clone(), math.inf
-    last_good = best.clone()
+    best, best_loss = x.detach().clone().clamp_(0, 1), math.inf
     res = Result(best, [], {})
+    if resume is not None:
+        best, best_loss = resume.best_image.to(x0.device, x0.dtype), resume.best_loss
+        res.losses = list(resume.losses)
+        res.terms = {k: list(v) for k, v in resume.terms.items()}
+    last_good = x.detach().clone()
     state: dict[str, object] = {}
 
     def closure() -> torch.Tensor:
@@ -71,7 +104,7 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, optimizer: st
         state["total"], state["parts"], state["x"] = total.detach(), parts, x.detach().clone()
         return total
 
-    i, faults = 0, 0
+    i, faults = len(res.losses), 0
     try:
         while i < iters:
             opt.step(closure)
@@ -79,28 +112,31 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, optimizer: st
             finite = math.isfinite(loss) and bool(torch.isfinite(x.grad).all())
             if not finite:
                 faults += 1
-                res.faults.append(f"iteration {i}: non-finite loss or gradient; "
-                                  "restored the last finite image and restarted the optimizer")
                 if faults > max_faults:
+                    res.faults.append(f"iteration {i}: non-finite loss or gradient, fault "
+                                      f"{faults}; stopped, keeping the best finite image")
                     res.stopped = "numerical fault"
                     break
+                res.faults.append(f"iteration {i}: non-finite loss or gradient; "
+                                  "restored the last finite image and restarted the optimizer")
                 with torch.no_grad():
                     x.copy_(last_good)
                 opt = _make_optimizer(optimizer, x, lr)
                 continue
-            image = state["x"].clamp_(0, 1)  # where `loss` was evaluated (x has moved on)
+            # Restore point: where this finite loss and gradient were evaluated. Not x after the
+            # step: that point is not evaluated yet, and may be the one that goes non-finite.
+            last_good = state["x"]
+            image = last_good.clamp(0, 1)  # where `loss` was evaluated (x has moved on)
             if loss < best_loss:
                 best, best_loss = image, loss
-            with torch.no_grad():
-                if optimizer == "adam":
+            if optimizer == "adam":
+                with torch.no_grad():
                     x.clamp_(0, 1)
-                if torch.isfinite(x).all():
-                    last_good = x.detach().clone()
             terms = {k: float(v.detach()) for k, v in state["parts"].items()}
             res.losses.append(loss)
             for k, v in terms.items():
                 res.terms.setdefault(k, []).append(v)
-            step = Step(i, loss, terms, image)
+            step = Step(i, loss, terms, image, last_good)
             for cb in callbacks:
                 cb(step)
             i += 1

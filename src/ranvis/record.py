@@ -30,10 +30,38 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
         raise InputError(f"cannot write {path}: {parent} is not writable") from None
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are ordinary files (as images.save)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_writable(path: str | Path) -> None:
+    """Raise InputError (one line) unless a file could be written at ``path``; writes nothing.
+
+    For checking an output location *before* a long run. An existing directory is accepted as
+    an output *directory* (``reproduce -o DIR``) unless its name has a file suffix (``x.png``).
+    Otherwise the nearest existing ancestor must be a directory (missing ones are created at
+    write time) in which a file can really be created (tried with a temporary file, removed at
+    once; this also catches read-only file systems, where permission bits say nothing to root).
+    """
+    p = Path(path)
+    if p.is_dir() and p.suffix:
+        raise InputError(f"output {p} is a directory; give a file name")
+    parent = p if p.is_dir() else p.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"cannot write {p}: {parent} is a file, not a directory; "
+                         "choose another output location")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=".ranvis-check-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as err:
+        raise InputError(f"cannot write {p}: {parent} is not writable ({err.strerror}); "
+                         "choose a writable output location") from None
 
 
 def _clean(v: Any) -> Any:

@@ -16,10 +16,11 @@ from ranvis import _version
 from ranvis import defaults as D
 from ranvis.errors import InputError
 from ranvis.images import resize
+from ranvis.memory import check_memory
 from ranvis.metrics import feature_error, psnr, ssim
 from ranvis.network import Net, NetSpec, check_input_size, check_layers
 from ranvis.objectives import Objective, Term, gram_target
-from ranvis.optimize import Result, Step, optimize
+from ranvis.optimize import Result, Resume, Step, optimize
 from ranvis.weighting import layer_factors
 
 
@@ -31,14 +32,27 @@ class Run:
 
 
 def resolve_device(device: str = "auto") -> torch.device:
-    """'auto' → CUDA when available, else CPU. 'cuda' without a GPU is an InputError."""
+    """'auto' → CUDA when available, else CPU. 'cuda' without a GPU is an InputError.
+
+    On CUDA, cuDNN is set to deterministic algorithms without autotuning, so the same command
+    and seed give the same image on the same machine (at some cost in speed).
+    """
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError("--device cuda asked for, but no CUDA device is available; use cpu or auto")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise InputError(f"device must be auto, cpu or cuda, got {device!r}")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
+        raise InputError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
+    if dev.type == "cuda":
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise InputError(f"device {device} does not exist; this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s), cuda:0 …")
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    return dev
 
 
 def make_net(net: str | NetSpec | Net = "random", *, net_seed: int = 0, sigma: float = D.SIGMA,
@@ -66,11 +80,16 @@ def noise(height: int, width: int, seed: int, device: torch.device | str = "cpu"
 
 def _run(task: str, objective: Objective, init: torch.Tensor, iters: int, optimizer: str,
          callbacks: Sequence[Callable[[Step], None]], settings: dict[str, Any],
-         factors: dict[str, float]) -> tuple[Result, dict[str, Any]]:
+         factors: dict[str, float], resume: Resume | None = None) -> tuple[Result, dict[str, Any]]:
     if iters < 1:
         raise InputError(f"iterations must be a positive integer, got {iters}")
+    if resume is not None and resume.image.shape != init.shape:
+        got, want = resume.image.shape[-2:][::-1], init.shape[-2:][::-1]
+        raise InputError(f"the checkpoint's image is {got[0]}x{got[1]}, this run's is "
+                         f"{want[0]}x{want[1]}; delete the checkpoint or use the same options")
     t0 = time.perf_counter()
-    res = optimize(objective, init, iters, optimizer=optimizer, callbacks=callbacks)
+    res = optimize(objective, init, iters, optimizer=optimizer, callbacks=callbacks,
+                   resume=resume)
     seconds = time.perf_counter() - t0
     n = len(res.losses)
     record = {
@@ -79,6 +98,7 @@ def _run(task: str, objective: Objective, init: torch.Tensor, iters: int, optimi
         "terms": res.terms, "iterations": n, "seconds": round(seconds, 3),
         "seconds_per_iteration": round(seconds / max(n, 1), 5), "interrupted": res.interrupted,
         "stopped": res.stopped, "faults": res.faults, "metrics": {},
+        "resumed_from": len(resume.losses) if resume is not None else 0,
     }
     res.image = res.image.detach().cpu()
     return res, record
@@ -88,15 +108,18 @@ def invert(image: torch.Tensor, layers: str | list[str], *, net: str | NetSpec |
            net_seed: int = 0, sigma: float = D.SIGMA, pool: str = D.POOL, iters: int = D.ITERS,
            seed: int = 0, optimizer: str = "lbfgs", init: torch.Tensor | None = None,
            factors: dict[str, float] | None = None, device: str = "auto",
-           callbacks: Sequence[Callable[[Step], None]] = ()) -> Run:
+           callbacks: Sequence[Callable[[Step], None]] = (), resume: Resume | None = None) -> Run:
     """Reconstruct ``image`` ([1,3,H,W] in [0,1]) from its features at ``layers`` (eq. 1–4).
 
     Starts from seeded white noise (or ``init``); several layers add their ω-weighted terms.
+    ``resume`` continues an interrupted run (checkpoint.py). Raises InputError, before any work,
+    for bad layers, a too-small image, or one whose estimated memory need exceeds the device's.
     Metrics: PSNR and SSIM against ``image``, normalized feature error per layer.
     """
     layers = check_layers(layers)
     check_input_size(image.shape[-2], image.shape[-1], layers)
     dev = resolve_device(device)
+    check_memory(image.shape[-2], image.shape[-1], layers, optimizer=optimizer, device=str(dev))
     model = make_net(net, net_seed=net_seed, sigma=sigma, pool=pool, device=dev)
     given = dict(factors or {})
     if set(given) - set(layers):
@@ -118,7 +141,8 @@ def invert(image: torch.Tensor, layers: str | list[str], *, net: str | NetSpec |
                 "sigma": model.spec.sigma, "pool": model.spec.pool, "optimizer": optimizer,
                 "device": str(dev), "size": list(image.shape[-2:][::-1]),
                 "init": "noise" if init is None else "given"}
-    res, record = _run("invert", objective, start, iters, optimizer, callbacks, settings, factors)
+    res, record = _run("invert", objective, start, iters, optimizer, callbacks, settings, factors,
+                       resume)
     with torch.no_grad():
         feats = model(res.image.to(dev), layers)
     record["metrics"] = {"psnr": psnr(res.image, image), "ssim": ssim(res.image, image),
@@ -148,7 +172,8 @@ def synthesize_texture(source: torch.Tensor, layers: str | list[str] = D.TEXTURE
                        net_seed: int = 0, sigma: float = D.SIGMA, pool: str = D.POOL,
                        iters: int = D.ITERS, seed: int = 0, optimizer: str = "lbfgs",
                        weights: str = "auto", device: str = "auto",
-                       callbacks: Sequence[Callable[[Step], None]] = ()) -> Run:
+                       callbacks: Sequence[Callable[[Step], None]] = (),
+                       resume: Resume | None = None) -> Run:
     """Synthesize a texture whose Gram matrices at ``layers`` match ``source``'s (eq. 5–8).
 
     ``layers`` name conv outputs before their ReLU (the paper's "conv1_1" …); ``relu1_1`` etc.
@@ -162,6 +187,10 @@ def synthesize_texture(source: torch.Tensor, layers: str | list[str] = D.TEXTURE
     check_input_size(source.shape[-2], source.shape[-1], layers)
     check_input_size(h_out, w_out, layers)
     dev = resolve_device(device)
+    check_memory(h_out, w_out, gram_layers=layers, optimizer=optimizer, device=str(dev),
+                 option="--out-size" if out_size else "--size")
+    check_memory(source.shape[-2], source.shape[-1], gram_layers=layers, optimizer="none",
+                 device=str(dev))
     model = make_net(net, net_seed=net_seed, sigma=sigma, pool=pool, device=dev)
     src = source.to(dev)
     factors = (layer_factors(model, src, layers, "gram") if weights == "auto"
@@ -172,7 +201,7 @@ def synthesize_texture(source: torch.Tensor, layers: str | list[str] = D.TEXTURE
                 "weights": weights, "device": str(dev), "source_size": list(source.shape[-2:][::-1]),
                 "out_size": [w_out, h_out]}
     res, record = _run("texture", objective, noise(h_out, w_out, seed, dev), iters, optimizer,
-                       callbacks, settings, factors)
+                       callbacks, settings, factors, resume)
     return Run(res.image, record, res)
 
 
@@ -184,7 +213,8 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
                    net: str | NetSpec | Net = "random", net_seed: int = 0, sigma: float = D.SIGMA,
                    pool: str = D.POOL, iters: int = D.ITERS, seed: int = 0, optimizer: str = "lbfgs",
                    device: str = "auto",
-                   callbacks: Sequence[Callable[[Step], None]] = ()) -> Run:
+                   callbacks: Sequence[Callable[[Step], None]] = (),
+                   resume: Resume | None = None) -> Run:
     """Content of ``content`` in the style of ``styles`` (eq. 9): α·ω·L_content + β·Σµ_l·E_l + γ·TV.
 
     ``content`` [1,3,H,W] sets the output size; each style image is used at its own size (its
@@ -202,6 +232,11 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
         raise InputError(f"{len(style_weights)} style weights for {len(styles)} style images")
     alpha, beta, gamma = ratio
     dev = resolve_device(device)
+    check_memory(content.shape[-2], content.shape[-1], [content_layer], gram_layers=style_layers,
+                 optimizer=optimizer, device=str(dev))
+    for s in styles:
+        check_memory(s.shape[-2], s.shape[-1], gram_layers=style_layers, optimizer="none",
+                     device=str(dev), fix="use a smaller --style-scale")
     model = make_net(net, net_seed=net_seed, sigma=sigma, pool=pool, device=dev)
     xc, xs = content.to(dev), [s.to(dev) for s in styles]
     omega = layer_factors(model, xc, [content_layer], "content")
@@ -227,6 +262,7 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
                 "size": [w, h], "style_sizes": [list(s.shape[-2:][::-1]) for s in styles]}
     factors = {"content:" + k: v for k, v in omega.items()}
     factors.update({"style:" + k: v for k, v in mu.items()})
-    res, record = _run("style", objective, start, iters, optimizer, callbacks, settings, factors)
+    res, record = _run("style", objective, start, iters, optimizer, callbacks, settings, factors,
+                       resume)
     record["metrics"] = {"ssim_content": ssim(res.image, content)}
     return Run(res.image, record, res)

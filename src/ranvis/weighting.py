@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import torch
 
+from ranvis.errors import InputError
 from ranvis.losses import feature_loss, gram, gram_loss
 from ranvis.network import Net
 
@@ -38,8 +39,9 @@ def layer_factors(net: Net, x0: torch.Tensor, layers: list[str], kind: str) -> d
             loss = gram_loss(g, torch.zeros_like(g), f.shape[1], f.shape[2] * f.shape[3])
         (grad,) = torch.autograd.grad(loss, x, retain_graph=i < len(layers) - 1)
         mean_abs = grad.abs().mean().item()
-        if not (0 < mean_abs < float("inf")):
-            raise ValueError(f"zero or non-finite input gradient at {name}; "
-                             "the image may be constant or the network degenerate")
+        if not (0 < mean_abs < float("inf")):  # user-fixable: the input or --sigma
+            raise InputError(f"the input gradient at {name} is zero or non-finite, so its "
+                             f"weighting factor is undefined; use a non-constant image, or a "
+                             f"--sigma nearer the paper's 0.015")
         factors[name] = 1.0 / mean_abs
     return factors

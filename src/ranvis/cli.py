@@ -152,7 +152,7 @@ def cmd_invert(a: argparse.Namespace) -> int:
     img = _load(a.image, a.size, check_layers(a.layer), optimizer=a.optimizer)
     resume = _resume(a)
     cbs = _callbacks(a, f"invert {a.layer}", resume)
-    run = invert(img, a.layer, callbacks=cbs, resume=resume, **_net_kwargs(a))
+    run = invert(img, a.layer, callbacks=cbs, resume=resume, param=a.param, **_net_kwargs(a))
     return _finish(a, run, cbs, {"input": str(a.image), "net_arg": a.net,
                                  "size_arg": a.size, "save_every": a.save_every,
                                  "output": str(a.output), "device_arg": a.device})
@@ -215,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("image", help="image file or sample:NAME")
     s.add_argument("--layer", required=True,
                    help="layer(s) to invert, e.g. pool2 or pool2,pool4; fc6-fc8 need --size 256")
+    s.add_argument("--param", choices=["auto", "pixel", "fourier"], default=D.INVERT_PARAM,
+                   help="optimize pixels (the paper) or Fourier coefficients scaled by "
+                        "1/sqrt(freq), a preconditioner with the same objective; auto: pixels "
+                        "up to pool2, Fourier deeper (default: %(default)s)")
     _common(s)
     s.set_defaults(func=cmd_invert)
 

@@ -15,3 +15,6 @@ SIZE = 256  # our default longer side for inputs (the paper's fc-layer size, §3
 TEXTURE_SIZE = 128  # our default longer side for texture sources
 CHECKPOINT_EVERY = 25  # our choice: iterations between --checkpoint saves (a few seconds of work)
 MIN_IMAGE_SIDE = 8  # our choice: a smaller input (e.g. 1x1) holds no structure to reconstruct
+# The paper optimizes pixels. Departure: "auto" optimizes pixels up to pool2 and preconditioned
+# Fourier coefficients beyond (same objective; tasks.auto_param has the measurements).
+INVERT_PARAM = "auto"

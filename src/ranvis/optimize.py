@@ -8,6 +8,9 @@ it runs unconstrained and every image it hands out (callbacks, result) is clampe
 The targets come from in-range images, so the optimum lies in range anyway.
 A non-finite loss or gradient never reaches the result: the loop restores the last finite image,
 restarts the optimizer from it, and stops after repeated faults. Ctrl-C returns the best so far.
+``param="fourier"`` optimizes the image's Fourier coefficients scaled by 1/|f|^0.5 instead of its
+pixels (a preconditioner: same objective, same optimum, but low frequencies, which carry most of
+the image, move faster). See :class:`FourierParam` for what it gained.
 A run can continue from a checkpoint (:class:`Resume`): iterations are counted in total, the
 image and the loss history carry over, the optimizer's own state (L-BFGS curvature pairs, Adam
 moments) starts afresh.
@@ -64,6 +67,53 @@ class Resume:
     best_loss: float
 
 
+class PixelParam:
+    """The paper's variable: the pixels themselves."""
+
+    name = "pixel"
+
+    def to_image(self, z: torch.Tensor) -> torch.Tensor:
+        return z
+
+    def from_image(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class FourierParam:
+    """x = 0.5 + irfft2(ẑ · s), s(f) = max(|f|·max(H, W), 1)^(-alpha), ẑ a real view of complex
+    coefficients ``[1, 3, H, W//2+1, 2]``. A change of variables only: the objective and its
+    minimizers are those of pixel space. Measured (pool3 inversion, 128 px, 300 L-BFGS
+    iterations, random VGG seed 0): astronaut 17.5 → 19.6 dB, coffee 20.4 → 23.0 dB with
+    alpha = 0.5; alpha = 1 gained less (astronaut 18.8 dB).
+    """
+
+    name = "fourier"
+
+    def __init__(self, height: int, width: int, device: torch.device, alpha: float = 0.5) -> None:
+        fy = torch.fft.fftfreq(height, device=device).view(-1, 1)
+        fx = torch.fft.rfftfreq(width, device=device).view(1, -1)
+        f = (fx.pow(2) + fy.pow(2)).sqrt() * max(height, width)
+        self.scale = f.clamp_min(1.0).pow(-alpha)  # [H, W//2+1], 1 at the lowest frequencies
+        self.size = (height, width)
+
+    def to_image(self, z: torch.Tensor) -> torch.Tensor:
+        coeffs = torch.view_as_complex(z) * self.scale
+        return 0.5 + torch.fft.irfft2(coeffs, s=self.size, norm="ortho")
+
+    def from_image(self, x: torch.Tensor) -> torch.Tensor:
+        coeffs = torch.fft.rfft2(x - 0.5, norm="ortho") / self.scale
+        return torch.view_as_real(coeffs).contiguous()
+
+
+def make_param(name: str, x: torch.Tensor) -> PixelParam | FourierParam:
+    """'pixel' (the paper) or 'fourier' (preconditioned) for images shaped like ``x``."""
+    if name == "pixel":
+        return PixelParam()
+    if name == "fourier":
+        return FourierParam(x.shape[-2], x.shape[-1], x.device)
+    raise ValueError(f"param must be 'pixel' or 'fourier', got {name!r}")
+
+
 def _make_optimizer(name: str, x: torch.Tensor, lr: float | None) -> torch.optim.Optimizer:
     if name == "lbfgs":
         # tolerances 0: run the iterations asked for (losses here can be tiny); history 100.
@@ -76,7 +126,7 @@ def _make_optimizer(name: str, x: torch.Tensor, lr: float | None) -> torch.optim
 
 def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, optimizer: str = "lbfgs",
              lr: float | None = None, callbacks: Sequence[Callable[[Step], None]] = (),
-             max_faults: int = 3, resume: Resume | None = None) -> Result:
+             max_faults: int = 3, resume: Resume | None = None, param: str = "pixel") -> Result:
     """Minimize ``objective(x)`` over the image x ∈ [0, 1]^{1×3×H×W}, starting at ``x0``.
 
     Runs ``iters`` objective evaluations in total (with ``resume``: the iterations it already
@@ -86,19 +136,21 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, optimizer: st
     restarts; after more than ``max_faults`` such faults the run stops (``stopped``).
     """
     start = x0 if resume is None else resume.image.to(x0.device, x0.dtype)
-    x = start.detach().clone().requires_grad_(True)
-    opt = _make_optimizer(optimizer, x, lr)
-    best, best_loss = x.detach().clone().clamp_(0, 1), math.inf
+    par = make_param(param, start)
+    z = par.from_image(start.detach()).clone().requires_grad_(True)  # the optimized variable
+    opt = _make_optimizer(optimizer, z, lr)
+    best, best_loss = start.detach().clone().clamp_(0, 1), math.inf
     res = Result(best, [], {})
     if resume is not None:
         best, best_loss = resume.best_image.to(x0.device, x0.dtype), resume.best_loss
         res.losses = list(resume.losses)
         res.terms = {k: list(v) for k, v in resume.terms.items()}
-    last_good = x.detach().clone()
+    last_good = start.detach().clone()
     state: dict[str, object] = {}
 
     def closure() -> torch.Tensor:
         opt.zero_grad(set_to_none=False)
+        x = par.to_image(z)
         total, parts = objective(x)
         total.backward()
         state["total"], state["parts"], state["x"] = total.detach(), parts, x.detach().clone()
@@ -109,7 +161,7 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, optimizer: st
         while i < iters:
             opt.step(closure)
             loss = float(state["total"])
-            finite = math.isfinite(loss) and bool(torch.isfinite(x.grad).all())
+            finite = math.isfinite(loss) and bool(torch.isfinite(z.grad).all())
             if not finite:
                 faults += 1
                 if faults > max_faults:
@@ -120,8 +172,8 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, optimizer: st
                 res.faults.append(f"iteration {i}: non-finite loss or gradient; "
                                   "restored the last finite image and restarted the optimizer")
                 with torch.no_grad():
-                    x.copy_(last_good)
-                opt = _make_optimizer(optimizer, x, lr)
+                    z.copy_(par.from_image(last_good))
+                opt = _make_optimizer(optimizer, z, lr)
                 continue
             # Restore point: where this finite loss and gradient were evaluated. Not x after the
             # step: that point is not evaluated yet, and may be the one that goes non-finite.
@@ -129,9 +181,9 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, optimizer: st
             image = last_good.clamp(0, 1)  # where `loss` was evaluated (x has moved on)
             if loss < best_loss:
                 best, best_loss = image, loss
-            if optimizer == "adam":
+            if optimizer == "adam":  # projected Adam: back into [0, 1] after each step
                 with torch.no_grad():
-                    x.clamp_(0, 1)
+                    z.copy_(par.from_image(par.to_image(z).clamp(0, 1)))
             terms = {k: float(v.detach()) for k, v in state["parts"].items()}
             res.losses.append(loss)
             for k, v in terms.items():

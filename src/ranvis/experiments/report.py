@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import os
 import platform
 import sys
@@ -57,7 +58,13 @@ def _check(result: Any, folder: Path) -> str:
     if missing:
         return f"run() result lacks {', '.join(missing)}"
     absent = [f for f in result["figures"] if not (folder / f).is_file()]
-    return f"figure files not written: {', '.join(absent)}" if absent else ""
+    if absent:
+        return f"figure files not written: {', '.join(absent)}"
+    try:
+        json.dumps(result)
+    except (TypeError, ValueError) as e:
+        return f"run() result is not JSON-able: {e}"
+    return ""
 
 
 def run_figure(name: str, out_dir: Path, quick: bool, size: int | None, iters: int | None,
@@ -176,8 +183,6 @@ def reproduce(out_dir: str | Path, quick: bool, trained_weights: str | Path | No
 
 def failed(results_json: str | Path) -> list[str]:
     """Names of the figures whose status is ``failed`` in a results.json."""
-    import json
-
     data = json.loads(Path(results_json).read_text())
     return [n for n, e in data["figures"].items() if e.get("status") == "failed"]
 

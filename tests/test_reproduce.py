@@ -62,6 +62,8 @@ def test_reproduce_writes_page_results_and_every_png(tiny_report: Path) -> None:
             assert report.NOT_AVAILABLE in page
             continue
         assert entry["status"] == "ok", entry.get("error")
+        # every module honours the tiny-size and iteration overrides (so this test is fast)
+        assert not {"size", "iters"} & set(entry["ignored_overrides"]), name
         assert _numbers(entry["numbers"]), f"{name} reports no numbers"
         assert entry["verdict"].strip() and entry["seconds"] >= 0
         for f in entry["figures"]:

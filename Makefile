@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint clean report
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(VENV)/bin/ranvis demo -o gallery
+
+report: $(STAMP)
+	$(VENV)/bin/ranvis reproduce --quick -o report
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

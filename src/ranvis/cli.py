@@ -32,6 +32,7 @@ from ranvis.runtime import load_image as _load
 from ranvis.runtime import resume as _resume
 
 SEED_MAX = 2**32 - 1  # NetSpec.random gives layer i the seed 1000*s + i; PCG64 and torch take it
+EXIT_FIGURE_FAILED = 1  # reproduce: the report was written but a figure module failed (a bug)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -204,6 +205,21 @@ def cmd_demo(a: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_reproduce(a: argparse.Namespace) -> int:
+    from ranvis.experiments import report
+
+    argv = ["ranvis", "reproduce"] + (["--quick"] if a.quick else [])
+    argv += ["--trained-weights", str(a.trained_weights)] if a.trained_weights else []
+    argv += [f"--size {a.size}"] if a.size else []
+    argv += [f"--iters {a.iters}"] if a.iters else []
+    argv += [f"--device {a.device}"] if a.device != "auto" else []
+    index = report.reproduce(a.output, a.quick, a.trained_weights, a.size, iters=a.iters,
+                             device=a.device, command=" ".join([*argv, "-o", str(a.output)]))
+    bad = report.failed(index.with_name("results.json"))
+    print(f"wrote {index}" + (f"; failed: {', '.join(bad)}" if bad else ""), file=sys.stderr)
+    return EXIT_FIGURE_FAILED if bad else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ranvis", description="Deep visualization with untrained, random-weight "
                 "VGG-19 networks (He, Wang, Hopcroft, NIPS 2016). Images may be files or "
@@ -262,6 +278,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--net", default="stacked")
     s.add_argument("--device", default="auto")
     s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("reproduce", help="regenerate every paper figure with its numbers: "
+                       "REPORT_DIR/index.html, results.json and the PNGs")
+    s.add_argument("-o", "--output", type=Path, required=True, metavar="REPORT_DIR")
+    s.add_argument("--quick", action="store_true",
+                   help="smaller images, fewer iterations and samples: <= 10 min on 2 CPU cores "
+                        "(default: the paper's sizes, hours on a CPU)")
+    s.add_argument("--trained-weights", type=Path, default=None, metavar="FILE",
+                   help="a local torchvision VGG-19 state dict (.pth) to add the trained-VGG "
+                        "rows; never downloaded")
+    # expert overrides (tests use tiny values): image side and iterations for every figure
+    s.add_argument("--size", type=positive_int, default=None, help=argparse.SUPPRESS)
+    s.add_argument("--iters", type=positive_int, default=None, help=argparse.SUPPRESS)
+    s.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")
+    s.set_defaults(func=cmd_reproduce)
     return p
 
 

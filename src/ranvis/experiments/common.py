@@ -1,0 +1,114 @@
+"""What the inversion figures (1–2 and 4) share: the networks compared, the photos, crops, stats.
+
+Networks, one row each, in the paper's order: the stacked ranVGG (``NetSpec.load("stacked")``),
+a plain random VGG-19 (``NetSpec.random(seed)``) and, when weights are given, the trained VGG-19.
+A network that cannot be run keeps its row with a one-line note saying why.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ranvis.errors import InputError
+from ranvis.images import resize, sample
+from ranvis.network import Net, NetSpec, load_trained
+
+#: scikit-image photographs (bundled, no download), in the order figures use them.
+PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "motorcycle", "camera")
+NO_STACKED = "not run: the stacked ranVGG spec (data/stacked.json) is not in this build"
+NO_TRAINED = "not run: no weights given"
+
+
+@dataclass
+class NetRow:
+    """One compared network: ``net`` is None when it was not run, and ``note`` says why."""
+
+    name: str
+    net: Net | None
+    note: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def network_rows(trained: str | Path | Net | None, device: str, plain_seed: int = 0
+                 ) -> list[NetRow]:
+    """[stacked, plain random, trained] rows. ``trained``: a torchvision VGG-19 state-dict path
+    (loaded with ``network.load_trained``, never downloaded), a ready trained Net, or None."""
+    try:
+        spec = NetSpec.load("stacked")
+        stacked = NetRow("stacked ranVGG", Net(spec, device), info={"spec": spec.to_dict()})
+    except (InputError, FileNotFoundError):
+        stacked = NetRow("stacked ranVGG", None, NO_STACKED)
+    plain_spec = NetSpec.random(plain_seed)
+    plain = NetRow("plain random VGG", Net(plain_spec, device),
+                   info={"net_seed": plain_seed, "sigma": plain_spec.sigma,
+                         "pool": plain_spec.pool})
+    if trained is None:
+        tr = NetRow("trained VGG", None, NO_TRAINED)
+    else:
+        net = trained if isinstance(trained, Net) else load_trained(trained, device)
+        source = "a ready Net" if isinstance(trained, Net) else str(trained)
+        tr = NetRow("trained VGG", net, info={"weights": source, "pool": net.spec.pool})
+    return [stacked, plain, tr]
+
+
+def stacked_reference(rows: list[NetRow]) -> str | None:
+    """The sample name the stacked net was selected on (so figures need not judge it there)."""
+    spec = rows[0].info.get("spec", {})
+    ref = spec.get("info", {}).get("settings", {}).get("reference")
+    return ref.removeprefix("sample:") if isinstance(ref, str) else None
+
+
+def choose_photos(n: int, exclude: str | None) -> list[str]:
+    """The first ``n`` of :data:`PHOTOS`, skipping the stacked net's reference image."""
+    names = [p for p in PHOTOS if p != exclude]
+    if not 1 <= n <= len(names):
+        raise InputError(f"number of photos must be 1..{len(names)}, got {n}")
+    return names[:n]
+
+
+def center_square(img: torch.Tensor, side: int) -> torch.Tensor:
+    """The central square of ``img`` ([1,3,H,W]) resized to ``side``×``side`` (fc layers need a
+    square 256 px input, paper §3; squares also make pixel metrics comparable across photos)."""
+    h, w = img.shape[-2:]
+    m = min(h, w)
+    top, left = (h - m) // 2, (w - m) // 2
+    return resize(img[..., top:top + m, left:left + m].contiguous(), (side, side))
+
+
+def photo(name: str, side: int) -> torch.Tensor:
+    """Bundled sample ``name`` as a centre-cropped ``side``-px square, [1, 3, side, side]."""
+    return center_square(sample(name), side)
+
+
+def mean_spread(values: list[float]) -> dict[str, float]:
+    """{"mean", "std", "min", "max", "n"} of finite values (inf PSNR of an exact copy is left out
+    of mean/std and counted in "n_inf")."""
+    a = np.asarray(values, dtype=np.float64)
+    fin = a[np.isfinite(a)]
+    out = {"n": int(a.size), "n_inf": int(a.size - fin.size)}
+    if fin.size:
+        out.update(mean=float(fin.mean()), std=float(fin.std()), min=float(fin.min()),
+                   max=float(fin.max()))
+    return out
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, path: Path) -> None:
+    """Write a matplotlib figure as PNG atomically and close it."""
+    from ranvis.record import atomic_write
+
+    atomic_write(path, lambda p: fig.savefig(p, format="png"))
+    pyplot().close(fig)

@@ -18,4 +18,3 @@ MIN_IMAGE_SIDE = 8  # our choice: a smaller input (e.g. 1x1) holds no structure 
 # The paper optimizes pixels. Departure: "auto" optimizes pixels up to pool2 and preconditioned
 # Fourier coefficients beyond (same objective; tasks.auto_param has the measurements).
 INVERT_PARAM = "auto"
-RANGE_WEIGHT = 0.0  # weight of losses.range_penalty in inversion (not in the paper)

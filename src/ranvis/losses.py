@@ -45,12 +45,3 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
     dx = x[..., :, 1:] - x[..., :, :-1]
     dy = x[..., 1:, :] - x[..., :-1, :]
     return (dx.pow(2).sum() + dy.pow(2).sum()) / x.numel()
-
-
-def range_penalty(x: torch.Tensor) -> torch.Tensor:
-    """Σ (x − clamp(x, 0, 1))²: zero inside [0, 1], quadratic outside. Not in the paper.
-
-    A sum, not a mean: its gradient per pixel, 2·(excess), is the same at every image size, like
-    the ω/µ-normalized terms' gradients, so one weight fits all sizes.
-    """
-    return (x - x.clamp(0, 1)).pow(2).sum()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ranvis.losses import feature_loss, gram, gram_loss, range_penalty, total_variation
+from ranvis.losses import feature_loss, gram, gram_loss, total_variation
 from ranvis.network import LAYER_INDEX, Net
 
 
@@ -40,16 +40,11 @@ def gram_target(f: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class Objective:
-    """Σ terms + tv_weight·TV(x) + range_weight·R(x). Calling it returns (total, {name: value}).
-
-    R(x) = Σ (x − clamp(x, 0, 1))² (losses.range_penalty) keeps unprojected L-BFGS inside the
-    valid range smoothly; 0 turns it off.
-    """
+    """Σ terms + tv_weight·TV(x). Calling it returns (total, {term name: value})."""
 
     net: Net
     terms: list[Term]
     tv_weight: float = 0.0
-    range_weight: float = 0.0
 
     @property
     def layers(self) -> list[str]:
@@ -60,7 +55,5 @@ class Objective:
         parts = {t.name: t.value(feats[t.layer]) for t in self.terms}
         if self.tv_weight:
             parts["tv"] = self.tv_weight * total_variation(x)
-        if self.range_weight:
-            parts["range"] = self.range_weight * range_penalty(x)
         total = torch.stack(list(parts.values())).sum()
         return total, parts

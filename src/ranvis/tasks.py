@@ -155,7 +155,7 @@ def invert(image: torch.Tensor, layers: str | list[str], *, net: str | NetSpec |
     factors = {**(layer_factors(model, x0, missing, "content") if missing else {}), **given}
     factors = {n: float(factors[n]) for n in layers}
     terms = [Term(n, n, "content", targets[n], factors[n]) for n in layers]
-    objective = Objective(model, terms, range_weight=D.RANGE_WEIGHT)
+    objective = Objective(model, terms)
     start = noise(*image.shape[-2:], seed, dev) if init is None else init.to(dev)
     settings = {"layers": layers, "iters": iters, "seed": seed, "net_seed": net_seed,
                 "sigma": model.spec.sigma, "pool": model.spec.pool, "optimizer": optimizer,

@@ -5,7 +5,8 @@ search: exactly one closure call per iteration, curvature history kept across it
 image is kept in [0, 1] by projection after each Adam step; L-BFGS is *not* projected (measured:
 projecting after every step breaks its curvature pairs, pool2 inversion fell from 30 dB to 7 dB),
 it runs unconstrained and every image it hands out (callbacks, result) is clamped to [0, 1].
-The targets come from in-range images, so the optimum lies in range anyway.
+The clamped image can match the features less well than the loss says at deep layers
+(reproduce's Figure 4 shows both); a smooth range penalty was tried and lowered PSNR.
 A non-finite loss or gradient never reaches the result: the loop restores the last finite image,
 restarts the optimizer from it, and stops after repeated faults. Ctrl-C returns the best so far.
 ``param="fourier"`` optimizes the image's Fourier coefficients scaled by 1/|f|^0.5 instead of its

@@ -97,6 +97,34 @@ def test_resume_after_interruption_gives_the_uninterrupted_result(tmp_path, caps
     assert _choices(NetSpec.load(out)) == _choices(whole)
 
 
+def test_ties_go_to_the_lowest_candidate():
+    draw = draw_weights(TINY.sigma)
+    spec = build(TINY, progress=False, weights=lambda name, k, seed: draw(name, 0, 7))
+    for rec in spec.info["layers"].values():
+        assert rec["chosen"] == 0
+        assert len({c["score"] for c in rec["candidates"]}) == 1
+
+
+def test_ctrl_c_during_a_reconstruction_stops_the_build(tmp_path, monkeypatch):
+    real = stacking.invert
+    calls = []
+
+    def interrupted_second_time(*args, callbacks=(), **kw):
+        calls.append(1)
+
+        def press_ctrl_c(step):
+            if len(calls) == 3 and step.i == 1:  # during conv1_2's first candidate
+                raise KeyboardInterrupt
+        return real(*args, callbacks=[*callbacks, press_ctrl_c], **kw)
+
+    monkeypatch.setattr(stacking, "invert", interrupted_second_time)
+    out = tmp_path / "net.json"
+    with pytest.raises(KeyboardInterrupt):
+        build(TINY, out, progress=False)
+    cached = json.loads(cache_path(out).read_text())
+    assert [r["layer"] for r in cached["layers"]] == ["conv1_1"]
+
+
 def test_cache_from_other_arguments_is_ignored(tmp_path, capsys):
     out = tmp_path / "net.json"
     cache_path(out).write_text(json.dumps({"key": {"other": 1}, "layers": [{"layer": "x"}]}))
@@ -122,8 +150,20 @@ def test_shipped_spec_loads_and_matches_its_checksum():
     for name, rec in info["layers"].items():
         assert len(rec["candidates"]) == info["settings"]["candidates"]
         assert spec.seeds[name] == rec["candidates"][rec["chosen"]]["seed"]
-        finite = [c["score"] for c in rec["candidates"] if isinstance(c["score"], float)]
-        assert rec["candidates"][rec["chosen"]]["score"] == min(finite)
+        scores = [c["score"] for c in rec["candidates"]]
+        low = min(v for v in scores if isinstance(v, float))
+        assert rec["chosen"] == min(k for k, v in enumerate(scores)
+                                    if isinstance(v, float) and v <= low + info["tie_rmse"])
+
+
+def test_shipped_spec_first_layers_rebuild_from_its_settings():
+    info = NetSpec.load("stacked").info
+    settings = BuildSettings(**{**info["settings"], "upto": "conv1_2"})
+    again = build(settings, progress=False).info["layers"]
+    for name in ("conv1_1", "conv1_2"):
+        assert again[name]["seed"] == info["layers"][name]["seed"]
+        for a, b in zip(again[name]["candidates"], info["layers"][name]["candidates"], strict=True):
+            assert a["seed"] == b["seed"] and a["score"] == pytest.approx(b["score"], abs=1e-6)
 
 
 def test_cli_build_net_end_to_end(tmp_path, capsys):

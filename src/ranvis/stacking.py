@@ -29,6 +29,7 @@ best. Here:
   best at conv3_4 and conv5_4 and 2 % above it at conv4_4 (summed held-out RMSE regret over
   conv2_2/3_4/4_4/5_4: 0.006 pixel vs 0.010 feature). Both gains are small: the draws' held-out
   RMSE differs by 1–2 % at a layer.
+* **Ties.** Candidates within ``TIE_RMSE`` of the lowest score count as equal; the lowest k wins.
 * **fc layers** need a 256×256 input (paper §3): with ``layers="all"`` the conv layers are
   searched on the reference resized to ``size`` (longer side) and fc6–fc8 on its central square
   resized to 256×256.
@@ -69,9 +70,14 @@ from ranvis.network import (
 from ranvis.record import write_json
 from ranvis.tasks import invert, resolve_device
 
-ALGORITHM = 1  # bump when the search changes in a way that changes its choices (invalidates caches)
+ALGORITHM = 2  # bump when the search changes in a way that changes its choices (invalidates caches)
 SEED_OFFSET = 10**9  # keeps candidates apart from NetSpec.random(s) for s < 10**6
 MAX_CANDIDATES = 1000  # the seed scheme leaves 1000 seeds per layer
+# Scores closer than this to the lowest are a tie, won by the lowest k: 1/40 of an 8-bit grey
+# level, far below what an image shows, far above rounding noise. conv1_1 and conv1_2 invert every
+# draw to RMSE ~1e-8, so without it their pick would be decided by the last bits of the
+# arithmetic and change with the CPU or BLAS; with it the choice is stable across machines.
+TIE_RMSE = 1e-4
 CONV_LAYERS = [n for n in WEIGHTED if LAYER_INDEX[n].kind == "conv"]
 SELECTOR_NOTE = ("score = pixel RMSE of the reconstruction from the layer's rectified "
                  "representation; chosen over the normalized feature error (stacking.py docstring)")
@@ -202,6 +208,8 @@ def score_candidate(net: Net, rep: str, ref: torch.Tensor, iters: int, seed: int
         raise
     except ValueError as e:  # weighting.layer_factors: zero or non-finite input gradient
         return {"score": math.inf, "error": str(e), "seconds": round(time.perf_counter() - t0, 3)}
+    if run.record["interrupted"]:  # optimize() turns Ctrl-C into an early return: pass it on
+        raise KeyboardInterrupt
     rmse = l2_distance(run.image, ref) / math.sqrt(ref.numel())
     m = run.record["metrics"]
     return {"score": rmse if math.isfinite(rmse) else math.inf, "psnr": m["psnr"],
@@ -226,10 +234,11 @@ def search_layer(net: Net, name: str, ref: torch.Tensor, s: BuildSettings, weigh
             c = {"k": k, "seed": seed_k, **score_candidate(net, rep, ref, s.iters, s.seed, bar)}
             cands.append(c)
             bar.set_postfix_str(f"best {min(x['score'] for x in cands):.4g}", refresh=False)
-    best = min(range(len(cands)), key=lambda k: (cands[k]["score"], k))
-    if not math.isfinite(cands[best]["score"]):
-        raise InputError(f"every candidate for {name} failed ({cands[best].get('error')}); "
+    low = min(c["score"] for c in cands)
+    if not math.isfinite(low):
+        raise InputError(f"every candidate for {name} failed ({cands[0].get('error')}); "
                          "try another --seed or reference image")
+    best = next(k for k, c in enumerate(cands) if c["score"] <= low + TIE_RMSE)
     net.set_weights(name, *weights(name, best, cands[best]["seed"]))
     return {"layer": name, "representation": rep, "chosen": best, "seed": cands[best]["seed"],
             "candidates": cands, "seconds": round(time.perf_counter() - t0, 3)}
@@ -286,7 +295,7 @@ def _info(s: BuildSettings, key: dict[str, Any], done: list[dict[str, Any]], net
         "reference_sha256": key["reference_sha256"],
         "seed_scheme": "candidate k of WEIGHTED[i] has seed 10**9 + 100000*seed + 1000*i + k; "
                        "layers not searched use k = 0",
-        "selector": SELECTOR_NOTE,
+        "selector": SELECTOR_NOTE, "tie_rmse": TIE_RMSE,
         "searched": [rec["layer"] for rec in done],
         "layers": {rec["layer"]: {k: v for k, v in rec.items() if k != "layer"} for rec in done},
         "seconds": round(sum(rec["seconds"] for rec in done), 3),

@@ -168,3 +168,42 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None, *,
     return {"title": title, "figures": ["fig3.png"], "numbers": {"table": table, "samples": rows},
             "settings": settings, "seconds": round(time.perf_counter() - t0, 2),
             "verdict": _verdict(table, layers)}
+
+
+def markdown(res: dict[str, Any]) -> str:
+    """The per-layer table of ``run``'s result as Markdown (mean, quartiles, spread)."""
+    table = res["numbers"]["table"]
+    lines = ["| layer | group | n | L2 mean | L2 q1 / median / q3 | L2 min–max | L2 std "
+             "(within image) | PSNR mean | PSNR q1 / median / q3 |", "|" + " --- |" * 9]
+    for layer, row in table.items():
+        for g, v in row.items():
+            if g == "stacked_beats_plain":
+                continue
+            a, p = v["l2"], v["psnr"]
+            lines.append(f"| {layer} | {g} | {a['n']} | {a['mean']:.2f} | {a['q1']:.2f} / "
+                         f"{a['median']:.2f} / {a['q3']:.2f} | {a['min']:.2f}–{a['max']:.2f} | "
+                         f"{a['std']:.2f} ({v['l2_within_image_std']:.2f}) | {p['mean']:.2f} | "
+                         f"{p['q1']:.2f} / {p['median']:.2f} / {p['q3']:.2f} |")
+        beats = row["stacked_beats_plain"]
+        lines.append(f"| {layer} | stacked beats plain (paired) | | {100 * beats:.0f}% | | | | | |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    from ranvis.record import write_json
+
+    ap = argparse.ArgumentParser(description="Figure 3 (stacked vs plain random VGG-19)")
+    ap.add_argument("out_dir", type=Path)
+    ap.add_argument("--full", action="store_true", help="128 px, 300 iterations, more seeds")
+    ap.add_argument("--size", type=int, default=None)
+    ap.add_argument("--iters", type=int, default=None)
+    ap.add_argument("--trained", default=None, help="torchvision VGG-19 state dict (optional)")
+    ap.add_argument("--device", default="cpu")
+    a = ap.parse_args()
+    result = run(a.out_dir, quick=not a.full, size=a.size, iters=a.iters, trained=a.trained,
+                 device=a.device, progress=True)
+    write_json(a.out_dir / "fig3.json", result)
+    print(markdown(result))
+    print(result["verdict"])

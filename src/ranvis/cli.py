@@ -220,6 +220,54 @@ def cmd_reproduce(a: argparse.Namespace) -> int:
     return EXIT_FIGURE_FAILED if bad else EXIT_OK
 
 
+def cmd_build_net(a: argparse.Namespace) -> int:
+    from ranvis.stacking import BuildSettings, build
+
+    s = BuildSettings(reference=str(a.reference), candidates=a.candidates, size=a.size,
+                      iters=a.iters, layers=a.layers, seed=a.seed, upto=a.upto)
+    command = ("ranvis build-net --reference " + s.reference +
+               f" --candidates {s.candidates} --size {s.size} --iters {s.iters}"
+               f" --layers {s.layers} --seed {s.seed}" + (f" --upto {s.upto}" if s.upto else ""))
+    try:
+        spec = build(s, a.output, device=a.device, command=command)
+    except KeyboardInterrupt:
+        from ranvis.stacking import cache_path
+
+        print(f"ranvis: build interrupted; rerun the same command to resume from "
+              f"{cache_path(a.output)}", file=sys.stderr)
+        raise
+    print(f"wrote {a.output} ({len(spec.info['searched'])} layers searched, "
+          f"{spec.info['seconds']:.0f} s)", file=sys.stderr)
+    return EXIT_OK
+
+
+def _build_net_parser(sub: Any) -> None:
+    s = sub.add_parser("build-net", help="build a stacked ranVGG: greedy layer-wise choice of "
+                       "random weights (paper section 2); writes a spec for --net")
+    s.add_argument("--reference", required=True,
+                   help=f"reference image file or sample:NAME (the shipped net: {D.STACK_REFERENCE})")
+    s.add_argument("-o", "--output", required=True, type=Path,
+                   help="spec JSON to write; an interrupted build resumes from "
+                        "NAME.ranvis-cache.json beside it when rerun with the same arguments")
+    s.add_argument("--candidates", type=positive_int, default=D.STACK_CANDIDATES, metavar="K",
+                   help="random draws tried per layer (default: %(default)s)")
+    s.add_argument("--size", type=positive_int, default=D.STACK_SIZE,
+                   help="reference longer side in px for the conv layers; fc6-fc8 always use "
+                        "its central square at 256x256 (default: %(default)s)")
+    s.add_argument("--iters", type=positive_int, default=D.STACK_ITERS,
+                   help="L-BFGS iterations per candidate reconstruction (default: %(default)s)")
+    s.add_argument("--layers", choices=["all", "conv"], default=D.STACK_LAYERS,
+                   help="all: conv1_1..fc8; conv: conv1_1..conv5_4, fc layers plain "
+                        "(default: %(default)s)")
+    s.add_argument("--upto", default=None, metavar="LAYER",
+                   help="stop the search after this weighted layer (later layers plain)")
+    s.add_argument("--seed", type=seed_int, default=0,
+                   help="picks the family of candidate seeds and the noise start (default: 0)")
+    s.add_argument("--device", default="cpu",
+                   help="cpu|cuda|auto; the shipped net was built on cpu (default: cpu)")
+    s.set_defaults(func=cmd_build_net)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ranvis", description="Deep visualization with untrained, random-weight "
                 "VGG-19 networks (He, Wang, Hopcroft, NIPS 2016). Images may be files or "
@@ -293,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--iters", type=positive_int, default=None, help=argparse.SUPPRESS)
     s.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")
     s.set_defaults(func=cmd_reproduce)
+    _build_net_parser(sub)
     return p
 
 

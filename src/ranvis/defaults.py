@@ -13,3 +13,4 @@ RATIO = (100.0, 1.0, 1000.0)  # α:β:γ, §3 (tasks.transfer_style says how it 
 NOISE_STD = 0.1  # our choice: white-noise start N(0.5, 0.1²) per pixel, clamped to [0, 1]
 SIZE = 256  # our default longer side for inputs (the paper's fc-layer size, §3)
 TEXTURE_SIZE = 128  # our default longer side for texture sources
+PAPER_RATIO = (100.0, 1.0, 1000.0)  # α:β:γ, §3, exactly as printed (CLI: --ratio paper)

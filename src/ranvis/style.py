@@ -21,7 +21,7 @@ import torch
 from ranvis.errors import InputError
 from ranvis.images import resize
 from ranvis.metrics import ssim
-from ranvis.network import Net, check_input_size
+from ranvis.network import LAYER_INDEX, Net, check_input_size, min_input_size
 from ranvis.objectives import Objective, Term, gram_target
 from ranvis.optimize import Step
 from ranvis.weighting import layer_factors
@@ -198,3 +198,13 @@ def check_style_args(styles: Sequence[torch.Tensor], weights: Sequence[float] | 
     if len(ratio) != 3 or any(v < 0 for v in ratio):
         raise InputError(f"ratio must be three non-negative numbers alpha:beta:gamma, got {ratio}")
     return w
+
+
+def check_coarsest(size: tuple[int, int], layers: list[str], scales: int) -> None:
+    """InputError (naming --scales) if the coarsest scale is too small for the deepest layer."""
+    deepest = max(layers, key=lambda n: LAYER_INDEX[n].index)
+    need = min_input_size(deepest)
+    if scales > 1 and min(size) < need:
+        raise InputError(f"{scales} scales make the coarsest image {size[0]}x{size[1]}, too small "
+                         f"for {deepest} (at least {need} px a side); use fewer --scales or a "
+                         f"larger --size")

@@ -198,6 +198,7 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     model = make_net(net, net_seed=net_seed, sigma=sigma, pool=pool, device=dev)
     full = (content.shape[-1], content.shape[-2])
     sizes, counts = S.scale_sizes(*full, scales), S.split_iters(iters, scales)
+    S.check_coarsest(sizes[0], [content_layer, *style_layers], scales)
     settings = {"content_layer": content_layer, "style_layers": style_layers,
                 "ratio": list(ratio), "style_weights": weights,
                 "init": init if isinstance(init, str) else "given", "scales": scales,

@@ -1,15 +1,18 @@
 """Style transfer (paper eq. 9) building blocks: the objective at one scale, the TV scaling and the
 coarse-to-fine schedule. ``tasks.transfer_style`` puts them together.
 
-How α:β:γ is applied (measured; see defaults.py and the README for the numbers):
-  * ω (content, eq. 4) and µ_l (style, eq. 8) are ``weighting.layer_factors``: each term's
-    input gradient at its "maximum" (target representation zero) is scaled to mean |∂/∂x| = 1.
-    ω is taken at the content image, µ_l at the first style image, as in the paper.
-  * TV is the *plain sum* of squared neighbour differences of x ∈ [0, 1] (paper §2, "the squared
-    sum"), not a mean: its per-pixel gradient then does not depend on the image size, exactly like
-    the factor-normalized terms (whose mean per-pixel gradient is 1 at every size), so γ means the
-    same at every size. ``losses.total_variation`` is a per-element mean; the weight passed to
-    the objective is γ·numel, which is γ·Σ.
+How α:β:γ is applied:
+  * ω (content, eq. 4) and µ_l (style, eq. 8) are ``weighting.layer_factors``: each term's input
+    gradient at its "maximum" (target representation zero) is scaled to mean |∂/∂x| = 1; ω is
+    taken at the content image, µ_l at the (main) style image, as the paper's text says.
+  * TV is the *plain sum* of squared neighbour differences of x ∈ [0, 1] (paper §2: "the squared
+    sum"), not a mean: its per-pixel gradient then does not depend on the image size, exactly
+    like the factor-normalized terms (whose mean per-pixel gradient is 1 at every size, because
+    ω and µ_l are measured at each scale's size), so γ means the same at every size.
+    ``losses.total_variation`` is a per-element mean; the weight given to it is γ·numel.
+  * The paper's 100:1:1000 keeps the content under every reading of eq. 4/8 that we measured
+    (experiments/style_readings.py), and its γ = 1000 either blurs everything (sum) or does
+    nothing (mean); defaults.RATIO departs from it and says why.
 """
 from __future__ import annotations
 

@@ -207,6 +207,27 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
                 "iters": iters, "seed": seed, "net_seed": net_seed, "sigma": model.spec.sigma,
                 "pool": model.spec.pool, "optimizer": optimizer, "device": str(dev),
                 "size": list(full), "style_sizes": [list(s.shape[-2:][::-1]) for s in styles]}
+    res, record, objective = _style_scales(model, content, styles, weights, content_layer,
+                                           style_layers, ratio, init, style_scale, sizes, counts,
+                                           seed, optimizer, callbacks, settings)
+    image = resize(res.image, full)
+    if original_colors:
+        image = luminance_transfer(image, content)
+    res.image, res.losses, res.terms = image, record["loss"], record["terms"]
+    record["metrics"] = S.style_metrics(model, image, content, objective)
+    return Run(image, record, res)
+
+
+def _style_scales(model: Net, content: torch.Tensor, styles: Sequence[torch.Tensor],
+                  weights: list[float], content_layer: str, style_layers: list[str],
+                  ratio: tuple[float, float, float], init: str | torch.Tensor,
+                  style_scale: float | None, sizes: list[tuple[int, int]], counts: list[int],
+                  seed: int, optimizer: str, callbacks: Sequence[Callable[[Step], None]],
+                  settings: dict[str, Any]) -> tuple[Result, dict[str, Any], Objective]:
+    """transfer_style's loop over scales (coarsest first); the record gains "scales"."""
+    from ranvis import style as S
+
+    dev, full = model.device, sizes[-1]
     x, record, done, per_scale = None, None, 0, []
     for size, n in zip(sizes, counts, strict=True):
         xc = resize(content, size).to(dev)
@@ -223,11 +244,6 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
         x, done = res.image, done + rec["iterations"]
         if rec["interrupted"] or rec["stopped"] != "completed":
             break
-    assert record is not None and x is not None
+    assert record is not None
     record["scales"] = per_scale
-    image = resize(x, full)
-    if original_colors:
-        image = luminance_transfer(image, content)
-    res.image, res.losses, res.terms = image, record["loss"], record["terms"]
-    record["metrics"] = S.style_metrics(model, image, content, objective)
-    return Run(image, record, res)
+    return res, record, objective

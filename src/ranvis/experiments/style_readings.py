@@ -114,8 +114,8 @@ def configs(quick: bool) -> list[tuple[str, Ratio, str]]:
     ratios = [(100.0, 1.0, 0.0), (10.0, 1.0, 0.0), (1.0, 1.0, 0.0)]
     out = [(r, q, "sum") for r in readings() for q in ratios]
     out += [("paper", PAPER, "mean"), ("paper", PAPER, "sum")]
-    for a in (10.0, 1.0):
-        out += [("paper", (a, 1.0, g * a), "sum") for g in (0.01, 0.1, 1.0)]
+    for a in (10.0, 3.0):  # TV: γ/α from nothing to blurring
+        out += [("paper", (a, 1.0, g * a), "sum") for g in (0.03, 0.1, 0.3, 1.0)]
     return out[:4] if quick else out
 
 

@@ -186,7 +186,9 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     style | an image. ``scales`` K > 1: coarse-to-fine, K scales halving the size, each started
     from the upsampled result of the one before, ``iters`` split by ``style.split_iters``.
     ``original_colors``: keep the content's chroma (I, Q of YIQ), take only the luminance.
-    How α:β:γ and the factors are applied: see ranvis.style.
+    How α:β:γ and the factors are applied: see ranvis.style. The default ``ratio`` is *not* the
+    paper's 100:1:1000 (that keeps the content almost unchanged; pass D.PAPER_RATIO for it):
+    defaults.RATIO says why and what was measured.
     """
     from ranvis import style as S
     from ranvis.images import luminance_transfer

@@ -98,7 +98,9 @@ def float_list(s: str) -> list[float]:
 
 
 def ratio3(s: str) -> tuple[float, float, float]:
-    """'100:1:1000' → (100.0, 1.0, 1000.0)."""
+    """'10:1:10' → (10.0, 1.0, 10.0); 'paper' → the paper's 100:1:1000 (defaults.PAPER_RATIO)."""
+    if s.strip().lower() == "paper":
+        return D.PAPER_RATIO
     parts = s.split(":")
     try:
         vals = tuple(float(v) for v in parts)
@@ -106,7 +108,7 @@ def ratio3(s: str) -> tuple[float, float, float]:
         vals = ()
     if len(vals) != 3 or not all(0 <= v < float("inf") for v in vals) or not any(vals):
         raise argparse.ArgumentTypeError(f"expected three non-negative numbers A:B:G, not all "
-                                         f"zero, like 100:1:1000, got {s!r}")
+                                         f"zero, like 10:1:10, or 'paper', got {s!r}")
     return vals  # type: ignore[return-value]
 
 
@@ -173,28 +175,23 @@ def cmd_texture(a: argparse.Namespace) -> int:
 
 
 def cmd_style(a: argparse.Namespace) -> int:
-    from ranvis.images import luminance_transfer
     from ranvis.network import check_layers
     from ranvis.tasks import transfer_style
 
     style_layers = check_layers(a.style_layers)
     content = _load(a.content, a.size, check_layers(a.content_layer), style_layers,
                     optimizer=a.optimizer)
-    long_side = max(content.shape[-2:])
-    style_side = max(1, round(long_side * a.style_scale))
-    styles = [_load(s, style_side, gram_layers=style_layers, fix="use a smaller --style-scale")
-              for s in a.styles]
+    # styles at full size: transfer_style resizes them per scale to --style-scale
+    styles = [_load(s, None, gram_layers=style_layers) for s in a.styles]
     resume = _resume(a)
     cbs = _callbacks(a, "style", resume)
     run = transfer_style(content, styles, style_weights=a.style_weights,
                          content_layer=a.content_layer, style_layers=style_layers,
-                         ratio=a.ratio, init=a.init, callbacks=cbs, resume=resume,
+                         ratio=a.ratio, init=a.init, scales=a.scales, style_scale=a.style_scale,
+                         original_colors=a.original_colors, callbacks=cbs, resume=resume,
                          **_net_kwargs(a))
-    if a.original_colors:
-        run.image = luminance_transfer(run.image, content)
     return _finish(a, run, cbs, {"content": str(a.content), "styles": [str(s) for s in a.styles],
-                            "style_scale": a.style_scale, "original_colors": a.original_colors,
-                            "net_arg": a.net})
+                                 "net_arg": a.net})
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
@@ -301,19 +298,27 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("style", help="transfer the style of STYLE onto CONTENT (eq. 9)")
     s.add_argument("content", help="content image file or sample:NAME")
     s.add_argument("styles", nargs="+", metavar="STYLE", help="one or more style images")
-    s.add_argument("--content-layer", default=D.CONTENT_LAYER)
-    s.add_argument("--style-layers", default=",".join(D.STYLE_LAYERS))
+    s.add_argument("--content-layer", default=D.CONTENT_LAYER,
+                   help="layer whose features are matched (default: %(default)s, paper §3)")
+    s.add_argument("--style-layers", default=",".join(D.STYLE_LAYERS),
+                   help="layers whose Gram matrices are matched (default: %(default)s)")
     r = D.RATIO
     s.add_argument("--ratio", type=ratio3, default=r, metavar="A:B:G",
-                   help=f"alpha:beta:gamma, content:style:TV (default: {':'.join(f'{v:g}' for v in r)})")
+                   help=f"alpha:beta:gamma = content:style:TV weights after the automatic "
+                        f"factors; 'paper' = 100:1:1000, which keeps little style (default: "
+                        f"{':'.join(f'{v:g}' for v in r)}; see README)")
     s.add_argument("--style-weights", type=float_list, default=None, metavar="W1,W2",
                    help="blend weights of several style images (default: equal)")
     s.add_argument("--style-scale", type=positive_float, default=1.0, metavar="F",
                    help="style image longer side relative to the output's (default: 1)")
-    s.add_argument("--init", choices=["noise", "content", "style"],
-                   default="noise")
+    s.add_argument("--init", choices=["noise", "content", "style"], default="noise",
+                   help="start image: white noise (the paper), the content or the first style")
     s.add_argument("--original-colors", action="store_true",
                    help="keep the content's colours: transfer luminance only")
+    s.add_argument("--scales", type=positive_int, default=1, metavar="K",
+                   help="coarse-to-fine over K scales halving the size, each starting from the "
+                        "upsampled result of the one before; --iters is split between them, "
+                        "halving per finer scale (default: 1)")
     _common(s)
     s.set_defaults(func=cmd_style)
 

@@ -229,7 +229,9 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
                    style_weights: Sequence[float] | None = None,
                    content_layer: str = D.CONTENT_LAYER,
                    style_layers: Sequence[str] = D.STYLE_LAYERS,
-                   ratio: tuple[float, float, float] = D.RATIO, init: str = "noise",
+                   ratio: tuple[float, float, float] = D.RATIO,
+                   init: str | torch.Tensor = "noise", scales: int = 1,
+                   style_scale: float | None = None, original_colors: bool = False,
                    net: str | NetSpec | Net = "random", net_seed: int = 0, sigma: float = D.SIGMA,
                    pool: str = D.POOL, iters: int = D.ITERS, seed: int = 0, optimizer: str = "lbfgs",
                    device: str = "auto",
@@ -237,20 +239,22 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
                    resume: Resume | None = None) -> Run:
     """Content of ``content`` in the style of ``styles`` (eq. 9): α·ω·L_content + β·Σµ_l·E_l + γ·TV.
 
-    ``content`` [1,3,H,W] sets the output size; each style image is used at its own size (its
-    Gram matrices are divided by M, so sizes need not agree). ``init``: noise | content | style.
+    ``content`` [1,3,H,W] sets the output size. ``styles``: one or more [1,3,h,w] images of any
+    size, blended by ``style_weights`` (Gram targets Σ w_i G_i / Σ w_i). ``style_scale`` F resizes
+    each style to F × the output's longer side (None: as given). ``init``: noise | content |
+    style | an image. ``scales`` K > 1: coarse-to-fine, K scales halving the size, each started
+    from the upsampled result of the one before, ``iters`` split by ``style.split_iters``.
+    ``original_colors``: keep the content's chroma (I, Q of YIQ), take only the luminance.
+    How α:β:γ and the factors are applied: see ranvis.style. The default ``ratio`` is *not* the
+    paper's 100:1:1000 (that keeps the content almost unchanged; pass D.PAPER_RATIO for it):
+    defaults.RATIO says why and what was measured.
     """
-    layers = check_layers([content_layer, *style_layers])
+    from ranvis import style as S
+    from ranvis.images import luminance_transfer
+
+    weights = S.check_style_args(styles, style_weights, ratio)
     style_layers = check_layers(list(style_layers))
-    check_input_size(content.shape[-2], content.shape[-1], layers)
-    for s in styles:
-        check_input_size(s.shape[-2], s.shape[-1], style_layers)
-    if not styles:
-        raise InputError("give at least one style image")
-    style_weights = list(style_weights) if style_weights is not None else [1.0] * len(styles)
-    if len(style_weights) != len(styles):
-        raise InputError(f"{len(style_weights)} style weights for {len(styles)} style images")
-    alpha, beta, gamma = ratio
+    check_layers([content_layer])
     dev = resolve_device(device)
     check_memory(content.shape[-2], content.shape[-1], [content_layer], gram_layers=style_layers,
                  optimizer=optimizer, device=str(dev))
@@ -258,31 +262,57 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
         check_memory(s.shape[-2], s.shape[-1], gram_layers=style_layers, optimizer="none",
                      device=str(dev), fix="use a smaller --style-scale")
     model = make_net(net, net_seed=net_seed, sigma=sigma, pool=pool, device=dev)
-    xc, xs = content.to(dev), [s.to(dev) for s in styles]
-    omega = layer_factors(model, xc, [content_layer], "content")
-    mu = layer_factors(model, xs[0], style_layers, "gram")
-    with torch.no_grad():
-        fc = model(xc, [content_layer])[content_layer]
-    terms = [Term("content", content_layer, "content", fc, omega[content_layer], alpha)]
-    terms += gram_terms(model, xs, style_layers, style_weights, mu, beta)
-    objective = Objective(model, terms, tv_weight=gamma)
-    h, w = content.shape[-2:]
-    if init == "noise":
-        start = noise(h, w, seed, dev)
-    elif init == "content":
-        start = xc
-    elif init == "style":
-        start = resize(xs[0], (w, h))
-    else:
-        raise InputError(f"init must be noise, content or style, got {init!r}")
+    full = (content.shape[-1], content.shape[-2])
+    sizes, counts = S.scale_sizes(*full, scales), S.split_iters(iters, scales)
+    S.check_coarsest(sizes[0], [content_layer, *style_layers], scales)
     settings = {"content_layer": content_layer, "style_layers": style_layers,
-                "ratio": list(ratio), "style_weights": style_weights, "init": init,
+                "ratio": list(ratio), "style_weights": weights,
+                "init": init if isinstance(init, str) else "given", "scales": scales,
+                "scale_sizes": [list(s) for s in sizes], "scale_iters": counts,
+                "style_scale": style_scale, "original_colors": original_colors,
                 "iters": iters, "seed": seed, "net_seed": net_seed, "sigma": model.spec.sigma,
                 "pool": model.spec.pool, "optimizer": optimizer, "device": str(dev),
-                "size": [w, h], "style_sizes": [list(s.shape[-2:][::-1]) for s in styles]}
-    factors = {"content:" + k: v for k, v in omega.items()}
-    factors.update({"style:" + k: v for k, v in mu.items()})
-    res, record = _run("style", objective, start, iters, optimizer, callbacks, settings, factors,
-                       resume)
-    record["metrics"] = {"ssim_content": ssim(res.image, content)}
-    return Run(res.image, record, res)
+                "size": list(full), "style_sizes": [list(s.shape[-2:][::-1]) for s in styles]}
+    if resume is not None and scales > 1:
+        raise InputError("--checkpoint continues single-scale runs only; use --scales 1")
+    res, record, objective = _style_scales(model, content, styles, weights, content_layer,
+                                           style_layers, ratio, init, style_scale, sizes, counts,
+                                           seed, optimizer, callbacks, settings, resume)
+    image = resize(res.image, full)
+    if original_colors:
+        image = luminance_transfer(image, content)
+    res.image, res.losses, res.terms = image, record["loss"], record["terms"]
+    record["metrics"] = S.style_metrics(model, image, content, objective)
+    return Run(image, record, res)
+
+
+def _style_scales(model: Net, content: torch.Tensor, styles: Sequence[torch.Tensor],
+                  weights: list[float], content_layer: str, style_layers: list[str],
+                  ratio: tuple[float, float, float], init: str | torch.Tensor,
+                  style_scale: float | None, sizes: list[tuple[int, int]], counts: list[int],
+                  seed: int, optimizer: str, callbacks: Sequence[Callable[[Step], None]],
+                  settings: dict[str, Any],
+                  resume: Resume | None = None) -> tuple[Result, dict[str, Any], Objective]:
+    """transfer_style's loop over scales (coarsest first); the record gains "scales"."""
+    from ranvis import style as S
+
+    dev, full = model.device, sizes[-1]
+    x, record, done, per_scale = None, None, 0, []
+    for size, n in zip(sizes, counts, strict=True):
+        xc = resize(content, size).to(dev)
+        xs = [s.to(dev) for s in S.scaled_styles(styles, size, full, style_scale)]
+        objective, factors = S.style_objective(model, xc, xs, weights, content_layer,
+                                               style_layers, ratio)
+        start = (S.start_image(init, xc, xs[0], seed, noise) if x is None
+                 else resize(x, size).to(dev))
+        res, rec = _run("style", objective, start, n, optimizer,
+                        S.offset_callbacks(callbacks, done), settings, factors)
+        per_scale.append({"size": list(size), "iters": rec["iterations"], "seconds": rec["seconds"],
+                          "factors": factors, "style_sizes": [list(s.shape[-2:][::-1]) for s in xs]})
+        record = rec if record is None else S.merge_records(record, rec)
+        x, done = res.image, done + rec["iterations"]
+        if rec["interrupted"] or rec["stopped"] != "completed":
+            break
+    assert record is not None
+    record["scales"] = per_scale
+    return res, record, objective

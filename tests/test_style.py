@@ -1,0 +1,192 @@
+"""Style transfer (eq. 9): each option changes what it should; CLI and Figure 6 end to end.
+
+Tiny images (32 px), few iterations and truncated layers (conv1_1, conv2_1 for style, conv2_2
+for content) keep the whole file to seconds.
+"""
+import json
+
+import pytest
+import torch
+
+from ranvis import style as S
+from ranvis.cli import main
+from ranvis.errors import InputError
+from ranvis.images import load, resize, rgb_to_yiq, save
+from ranvis.tasks import make_net, transfer_style
+
+LAYERS = ["conv1_1", "conv2_1"]
+KW = {"style_layers": LAYERS, "iters": 4, "device": "cpu", "seed": 3}
+
+
+@pytest.fixture(scope="module")
+def imgs():
+    from ranvis.experiments.style_quality import image
+
+    return (load("sample:chelsea", 32), resize(image("ihc"), 32), load("sample:gravel", 24))
+
+
+def test_original_colors_keep_the_contents_chroma(imgs):
+    content, style, _ = imgs
+    plain = transfer_style(content, [style], **KW)
+    kept = transfer_style(content, [style], original_colors=True, **KW)
+    iq_c, iq_k = rgb_to_yiq(content)[:, 1:], rgb_to_yiq(kept.image)[:, 1:]
+    iq_p = rgb_to_yiq(plain.image)[:, 1:]
+    # chroma is the content's (up to clamping to [0, 1]); without the option it is not
+    assert (iq_k - iq_c).abs().mean() < 0.01
+    assert (iq_p - iq_c).abs().mean() > 5 * (iq_k - iq_c).abs().mean()
+    # luminance is the transfer's: same run, same Y
+    y_p, y_k = rgb_to_yiq(plain.image)[:, :1], rgb_to_yiq(kept.image)[:, :1]
+    assert (y_p - y_k).abs().mean() < 0.01
+    assert kept.record["settings"]["original_colors"] is True
+
+
+def test_two_styles_weighted_1_0_equal_one_style(imgs):
+    content, style, other = imgs
+    one = transfer_style(content, [style], **KW)
+    two = transfer_style(content, [style, other], style_weights=[1, 0], **KW)
+    assert one.record["loss"] == two.record["loss"]
+    assert torch.equal(one.image, two.image)
+    blend = transfer_style(content, [style, other], style_weights=[1, 1], **KW)
+    assert blend.record["loss"] != one.record["loss"]  # the weight of the second style matters
+
+
+def test_blend_target_is_the_weighted_mean_of_grams(imgs):
+    _, style, other = imgs
+    net = make_net("random", device="cpu")
+    a = S.style_targets(net, [style], [1.0], LAYERS)
+    b = S.style_targets(net, [other], [1.0], LAYERS)
+    ab = S.style_targets(net, [style, other], [3.0, 1.0], LAYERS)
+    for n in LAYERS:
+        torch.testing.assert_close(ab[n], 0.75 * a[n] + 0.25 * b[n])
+
+
+def test_two_scales_give_the_requested_size_and_split_iterations(imgs):
+    content, style, _ = imgs
+    run = transfer_style(content, [style], scales=2, **{**KW, "iters": 6})
+    assert run.image.shape == content.shape
+    rec = run.record
+    assert [s["size"] for s in rec["scales"]] == [[16, 10], [32, 21]]
+    assert [s["iters"] for s in rec["scales"]] == [4, 2] == rec["settings"]["scale_iters"]
+    assert rec["iterations"] == 6 and len(rec["loss"]) == 6
+    assert all(len(v) == 6 for v in rec["terms"].values())
+
+
+def test_split_iters_and_scale_sizes():
+    assert S.split_iters(300, 1) == [300]
+    assert S.split_iters(300, 3) == [173, 85, 42] and sum(S.split_iters(7, 3)) == 7
+    assert S.scale_sizes(256, 170, 3) == [(64, 42), (128, 85), (256, 170)]
+    with pytest.raises(InputError):
+        S.split_iters(2, 3)
+
+
+def test_too_many_scales_is_an_input_error(imgs):
+    content, style, _ = imgs
+    with pytest.raises(InputError, match="scales"):
+        transfer_style(content, [style], scales=3, **{**KW, "style_layers": ["conv5_1"]})
+
+
+def test_init_content_starts_at_the_content(imgs):
+    content, style, _ = imgs
+    run = transfer_style(content, [style], init="content", **KW)
+    net = make_net("random", device="cpu")
+    ratio = tuple(run.record["settings"]["ratio"])
+    objective, _ = S.style_objective(net, content, [style], [1.0], "conv2_2", LAYERS, ratio)
+    with torch.no_grad():
+        expected, parts = objective(content)
+    assert run.record["loss"][0] == pytest.approx(float(expected), rel=1e-5)
+    assert run.record["terms"]["content"][0] == pytest.approx(0.0, abs=1e-6)
+    noise_start = transfer_style(content, [style], **KW)
+    assert noise_start.record["terms"]["content"][0] > 0
+
+
+def test_tv_is_a_plain_sum_so_gamma_means_the_same_at_every_size():
+    """γ·Σ(Δx)²: the per-pixel gradient of the TV term does not depend on the image size."""
+    from ranvis.losses import total_variation
+
+    g = torch.Generator().manual_seed(0)
+    grads = []
+    for side in (16, 64):
+        x = torch.rand(1, 3, side, side, generator=g).requires_grad_(True)
+        (grad,) = torch.autograd.grad(S.tv_weight(1.0, x) * total_variation(x), x)
+        grads.append(float(grad.abs().mean()))
+    assert grads[0] == pytest.approx(grads[1], rel=0.1)
+
+
+def test_bad_style_arguments_are_input_errors(imgs):
+    content, style, _ = imgs
+    with pytest.raises(InputError):
+        transfer_style(content, [style], style_weights=[1, 2], **KW)
+    with pytest.raises(InputError):
+        transfer_style(content, [style], style_weights=[0], **KW)
+    with pytest.raises(InputError):
+        transfer_style(content, [], **KW)
+    with pytest.raises(InputError):
+        transfer_style(content, [style], init="zeros", **KW)
+
+
+def test_cli_style_end_to_end(tmp_path, imgs):
+    _, style, _ = imgs
+    save(style, tmp_path / "style.png")
+    out = tmp_path / "out.png"
+    rc = main(["style", "sample:chelsea", str(tmp_path / "style.png"), "sample:gravel",
+               "--style-weights", "2,1", "--size", "32", "--iters", "4", "--scales", "2",
+               "--style-layers", "conv1_1,conv2_1", "--ratio", "10:1:5", "--style-scale", "0.5",
+               "--init", "content", "--original-colors", "--save-every", "2", "--device", "cpu",
+               "-o", str(out)])
+    assert rc == 0
+    rec = json.loads(out.with_suffix(".json").read_text())
+    assert load(out).shape == (1, 3, 21, 32)
+    assert (tmp_path / "out-loss.png").stat().st_size > 0
+    assert sorted(rec["terms"]) == ["content", "conv1_1", "conv2_1", "tv"]
+    assert all(len(v) == 4 for v in rec["terms"].values())
+    st = rec["settings"]
+    assert st["ratio"] == [10, 1, 5] and st["style_weights"] == [2, 1] and st["scales"] == 2
+    assert st["style_scale"] == 0.5 and st["original_colors"] and st["init"] == "content"
+    assert rec["scales"][-1]["style_sizes"] == [[16, 16], [16, 16]]  # 0.5 × 32 px
+    assert (tmp_path / "out-iter00002.png").exists() and (tmp_path / "out-iter00004.png").exists()
+    assert 0 < rec["metrics"]["ssim_luminance"] <= 1
+
+
+def test_cli_style_rejects_bad_input(tmp_path, capsys):
+    base = ["style", "sample:chelsea", "sample:gravel", "--size", "32", "--iters", "2",
+            "-o", str(tmp_path / "o.png")]
+    assert main([*base, "--ratio", "1:2"]) == 2
+    assert main([*base, "--style-weights", "1,1"]) == 2
+    assert main([*base, "--scales", "4"]) == 2  # 2 iterations for 4 scales
+    assert main([*base[:-4], "--iters", "8", "--scales", "4", *base[-2:]]) == 2  # 4 px coarsest
+    err = capsys.readouterr().err.replace("\r", "\n")  # tqdm's bar may share the line
+    errors = [x[x.index("ranvis: error:"):] for x in err.splitlines() if "ranvis: error:" in x]
+    assert len(errors) == 4
+    assert "coarsest image 4x3" in errors[-1]
+
+
+def test_cli_ratio_paper_is_the_papers(tmp_path):
+    from ranvis import defaults as D
+    from ranvis.cli import ratio3
+
+    assert ratio3("paper") == D.PAPER_RATIO == (100.0, 1.0, 1000.0)
+
+
+def test_fig6_and_quality_run_at_a_tiny_size(tmp_path):
+    from ranvis.experiments import fig6, style_quality
+
+    kw = {"size": 32, "iters": 2, "device": "cpu", "style_layers": LAYERS}
+    res = fig6.run(tmp_path, contents=["chelsea"], styles=["ihc", "brick"], **kw)
+    assert res["figures"] == ["fig6.png"] and (tmp_path / "fig6.png").stat().st_size > 0
+    assert set(res["numbers"]) == {"chelsea/ihc", "chelsea/brick"}
+    assert json.dumps(res)  # JSON-able
+    q = style_quality.run(tmp_path, contents=["camera"], styles=["retina"], **kw)
+    row = q["numbers"]["rows"][0]
+    assert 0 < row["d_content"] and -1 <= row["ssim"] <= 1 and row["ssim_style"] < 1
+    assert (tmp_path / "style_quality.png").exists()
+
+
+def test_judge_distance_is_zero_for_the_style_itself_and_scale_free():
+    from ranvis.experiments.style_quality import gram_distance, judge_net, luminance_ssim
+
+    judge = judge_net()
+    s = load("sample:gravel", 32)
+    assert gram_distance(judge, s, s) == pytest.approx(0.0, abs=1e-6)
+    assert luminance_ssim(s, s) == pytest.approx(1.0)
+    c = load("sample:chelsea", 32)
+    assert gram_distance(judge, c, s) > 0.1

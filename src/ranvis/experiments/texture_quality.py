@@ -8,6 +8,9 @@ The distance is scale-free: for each judge layer, Ĝ = G/M (eq. 6's Gram matrix 
 
 Because the net is ReLU/pool with zero biases, Ĝ_l scales as σ^(2·depth) and d_l does not depend
 on σ at all — a different σ would *not* make an independent judge, hence another seed and pooling.
+The judge reads rectified maps (relu*_1): any conv1_1 with ≥ 27 filters spans the whole space of
+3×3×3 patches, so matching the synthesis net's conv1_1 Gram matrix also matches the judge's
+conv1_1 Gram matrix exactly; a judge at conv1_1 would not be independent.
 
 Sources are textures that are not files of this repository: scikit-image's brick, grass and
 gravel, and fixed crops of other scikit-image photos (``CROPS``; chosen by eye for texture-like
@@ -101,9 +104,8 @@ def _grid(path: Path, images: dict[str, dict[str, torch.Tensor]], dist: dict[str
             ax = axes[r][c]
             ax.imshow(images[name][col][0].permute(1, 2, 0).clamp(0, 1).cpu().numpy())
             ax.set_xticks([]), ax.set_yticks([])
-            label = col if col == "source" else f"{col}\nd={dist[name][col]:.3f}"
-            ax.set_title(label, fontsize=7) if r == 0 else ax.set_title(
-                "" if col == "source" else f"d={dist[name][col]:.3f}", fontsize=7)
+            d = "" if col == "source" else f"d={dist[name][col]:.3f}"
+            ax.set_title(f"{col}\n{d}" if r == 0 else d, fontsize=7)
             if c == 0:
                 ax.set_ylabel(name, fontsize=7)
     fig.suptitle("texture quality: independent-net Gram distance d (lower is closer)", fontsize=8)
@@ -118,6 +120,7 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None, iters: int |
     """Synthesize every source with every variant; judge start noise and results (module doc).
 
     quick: 64 px, 100 iterations, 3 sources; full: 128 px, 300 iterations, all SOURCES.
+    ``seed`` seeds the white-noise start; the synthesis net is the seed-0 random VGG-19.
     """
     t0 = time.perf_counter()
     size = size or (64 if quick else 128)
@@ -128,13 +131,16 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None, iters: int |
     images: dict[str, dict[str, torch.Tensor]] = {}
     dist: dict[str, dict[str, float]] = {}
     per_layer: dict[str, dict[str, dict[str, float]]] = {}
+    own: dict[str, dict[str, dict[str, float]]] = {n: {} for n in sources}  # synthesis net's view
     for name in sources:
         src = texture_source(name, size)
         images[name] = {"source": src, "noise": noise(size, size, seed)}
         for v in variants:
             layers, weights = VARIANTS[v]
-            images[name][v] = synthesize_texture(src, layers, iters=iters, weights=weights,
-                                                  net=net, seed=seed, device=str(dev)).image
+            r = synthesize_texture(src, layers, iters=iters, weights=weights, net=net,
+                                   seed=seed, device=str(dev))
+            images[name][v] = r.image
+            own[name][v] = {"final_loss": r.record["loss"][-1], **r.record["metrics"]["gram_error"]}
         per_layer[name] = {k: gram_distance(judge, images[name][k], src)
                            for k in ["noise", *variants]}
         dist[name] = {k: d["mean"] for k, d in per_layer[name].items()}
@@ -143,7 +149,8 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None, iters: int |
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _grid(out_dir / "texture_quality.png", images, dist, cols)
-    wins = {v: sum(dist[n]["auto"] < dist[n][v] for n in sources) for v in cols if v != "auto"}
+    wins = ({v: sum(dist[n]["auto"] < dist[n][v] for n in sources) for v in cols if v != "auto"}
+            if "auto" in cols else {})
     verdict = (f"Mean independent-net distance over {len(sources)} sources: "
                + ", ".join(f"{k} {mean[k]:.3f}" for k in cols)
                + (f"; auto is closer than noise on {wins.get('noise', 0)}/{len(sources)} and "
@@ -151,7 +158,8 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None, iters: int |
                   if "auto" in cols else "."))
     return {"title": "Texture quality by an independent random VGG-19 (issue 5)",
             "figures": ["texture_quality.png"],
-            "numbers": {"distance": dist, "mean": mean, "auto_wins": wins, "per_layer": per_layer},
+            "numbers": {"distance": dist, "mean": mean, "auto_wins": wins, "per_layer": per_layer,
+                        "synthesis_gram_error": own},
             "settings": {"size": size, "iters": iters, "sources": sources,
                          "variants": {v: list(VARIANTS[v][0]) + [VARIANTS[v][1]] for v in variants},
                          "judge": {"seed": JUDGE_SEED, "pool": JUDGE_POOL,

@@ -286,12 +286,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("texture", help="synthesize a texture by matching Gram matrices (eq. 5-8)")
     s.add_argument("image", help="source texture file or sample:NAME")
     s.add_argument("--layers", default=",".join(D.TEXTURE_LAYERS),
-                   help="layers whose Gram matrices are matched: conv outputs before ReLU "
+                   help="layers whose Gram matrices are matched; convK_1 is the conv output "
+                        "before its ReLU, as the paper names it, reluK_1 the rectified map "
                         "(default: %(default)s)")
     s.add_argument("--out-size", type=size_wh, default=None, metavar="WxH",
                    help="output size, independent of the source (default: the source's)")
     s.add_argument("--weights", choices=["auto", "equal"], default="auto",
-                   help="auto: per-layer factors mu_l (eq. 8); equal: all 1 (Gatys et al.)")
+                   help="auto: per-layer factors mu_l (eq. 8, from the source); "
+                        "equal: all 1 (Gatys et al.'s weighting, the ablation) (default: auto)")
     _common(s, size=D.TEXTURE_SIZE)
     s.set_defaults(func=cmd_texture)
 

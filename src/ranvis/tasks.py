@@ -196,11 +196,15 @@ def synthesize_texture(source: torch.Tensor, layers: str | list[str] = D.TEXTURE
                        resume: Resume | None = None) -> Run:
     """Synthesize a texture whose Gram matrices at ``layers`` match ``source``'s (eq. 5–8).
 
-    ``layers`` name conv outputs before their ReLU (the paper's "conv1_1" …); ``relu1_1`` etc.
-    match the rectified maps instead. ``weights='auto'`` applies µ_l (eq. 8); ``'equal'`` gives
-    every layer weight 1 (Gatys et al.'s weighting, the ablation). ``out_size`` = (W, H), any size.
+    ``source`` [1,3,h,w] in [0,1]. ``layers`` (a list or "conv1_1,conv2_1") name conv outputs
+    before their ReLU, as the paper names them (§3: conv1_1 … conv4_1); ``relu1_1`` etc. match the
+    rectified maps instead. Measured on 8 textures (experiments/texture_quality.py) the two agree
+    within a few per cent, so the paper's naming stays the default. ``weights='auto'`` applies
+    µ_l (eq. 8, computed at the source); ``'equal'`` gives every layer weight 1 (Gatys et al.'s
+    weighting, the ablation). ``out_size`` = (W, H), any size: targets are G/M (objectives.Term).
+    Metrics: per layer, ‖Ĝ(x) − Ĝ(source)‖/‖Ĝ(source)‖ with Ĝ = G/M on the synthesis net.
     """
-    layers = check_layers(list(layers))
+    layers = check_layers(layers if isinstance(layers, str) else list(layers))
     if weights not in ("auto", "equal"):
         raise InputError(f"weights must be auto or equal, got {weights!r}")
     w_out, h_out = out_size or (source.shape[-1], source.shape[-2])
@@ -222,6 +226,10 @@ def synthesize_texture(source: torch.Tensor, layers: str | list[str] = D.TEXTURE
                 "out_size": [w_out, h_out]}
     res, record = _run("texture", objective, noise(h_out, w_out, seed, dev), iters, optimizer,
                        callbacks, settings, factors, resume)
+    with torch.no_grad():
+        feats = model(res.image.to(dev), layers)
+    record["metrics"] = {"gram_error": {t.layer: float((gram_target(feats[t.layer]) - t.target).norm()
+                                                       / t.target.norm()) for t in objective.terms}}
     return Run(res.image, record, res)
 
 

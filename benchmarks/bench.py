@@ -15,6 +15,7 @@ scale  1024 and 2048 px style transfer (quality.py): time per iteration per mega
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -40,20 +41,23 @@ def header(device: str) -> str:
 
 
 # -- peak memory, one fresh subprocess per configuration -------------------------------------------
-def probe(impl: str, task: str, size: int, device: str) -> dict[str, float]:
-    """Run 4 iterations of ``impl`` (ranvis | naive) with a full L-BFGS history; report peaks."""
-    case = cases.build(task, size, device, with_naive=impl == "naive")
+def probe(impl: str, task: str, size: int, device: str, k: int = 2,
+          fill: bool = True) -> dict[str, float]:
+    """Build the task, run k + 2 iterations of ``impl`` (ranvis | naive), the last k with a full
+    L-BFGS history (``fill``); report peak memory and (ranvis) seconds per iteration."""
     dev = torch.device(device)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    with cases.full_history():
-        if impl == "ranvis":
-            cases.optimize(case.objective, case.x0, 4)
-        else:
-            runner = cases.naive.Runner(case.naive, case.x0)
+    case = cases.build(task, size, device, with_naive=impl == "naive")
+    out: dict[str, float] = {}
+    if impl == "ranvis":
+        out["s_per_it"] = cases.time_ranvis(case, k, fill=fill)
+    else:
+        runner = cases.naive.Runner(case.naive, case.x0)
+        with cases.full_history() if fill else contextlib.nullcontext():
             runner.run(2)
-            runner.run(2)
-    out = {"rss_mb": vm_hwm_mb()}
+            runner.run(k)
+    out["rss_mb"] = vm_hwm_mb()
     if dev.type == "cuda":
         out["cuda_mb"] = torch.cuda.max_memory_allocated(dev) / MB
     return out
@@ -66,15 +70,19 @@ def vm_hwm_mb() -> float:
     return float("nan")
 
 
-def peak(impl: str, task: str, size: int, device: str) -> dict[str, float]:
+def peak(impl: str, task: str, size: int, device: str, k: int = 2,
+         fill: bool = True) -> dict[str, float]:
+    """:func:`probe` in a fresh subprocess (CPU: its VmHWM is this configuration's alone)."""
     if device.startswith("cuda"):  # CUDA peaks are per process but resettable: no subprocess
         import gc
         gc.collect()
         torch.cuda.empty_cache()
-        m = probe(impl, task, size, device)
+        m = probe(impl, task, size, device, k, fill)
         m.pop("rss_mb")
         return m
-    cmd = [sys.executable, __file__, "--probe", impl, task, str(size), "--device", device]
+    cmd = [sys.executable, __file__, "--probe", impl, task, str(size), "--device", device,
+           "--iters", str(k), "--clock", "cpu" if cases.clock is time.process_time else "wall"]
+    cmd += [] if fill else ["--no-fill"]
     out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
@@ -142,17 +150,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sections", default="table", help="any of table,ttq,scale")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.add_argument("--ttq-iters", type=int, default=500)
+    p.add_argument("--ttq-loops", default="clamped,unclamped",
+                   help="reference loops for time to quality: clamped (tutorial), unclamped")
     p.add_argument("--scale-sizes", default="1024,2048")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="cpu: process CPU time, robust to a loaded machine (use with 1 thread)")
     p.add_argument("--json", type=Path, help="also write every number here")
+    p.add_argument("--no-fill", action="store_true",
+                   help="scale: leave the L-BFGS history unfilled (less memory; see README)")
     p.add_argument("--probe", nargs=3, metavar=("IMPL", "TASK", "SIZE"), help=argparse.SUPPRESS)
     a = p.parse_args(argv)
-    if a.probe:
-        print(json.dumps(probe(a.probe[0], a.probe[1], int(a.probe[2]), a.device)))
-        return 0
     if a.clock == "cpu":
         cases.clock = time.process_time
+    if a.probe:
+        print(json.dumps(probe(a.probe[0], a.probe[1], int(a.probe[2]), a.device, a.iters,
+                               not a.no_fill)))
+        return 0
     if a.quick:
         a.repeats, a.iters, a.ttq_iters = 2, 2, min(a.ttq_iters, 100)
     sections = a.sections.split(",")
@@ -163,10 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     if "ttq" in sections or "scale" in sections:
         import quality
         if "ttq" in sections:
-            out["ttq"] = quality.time_to_quality(a.device, a.ttq_iters)
+            out["ttq"] = quality.time_to_quality(a.device, a.ttq_iters,
+                                                 tuple(a.ttq_loops.split(",")))
         if "scale" in sections:
             out["scale"] = quality.scale(a.device, [int(s) for s in a.scale_sizes.split(",")],
-                                         a.iters, peak, mem_str)
+                                         a.iters, peak, mem_str, not a.no_fill)
     if a.json:
         a.json.write_text(json.dumps(out, indent=1))
     return 0

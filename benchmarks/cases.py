@@ -138,10 +138,12 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_ranvis(case: Case, k: int, objective: object = None, optimize_fn: object = None) -> float:
+def time_ranvis(case: Case, k: int, objective: object = None, optimize_fn: object = None,
+                fill: bool = True) -> float:
     """Seconds per iteration of ``ranvis.optimize`` over k steady-state iterations (median of the
     intervals between callbacks; the first two iterations fill the history and are not timed).
-    ``objective`` / ``optimize_fn`` replace the case's (compare_revs.py times another revision)."""
+    ``objective`` / ``optimize_fn`` replace the case's (compare_revs.py times another revision);
+    ``fill=False`` leaves the L-BFGS history as it is (1 to k pairs)."""
     stamps: list[float] = []
     dev = case.x0.device
 
@@ -149,7 +151,7 @@ def time_ranvis(case: Case, k: int, objective: object = None, optimize_fn: objec
         sync(dev)
         stamps.append(clock())
 
-    with full_history():
+    with full_history() if fill else contextlib.nullcontext():
         (optimize_fn or optimize)(objective or case.objective, case.x0, k + 2, callbacks=[cb])
     return _median([b - a for a, b in zip(stamps[1:], stamps[2:], strict=False)])
 

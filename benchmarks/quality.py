@@ -32,7 +32,7 @@ def _reference(case: cases.Case, iters: int, clamp: bool) -> dict:
     best = min(losses)
     return {"clamp": clamp, "iters": iters, "seconds": seconds, "build_seconds": build_s,
             "first_loss": losses[0], "best_loss": best, "last_loss": losses[-1],
-            "iter_of_best": losses.index(best)}
+            "iter_of_best": losses.index(best), "losses": list(losses)}
 
 
 def _ranvis_until(device: str, bar: float, cap: int) -> dict:
@@ -50,10 +50,12 @@ def _ranvis_until(device: str, bar: float, cap: int) -> dict:
     run = transfer_style(xc, [xs], iters=cap, device=device, callbacks=[stop_at_bar])
     reached = hits[-1][1] <= bar
     return {"reached": reached, "iters": hits[-1][0] + 1, "seconds": hits[-1][2],
-            "first_loss": run.result.losses[0], "best_loss": min(run.result.losses)}
+            "first_loss": run.result.losses[0], "best_loss": min(run.result.losses),
+            "losses": [h[1] for h in hits], "times": [h[2] for h in hits]}
 
 
-def time_to_quality(device: str, iters: int) -> dict:
+def time_to_quality(device: str, iters: int, loops: tuple[str, ...] = ("clamped", "unclamped")
+                    ) -> dict:
     case = cases.build("style", TTQ_SIZE, device, with_naive=False)
     print(f"\n## Time to quality: {TTQ_SIZE} px style transfer, reference {iters} evaluations "
           f"(loadavg {cases.load()})")
@@ -61,7 +63,7 @@ def time_to_quality(device: str, iters: int) -> dict:
           "ranvis/ref time |")
     print("|---|---|---|---|---|---|")
     out = []
-    for clamp in (True, False):
+    for clamp in [loop == "clamped" for loop in loops]:
         ref = _reference(case, iters, clamp)
         ours = _ranvis_until(device, ref["best_loss"], cap=2 * iters)
         ratio = ours["seconds"] / ref["seconds"]
@@ -76,23 +78,25 @@ def time_to_quality(device: str, iters: int) -> dict:
     return {"size": TTQ_SIZE, "rows": out}
 
 
-def scale(device: str, sizes: list[int], k: int,
-          peak: Callable[[str, str, int, str], dict],
-          bench_mem_str: Callable[[dict], str]) -> list[dict]:
-    print(f"\n## Scale: ranvis style transfer (loadavg {cases.load()})")
+def scale(device: str, sizes: list[int], k: int, peak: Callable[..., dict],
+          bench_mem_str: Callable[[dict], str], fill: bool = True) -> list[dict]:
+    """Each size in a fresh subprocess (CPU): k steady-state iterations, timed, and its peak."""
+    print(f"\n## Scale: ranvis style transfer (loadavg {cases.load()}), L-BFGS history "
+          f"{'full (100 pairs)' if fill else 'NOT filled (1-' + str(k + 1) + ' pairs)'}")
     print("\n| px | MP | s/it | s/it/MP | vs first row | peak MB |")
     print("|---|---|---|---|---|---|")
     rows = []
     for size in sizes:
-        case = cases.build("style", size, device, with_naive=False)
-        t = cases.time_ranvis(case, k)
-        del case
-        mp = size * size / 1e6
-        m = peak("ranvis", "style", size, device)
-        rows.append({"size": size, "mp": mp, "s_per_it": t, "s_per_it_mp": t / mp, "mem": m})
+        m = peak("ranvis", "style", size, device, k, fill)
+        if "s_per_it" not in m:
+            print(f"| {size} | failed: {m.get('error', '?')} |", flush=True)
+            continue
+        t, mp = m["s_per_it"], size * size / 1e6
+        rows.append({"size": size, "mp": mp, "s_per_it": t, "s_per_it_mp": t / mp, "mem": m,
+                     "history_filled": fill})
         rel = rows[-1]["s_per_it_mp"] / rows[0]["s_per_it_mp"]
-        mem = bench_mem_str(m)
-        print(f"| {size} | {mp:.2f} | {t:.2f} | {t / mp:.2f} | {rel:.2f} | {mem} |", flush=True)
+        print(f"| {size} | {mp:.2f} | {t:.2f} | {t / mp:.2f} | {rel:.2f} | {bench_mem_str(m)} |",
+              flush=True)
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
     return rows

@@ -26,8 +26,8 @@ import cases  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_rev(rev: str, into: Path):  # noqa: ANN201 - returns the package module
-    tar = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src/ranvis"],
+def load_rev(rev: str, into: Path, repo: Path = ROOT):  # noqa: ANN201 - the package module
+    tar = subprocess.run(["git", "-C", str(repo), "archive", rev, "src/ranvis"],
                          check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=tar, check=True)
     pkg = into / "src" / "ranvis"
@@ -51,6 +51,7 @@ def base_objective(base, case: cases.Case):  # noqa: ANN001, ANN201
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--base", required=True)
+    p.add_argument("--repo", type=Path, default=ROOT, help="git repository holding --base")
     p.add_argument("--device", default="cpu")
     p.add_argument("--sizes", default="256")
     p.add_argument("--tasks", default="style")
@@ -62,7 +63,7 @@ def main() -> int:
     if a.clock == "cpu":
         cases.clock = time.process_time
     tmp = tempfile.TemporaryDirectory()
-    base = load_rev(a.base, Path(tmp.name))
+    base = load_rev(a.base, Path(tmp.name), a.repo)
     opt = importlib.import_module("ranvis_base.optimize").optimize
     print(f"base {a.base} vs working tree; torch {torch.__version__}, {torch.get_num_threads()} "
           f"threads, clock {a.clock}, loadavg {cases.load()}")

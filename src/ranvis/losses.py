@@ -17,6 +17,25 @@ def feature_loss(f: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (f - target).pow(2).sum() / (2.0 * n * m)
 
 
+class _Gram(torch.autograd.Function):
+    """G = XᵀX for X ``[B, M, C]``, with a one-matmul backward: ∂L/∂X = X·(∂L/∂G + ∂L/∂Gᵀ).
+
+    Speed only: autograd's backward of ``X.mT @ X`` runs one matmul per operand and adds them
+    (measured ~3x the forward's cost on a CPU); this is the same gradient in one matmul.
+    The backward is built from differentiable ops, so higher-order gradients still work.
+    """
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return x.transpose(1, 2) @ x
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, g: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return x @ (g + g.transpose(1, 2))
+
+
 def gram(f: torch.Tensor) -> torch.Tensor:
     """Gram matrix G = F Fᵀ of ``[B, C, h, w]`` features → ``[B, C, C]`` (paper §2).
 
@@ -24,7 +43,7 @@ def gram(f: torch.Tensor) -> torch.Tensor:
     """
     b, c = f.shape[:2]
     x = f.permute(0, 2, 3, 1).reshape(b, -1, c)  # [B, M, C]
-    return x.transpose(1, 2) @ x  # [B, C, C]
+    return _Gram.apply(x)  # [B, C, C]
 
 
 def gram_loss(g: torch.Tensor, target: torch.Tensor, n: int, m: int) -> torch.Tensor:

@@ -1,0 +1,190 @@
+"""ranvis against the usual implementation: speed and memory, side by side. Prints tables.
+
+    PYTHONPATH=src python benchmarks/bench.py [--device cpu|cuda] [--sizes 128,256,512]
+        [--repeats 3] [--iters 3] [--quick] [--sections table,ttq,scale] [--json out.json]
+
+table  for inversion (pool5), texture (4 layers) and style transfer (content + 5 style layers +
+       TV) at each size: seconds per iteration of ranvis and of the naive reference, their ratio,
+       the floor (bare truncated network, forward + backward to the input, frozen weights) and
+       ranvis's ratio to it, and the peak memory of each (RSS = VmHWM of a fresh subprocess per
+       configuration; on CUDA, max allocated). Timings are interleaved in one process, after a
+       warm-up, in steady state (L-BFGS history full), median of --repeats repeats.
+ttq    time to quality (quality.py): 256 px style transfer.
+scale  1024 and 2048 px style transfer (quality.py): time per iteration per megapixel, memory.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cases  # noqa: E402  (benchmarks/ is a folder of scripts, not a package)
+
+MB = 1024 * 1024
+
+
+def header(device: str) -> str:
+    cpu = platform.processor() or platform.machine()
+    gpu = f", {torch.cuda.get_device_name()}" if device.startswith("cuda") else ""
+    clock = "process CPU time" if cases.clock is time.process_time else "wall time"
+    return (f"torch {torch.__version__}, device {device}{gpu}, {torch.get_num_threads()} threads, "
+            f"{os.cpu_count()} CPUs ({cpu}), {clock}, loadavg {cases.load()}")
+
+
+# -- peak memory, one fresh subprocess per configuration -------------------------------------------
+def probe(impl: str, task: str, size: int, device: str, k: int = 2,
+          fill: bool = True) -> dict[str, float]:
+    """Build the task, run k + 2 iterations of ``impl`` (ranvis | naive), the last k with a full
+    L-BFGS history (``fill``); report peak memory and (ranvis) seconds per iteration."""
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+    case = cases.build(task, size, device, with_naive=impl == "naive")
+    out: dict[str, float] = {}
+    if impl == "ranvis":
+        out["s_per_it"] = cases.time_ranvis(case, k, fill=fill)
+    else:
+        runner = cases.naive.Runner(case.naive, case.x0)
+        with cases.full_history() if fill else contextlib.nullcontext():
+            runner.run(2)
+            runner.run(k)
+    out["rss_mb"] = vm_hwm_mb()
+    if dev.type == "cuda":
+        out["cuda_mb"] = torch.cuda.max_memory_allocated(dev) / MB
+    return out
+
+
+def vm_hwm_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak(impl: str, task: str, size: int, device: str, k: int = 2,
+         fill: bool = True) -> dict[str, float]:
+    """:func:`probe` in a fresh subprocess (CPU: its VmHWM is this configuration's alone)."""
+    if device.startswith("cuda"):  # CUDA peaks are per process but resettable: no subprocess
+        import gc
+        gc.collect()
+        torch.cuda.empty_cache()
+        m = probe(impl, task, size, device, k, fill)
+        m.pop("rss_mb")
+        return m
+    cmd = [sys.executable, __file__, "--probe", impl, task, str(size), "--device", device,
+           "--iters", str(k), "--clock", "cpu" if cases.clock is time.process_time else "wall"]
+    cmd += [] if fill else ["--no-fill"]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def mem_str(m: dict[str, float]) -> str:
+    if "error" in m:
+        return "error"
+    return f"{m['cuda_mb']:.0f}" if "cuda_mb" in m else f"{m['rss_mb']:.0f}"
+
+
+# -- speed ------------------------------------------------------------------------------------------
+def measure(task: str, size: int, device: str, repeats: int, k: int) -> dict[str, float]:
+    """Interleaved timings (s/iteration, median of repeats) for ranvis, naive and floor."""
+    case = cases.build(task, size, device)
+    runner = cases.naive.Runner(case.naive, case.x0)
+    fns = {"ranvis": lambda: cases.time_ranvis(case, k),
+           "naive": lambda: cases.time_naive(runner, k),
+           "floor": lambda: cases.time_floor(case, k)}
+    for f in fns.values():  # warm-up: allocator, oneDNN primitives, the naive's history
+        f()
+    runs: dict[str, list[float]] = {n: [] for n in fns}
+    for r in range(repeats):
+        order = list(fns) if r % 2 == 0 else list(fns)[::-1]
+        for n in order:
+            runs[n].append(fns[n]())
+    return {n: cases._median(v) for n, v in runs.items()}
+
+
+def table(device: str, sizes: list[int], repeats: int, k: int, tasks: list[str],
+          memory: bool = True) -> list[dict]:
+    rows = []
+    print(f"\n## Seconds per iteration and peak memory ({header(device)})")
+    print(f"steady state (L-BFGS history full), {repeats} interleaved repeats x {k} iterations, "
+          "median; memory: " + ("CUDA max allocated MB" if device != "cpu" else "peak RSS MB"))
+    print("\n| task | px | ranvis s/it | naive s/it | ranvis/naive | floor s/it | ranvis/floor "
+          "| ranvis peak MB | naive peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for size in sizes:
+        for task in tasks:
+            t = measure(task, size, device, repeats, k)
+            m = ({i: peak(i, task, size, device) for i in ("ranvis", "naive")} if memory
+                 else {"ranvis": {}, "naive": {}})
+            row = {"task": task, "size": size, **t, "ratio_naive": t["ranvis"] / t["naive"],
+                   "ratio_floor": t["ranvis"] / t["floor"], "mem": m, "load": cases.load()}
+            rows.append(row)
+            print(f"| {task} | {size} | {t['ranvis']:.3f} | {t['naive']:.3f} | "
+                  f"{row['ratio_naive']:.2f} | {t['floor']:.3f} | {row['ratio_floor']:.2f} | "
+                  f"{mem_str(m['ranvis']) if memory else '-'} | "
+                  f"{mem_str(m['naive']) if memory else '-'} |", flush=True)
+    print(f"(load at end: {cases.load()})")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--sizes", default="128,256,512", help="comma-separated sides in px")
+    p.add_argument("--tasks", default=",".join(cases.TASKS))
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--iters", type=int, default=3, help="timed iterations per repeat")
+    p.add_argument("--quick", action="store_true",
+                   help="2 repeats x 2 iterations; ttq with 100 reference iterations")
+    p.add_argument("--sections", default="table", help="any of table,ttq,scale")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    p.add_argument("--ttq-iters", type=int, default=500)
+    p.add_argument("--ttq-loops", default="clamped,unclamped",
+                   help="reference loops for time to quality: clamped (tutorial), unclamped")
+    p.add_argument("--scale-sizes", default="1024,2048")
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="cpu: process CPU time, robust to a loaded machine (use with 1 thread)")
+    p.add_argument("--json", type=Path, help="also write every number here")
+    p.add_argument("--no-fill", action="store_true",
+                   help="scale: leave the L-BFGS history unfilled (less memory; see README)")
+    p.add_argument("--probe", nargs=3, metavar=("IMPL", "TASK", "SIZE"), help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.clock == "cpu":
+        cases.clock = time.process_time
+    if a.probe:
+        print(json.dumps(probe(a.probe[0], a.probe[1], int(a.probe[2]), a.device, a.iters,
+                               not a.no_fill)))
+        return 0
+    if a.quick:
+        a.repeats, a.iters, a.ttq_iters = 2, 2, min(a.ttq_iters, 100)
+    sections = a.sections.split(",")
+    out: dict[str, object] = {"header": header(a.device), "argv": sys.argv, "start": time.time()}
+    if "table" in sections:
+        out["table"] = table(a.device, [int(s) for s in a.sizes.split(",")], a.repeats, a.iters,
+                             a.tasks.split(","), memory=not a.no_memory)
+    if "ttq" in sections or "scale" in sections:
+        import quality
+        if "ttq" in sections:
+            out["ttq"] = quality.time_to_quality(a.device, a.ttq_iters,
+                                                 tuple(a.ttq_loops.split(",")))
+        if "scale" in sections:
+            out["scale"] = quality.scale(a.device, [int(s) for s in a.scale_sizes.split(",")],
+                                         a.iters, peak, mem_str, not a.no_fill)
+    if a.json:
+        a.json.write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""Benchmark cases: one task at one size, built both ways (ranvis and the naive reference).
+
+Tasks (paper §3, ranvis defaults): ``inversion`` (pool5), ``texture`` (defaults.TEXTURE_LAYERS)
+and ``style`` (content defaults.CONTENT_LAYER + defaults.STYLE_LAYERS + TV, ratio defaults.RATIO).
+Images are bundled samples resized to SIZE x SIZE. The ranvis objective is assembled from the
+same public pieces ``ranvis.tasks`` uses (layer_factors, gram_terms, Term, Objective); the naive
+model is fed the same factors. ``full_history()`` pre-fills every L-BFGS curvature history to its
+full length, so both optimizers are timed and measured in their steady state.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+from ranvis import defaults as D
+from ranvis.images import sample
+from ranvis.network import Net, NetSpec
+from ranvis.objectives import Objective, Term
+from ranvis.optimize import optimize
+from ranvis.tasks import gram_terms, noise
+from ranvis.weighting import layer_factors
+
+
+def _load_naive():  # loaded by path: benchmarks/ is not a package
+    if "ranvis_bench_naive" in sys.modules:
+        return sys.modules["ranvis_bench_naive"]
+    spec = importlib.util.spec_from_file_location("ranvis_bench_naive",
+                                                  Path(__file__).with_name("naive.py"))
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+naive = _load_naive()
+#: the clock every timing here reads: wall time by default; bench.py --clock cpu sets process CPU
+#: time (robust to other processes on a shared machine when torch runs one thread)
+clock = time.perf_counter
+TASKS = ("inversion", "texture", "style")
+INVERSION_LAYER = "pool5"
+
+
+@dataclass
+class Case:
+    task: str
+    size: int
+    net: Net
+    objective: Objective
+    naive: object  # naive.NaiveModel, or None
+    x0: torch.Tensor  # the seeded noise start, [1, 3, size, size]
+    naive_args: dict  # naive.build's keyword arguments (with the ranvis factors)
+
+    @property
+    def deepest(self) -> str:
+        return self.objective.layers[-1]
+
+
+def images(size: int, content: str = "astronaut", style: str = "coffee",
+           device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    return (sample(content, (size, size)).to(device), sample(style, (size, size)).to(device))
+
+
+def build(task: str, size: int, device: str | torch.device = "cpu", seed: int = 0,
+          content: str = "astronaut", style: str = "coffee", with_naive: bool = True) -> Case:
+    """Build ``task`` at ``size`` px on ``device``: ranvis objective, naive model, noise start."""
+    net = Net(NetSpec.random(0), device=device)
+    xc, xs = images(size, content, style, device)
+    cs: dict[str, float] = {}
+    ss: dict[str, float] = {}
+    tv = 0.0
+    if task == "inversion":
+        layers = [INVERSION_LAYER]
+        omega = layer_factors(net, xc, layers, "content")
+        with torch.no_grad():
+            target = net(xc, layers)[INVERSION_LAYER]
+        terms = [Term(INVERSION_LAYER, INVERSION_LAYER, "content", target, omega[INVERSION_LAYER])]
+        cs = dict(omega)
+        xs = None
+    elif task == "texture":
+        layers = list(D.TEXTURE_LAYERS)
+        mu = layer_factors(net, xs, layers, "gram")
+        terms = gram_terms(net, [xs], layers, [1.0], mu)
+        ss = dict(mu)
+        xc = None
+    elif task == "style":
+        alpha, beta, tv = D.RATIO
+        cl, sl = D.CONTENT_LAYER, list(D.STYLE_LAYERS)
+        omega = layer_factors(net, xc, [cl], "content")
+        mu = layer_factors(net, xs, sl, "gram")
+        with torch.no_grad():
+            fc = net(xc, [cl])[cl]
+        terms = [Term("content", cl, "content", fc, omega[cl], alpha)]
+        terms += gram_terms(net, [xs], sl, [1.0], mu, beta)
+        cs = {cl: omega[cl] * alpha}
+        ss = {n: mu[n] * beta for n in sl}
+    else:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    objective = Objective(net, terms, tv_weight=tv)
+    args = {"net": net, "content_img": xc, "content_scales": cs, "style_img": xs,
+            "style_scales": ss, "tv_weight": tv, "device": device}
+    nv = naive.build(**args) if with_naive else None
+    return Case(task, size, net, objective, nv, noise(size, size, seed, device), args)
+
+
+def _pad_history(opt: torch.optim.Optimizer, args: object, kwargs: object) -> None:
+    if not isinstance(opt, torch.optim.LBFGS):
+        return
+    st = opt.state[opt._params[0]]
+    dirs = st.get("old_dirs")
+    if dirs:
+        while len(dirs) < opt.defaults["history_size"]:
+            dirs.append(dirs[-1].clone())
+            st["old_stps"].append(st["old_stps"][-1].clone())
+            st["ro"].append(st["ro"][-1])
+
+
+@contextlib.contextmanager
+def full_history() -> Iterator[None]:
+    """While active, every L-BFGS step starts with a full curvature history (copies of its last
+    pair): the memory and two-loop cost of a long run from its second iteration on."""
+    handle = register_optimizer_step_pre_hook(_pad_history)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_ranvis(case: Case, k: int, objective: object = None, optimize_fn: object = None,
+                fill: bool = True) -> float:
+    """Seconds per iteration of ``ranvis.optimize`` over k steady-state iterations (median of the
+    intervals between callbacks; the first two iterations fill the history and are not timed).
+    ``objective`` / ``optimize_fn`` replace the case's (compare_revs.py times another revision);
+    ``fill=False`` leaves the L-BFGS history as it is (1 to k pairs)."""
+    stamps: list[float] = []
+    dev = case.x0.device
+
+    def cb(step: object) -> None:
+        sync(dev)
+        stamps.append(clock())
+
+    with full_history() if fill else contextlib.nullcontext():
+        (optimize_fn or optimize)(objective or case.objective, case.x0, k + 2, callbacks=[cb])
+    return _median([b - a for a, b in zip(stamps[1:], stamps[2:], strict=False)])
+
+
+def time_naive(runner: object, k: int) -> float:
+    """Seconds per evaluation of the tutorial loop over k evaluations (the runner carries on)."""
+    stamps: list[float] = []
+    dev = runner.input_img.device
+
+    def on_eval(i: int, loss: float, seconds: float) -> None:
+        sync(dev)
+        stamps.append(clock())
+
+    runner.on_eval = on_eval
+    with full_history():
+        runner.run(k + 1)
+    return _median([b - a for a, b in zip(stamps, stamps[1:], strict=False)])
+
+
+def time_floor(case: Case, k: int) -> float:
+    """Seconds per forward + backward of the bare truncated network to the input, frozen weights."""
+    x = case.x0.detach().clone().requires_grad_(True)
+    times = []
+    grad = None
+    for _ in range(k + 1):
+        sync(x.device)
+        t = clock()
+        f = case.net(x, [case.deepest])[case.deepest]
+        if grad is None:
+            grad = torch.ones_like(f)
+        f.backward(grad)
+        sync(x.device)
+        times.append(clock() - t)
+        x.grad = None
+    return _median(times[1:])
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages (the CPU is shared: absolute times depend on it)."""
+    p = Path("/proc/loadavg")
+    return " ".join(p.read_text().split()[:3]) if p.exists() else "n/a"
+
+
+def _median(v: list[float]) -> float:
+    s = sorted(v)
+    n = len(s)
+    return (s[n // 2] + s[(n - 1) // 2]) / 2 if n else float("nan")

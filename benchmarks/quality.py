@@ -1,0 +1,102 @@
+"""Time to quality and scale, for bench.py.
+
+time to quality: the naive reference runs ITERS L-BFGS evaluations of a 256 px style transfer
+(the tutorial way, image clamped in the closure; and once more unclamped); its best loss is the
+quality bar. ranvis's defaults (``ranvis.tasks.transfer_style`` from the same noise start, same
+images) run until their loss reaches that bar. Wall times include each side's set-up (ranvis:
+factors and targets; the reference: building the model and its targets, fed ranvis's factors).
+
+scale: ranvis style transfer at large sizes: seconds per iteration (steady state), per megapixel,
+and peak memory (RSS in a fresh subprocess, L-BFGS history full).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cases
+import torch
+
+from ranvis.optimize import Step
+from ranvis.tasks import transfer_style
+
+TTQ_SIZE = 256
+
+
+def _reference(case: cases.Case, iters: int, clamp: bool) -> dict:
+    t0 = cases.clock()
+    model = cases.naive.build(**case.naive_args)
+    build_s = cases.clock() - t0
+    runner = cases.naive.Runner(model, case.x0, clamp=clamp)
+    losses = runner.run(iters)
+    seconds = cases.clock() - t0
+    best = min(losses)
+    return {"clamp": clamp, "iters": iters, "seconds": seconds, "build_seconds": build_s,
+            "first_loss": losses[0], "best_loss": best, "last_loss": losses[-1],
+            "iter_of_best": losses.index(best), "losses": list(losses)}
+
+
+def _ranvis_until(device: str, bar: float, cap: int) -> dict:
+    """ranvis defaults until the loss is <= bar (or ``cap`` iterations)."""
+    xc, xs = cases.images(TTQ_SIZE)
+    hits: list[tuple[int, float, float]] = []
+    t0 = cases.clock()
+
+    def stop_at_bar(step: Step) -> None:
+        hits.append((step.i, step.loss, cases.clock() - t0))
+        if step.loss <= bar:
+            # optimize() ends a run on KeyboardInterrupt and returns the best image so far
+            raise KeyboardInterrupt
+
+    run = transfer_style(xc, [xs], iters=cap, device=device, callbacks=[stop_at_bar])
+    reached = hits[-1][1] <= bar
+    return {"reached": reached, "iters": hits[-1][0] + 1, "seconds": hits[-1][2],
+            "first_loss": run.result.losses[0], "best_loss": min(run.result.losses),
+            "losses": [h[1] for h in hits], "times": [h[2] for h in hits]}
+
+
+def time_to_quality(device: str, iters: int, loops: tuple[str, ...] = ("clamped", "unclamped")
+                    ) -> dict:
+    case = cases.build("style", TTQ_SIZE, device, with_naive=False)
+    print(f"\n## Time to quality: {TTQ_SIZE} px style transfer, reference {iters} evaluations "
+          f"(loadavg {cases.load()})")
+    print("\n| reference loop | ref. s | ref. best loss | ranvis s to reach it | ranvis iters | "
+          "ranvis/ref time |")
+    print("|---|---|---|---|---|---|")
+    out = []
+    for clamp in [loop == "clamped" for loop in loops]:
+        ref = _reference(case, iters, clamp)
+        ours = _ranvis_until(device, ref["best_loss"], cap=2 * iters)
+        ratio = ours["seconds"] / ref["seconds"]
+        same_start = abs(ours["first_loss"] - ref["first_loss"]) / ref["first_loss"]
+        out.append({"reference": ref, "ranvis": ours, "ratio": ratio, "start_rel_diff": same_start})
+        name = "tutorial (clamped)" if clamp else "unclamped"
+        print(f"| {name} | {ref['seconds']:.1f} | {ref['best_loss']:.6g} | "
+              f"{ours['seconds']:.1f}{'' if ours['reached'] else ' (not reached)'} | "
+              f"{ours['iters']} | {ratio:.2f} |", flush=True)
+    print(f"(first losses agree to {max(o['start_rel_diff'] for o in out):.1e} relative; "
+          f"loadavg at end {cases.load()})")
+    return {"size": TTQ_SIZE, "rows": out}
+
+
+def scale(device: str, sizes: list[int], k: int, peak: Callable[..., dict],
+          bench_mem_str: Callable[[dict], str], fill: bool = True) -> list[dict]:
+    """Each size in a fresh subprocess (CPU): k steady-state iterations, timed, and its peak."""
+    print(f"\n## Scale: ranvis style transfer (loadavg {cases.load()}), L-BFGS history "
+          f"{'full (100 pairs)' if fill else 'NOT filled (1-' + str(k + 1) + ' pairs)'}")
+    print("\n| px | MP | s/it | s/it/MP | vs first row | peak MB |")
+    print("|---|---|---|---|---|---|")
+    rows = []
+    for size in sizes:
+        m = peak("ranvis", "style", size, device, k, fill)
+        if "s_per_it" not in m:
+            print(f"| {size} | failed: {m.get('error', '?')} |", flush=True)
+            continue
+        t, mp = m["s_per_it"], size * size / 1e6
+        rows.append({"size": size, "mp": mp, "s_per_it": t, "s_per_it_mp": t / mp, "mem": m,
+                     "history_filled": fill})
+        rel = rows[-1]["s_per_it_mp"] / rows[0]["s_per_it_mp"]
+        print(f"| {size} | {mp:.2f} | {t:.2f} | {t / mp:.2f} | {rel:.2f} | {bench_mem_str(m)} |",
+              flush=True)
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+    return rows

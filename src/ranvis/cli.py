@@ -181,8 +181,11 @@ def cmd_style(a: argparse.Namespace) -> int:
     style_layers = check_layers(a.style_layers)
     content = _load(a.content, a.size, check_layers(a.content_layer), style_layers,
                     optimizer=a.optimizer)
-    # styles at full size: transfer_style resizes them per scale to --style-scale
-    styles = [_load(s, None, gram_layers=style_layers) for s in a.styles]
+    # styles at --style-scale x the output's longer side (checked for memory first);
+    # transfer_style resizes them again for each coarser scale
+    side = max(1, round(max(content.shape[-2:]) * a.style_scale))
+    styles = [_load(s, side, gram_layers=style_layers, fix="use a smaller --style-scale")
+              for s in a.styles]
     resume = _resume(a)
     cbs = _callbacks(a, "style", resume)
     run = transfer_style(content, styles, style_weights=a.style_weights,

@@ -8,3 +8,8 @@ genuine bugs stay ordinary exceptions.
 
 class InputError(ValueError):
     """Bad user input. ``str(err)`` is one line: what is wrong and what would be right."""
+
+
+class DegenerateGradientError(InputError):
+    """A layer's input gradient is zero or non-finite, so its weighting factor is undefined
+    (weighting.py). Bad input to a task; an expected outcome for a stacking candidate."""

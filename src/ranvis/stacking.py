@@ -54,7 +54,7 @@ import torch
 
 from ranvis import _version
 from ranvis import defaults as D
-from ranvis.errors import InputError
+from ranvis.errors import DegenerateGradientError, InputError
 from ranvis.images import load, resize
 from ranvis.metrics import l2_distance
 from ranvis.network import (
@@ -204,9 +204,7 @@ def score_candidate(net: Net, rep: str, ref: torch.Tensor, iters: int, seed: int
     try:
         run = invert(ref, rep, net=net, iters=iters, seed=seed, device=str(net.device),
                      callbacks=cbs)
-    except InputError:
-        raise
-    except ValueError as e:  # weighting.layer_factors: zero or non-finite input gradient
+    except DegenerateGradientError as e:  # weighting.layer_factors: no usable input gradient
         return {"score": math.inf, "error": str(e), "seconds": round(time.perf_counter() - t0, 3)}
     if run.record["interrupted"]:  # optimize() turns Ctrl-C into an early return: pass it on
         raise KeyboardInterrupt

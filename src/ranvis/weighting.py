@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from ranvis.errors import InputError
+from ranvis.errors import DegenerateGradientError
 from ranvis.losses import feature_loss, gram, gram_loss
 from ranvis.network import Net
 
@@ -40,7 +40,7 @@ def layer_factors(net: Net, x0: torch.Tensor, layers: list[str], kind: str) -> d
         (grad,) = torch.autograd.grad(loss, x, retain_graph=i < len(layers) - 1)
         mean_abs = grad.abs().mean().item()
         if not (0 < mean_abs < float("inf")):  # user-fixable: the input or --sigma
-            raise InputError(f"the input gradient at {name} is zero or non-finite, so its "
+            raise DegenerateGradientError(f"the input gradient at {name} is zero or non-finite, so its "
                              f"weighting factor is undefined; use a non-constant image, or a "
                              f"--sigma nearer the paper's 0.015")
         factors[name] = 1.0 / mean_abs

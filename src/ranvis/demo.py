@@ -58,7 +58,7 @@ def _run_item(item: Item, size: int, iters: int, net: str, device: str) -> Any:
     return transfer_style(content, styles, **common)
 
 
-def run(out_dir: str | Path, size: int = 128, iters: int = 200, net: str = "stacked",
+def run(out_dir: str | Path, size: int = 128, iters: int = 200, net: str = "random",
         device: str = "auto", quiet: bool = False) -> Path:
     """Run the gallery into ``out_dir``; returns the path of its index.html."""
     from ranvis.images import load, save

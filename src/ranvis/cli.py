@@ -333,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output directory (default: %(default)s)")
     s.add_argument("--size", type=positive_int, default=128)
     s.add_argument("--iters", type=positive_int, default=200)
-    s.add_argument("--net", default="stacked")
+    s.add_argument("--net", default="random")
     s.add_argument("--device", default="auto")
     s.set_defaults(func=cmd_demo)
 

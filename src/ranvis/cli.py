@@ -310,8 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = D.RATIO
     s.add_argument("--ratio", type=ratio3, default=r, metavar="A:B:G",
                    help=f"alpha:beta:gamma = content:style:TV weights after the automatic "
-                        f"factors; 'paper' = 100:1:1000, which keeps little style (default: "
-                        f"{':'.join(f'{v:g}' for v in r)}; see README)")
+                        f"factors; 'paper' = 100:1:1000, which here gives a blurred content (default: "
+                        f"{':'.join(f'{v:g}' for v in r)}; why: defaults.RATIO)")
     s.add_argument("--style-weights", type=float_list, default=None, metavar="W1,W2",
                    help="blend weights of several style images (default: equal)")
     s.add_argument("--style-scale", type=positive_float, default=1.0, metavar="F",

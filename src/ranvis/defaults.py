@@ -16,7 +16,8 @@ STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")  # §3
 # style_readings.py: |mean| instead of mean|.|, µ_l at the content, factors of the real terms at the
 # noise start). 3:1 is where the content stays recognisable and the style shows. γ multiplies the
 # plain sum Σ(Δx)² (style.py): its per-pixel gradient is size-independent like the normalized
-# terms'; γ/α = 0.1 removes most of the start's speckle, γ/α >= 0.3 already blurs the content.
+# terms'; γ/α = 0.1 removes most of the start's speckle, γ/α >= 0.3 already blurs the content,
+# so the paper's γ/α = 10 blurs it away (and a per-pixel-mean TV at γ = 1000 does nothing).
 RATIO = (3.0, 1.0, 0.3)
 NOISE_STD = 0.1  # our choice: white-noise start N(0.5, 0.1²) per pixel, clamped to [0, 1]
 SIZE = 256  # our default longer side for inputs (the paper's fc-layer size, §3)

@@ -101,7 +101,8 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None,
         iters: int | None = None, device: str = "auto", **transfer_kw: Any) -> dict[str, Any]:
     """Transfer every style onto every content with the defaults and score each (module doc).
 
-    quick: 2 contents × 2 styles at 64 px, 100 iterations; full: 5 × 5 at 128 px, 300.
+    quick: 2 contents × 2 styles at 64 px, 100 iterations; full: 5 × 5 at 128 px, 200
+    (≈40 min on one loaded CPU core).
     ``transfer_kw`` go to tasks.transfer_style (e.g. ratio=(100, 1, 1000) for the paper's).
     """
     from ranvis.experiments.fig6 import draw_grid
@@ -110,7 +111,7 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None,
     t0 = time.perf_counter()
     out = Path(out_dir)
     size = size or (64 if quick else 128)
-    iters = iters or (100 if quick else 300)
+    iters = iters or (100 if quick else 200)
     contents = list(contents or (CONTENTS[:2] if quick else CONTENTS))
     styles = list(styles or (("brick", "retina") if quick else STYLES))
     dev = resolve_device(device)

@@ -191,7 +191,8 @@ def test_fig3_tiny_writes_png_and_numbers(tmp_path):
     from ranvis.experiments import fig3
 
     res = fig3.run(tmp_path, size=32, iters=2, images=("astronaut", "coffee"),
-                   layers=("pool1", "pool2"), inits=(0,), plain_seeds=(1, 2))
+                   layers=("pool1", "pool2"), inits=(0,), plain_seeds=(1, 2),
+                   stacked=["stacked", NetSpec.random(9)])
     assert (tmp_path / "fig3.png").stat().st_size > 0
     assert res["figures"] == ["fig3.png"]
     table = res["numbers"]["table"]
@@ -203,6 +204,9 @@ def test_fig3_tiny_writes_png_and_numbers(tmp_path):
             assert math.isfinite(s["mean"]) and s["mean"] > 0
         assert 0 <= table[layer]["stacked_beats_plain"] <= 1
     assert table["pool1"]["plain"]["l2"]["n"] == 2 * 2  # images x nets x inits
+    assert table["pool1"]["stacked"]["l2"]["n"] == 2 * 2
+    assert table["pool1"]["stacked"]["l2_init_std"] == 0.0  # one start per image and net
+    assert "| pool2 | plain |" in fig3.markdown(res)
     assert res["settings"]["stacked_reference_excluded"] == "sample:chelsea"
     json.dumps(res)
     assert res["verdict"]

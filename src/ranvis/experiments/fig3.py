@@ -12,8 +12,10 @@ never judged on the image it was selected on), several noise starts, and groups
 Every image is center-cropped to a square and resized to ``size``×``size`` so pixel distances
 are comparable across images. Reported per group and layer: mean, std, min, quartiles and max of
 the pixel Euclidean distance ‖x − x0‖₂ (images in [0, 1]) and of PSNR, the spread *within* an
-image (the std over nets and starts, averaged over images: the paper's per-image variation) and,
-paired by image and start, how often the stacked net beats a plain one.
+image (the std over nets and starts, averaged over images: the paper's per-image variation), the
+spread over noise starts alone (std within image and net), and, paired by image and start, how
+often a stacked net beats a plain one. Several stacked specs (``stacked=[...]``, e.g. built with
+different ``--seed``) make the stacked group a sample of the *procedure*, not of one network.
 """
 from __future__ import annotations
 
@@ -43,18 +45,20 @@ def _stats(v: list[float]) -> dict[str, float]:
             "max": float(a.max())}
 
 
-def _within_image_std(rows: list[dict[str, Any]], key: str) -> float:
-    by_img: dict[str, list[float]] = {}
+def _spread(rows: list[dict[str, Any]], key: str, by: tuple[str, ...]) -> float:
+    """Std of ``key`` within groups of rows sharing the fields ``by``, averaged over groups."""
+    groups: dict[tuple, list[float]] = {}
     for r in rows:
-        by_img.setdefault(r["image"], []).append(r[key])
-    return float(np.mean([np.std(v) for v in by_img.values()]))
+        groups.setdefault(tuple(r[b] for b in by), []).append(r[key])
+    return float(np.mean([np.std(v) for v in groups.values()]))
 
 
-def _groups(stacked: str | NetSpec, plain_seeds: tuple[int, ...], trained: Any,
+def _groups(stacked: Any, plain_seeds: tuple[int, ...], trained: Any,
             device: str) -> tuple[dict[str, list[Net]], str | None]:
-    spec = stacked if isinstance(stacked, NetSpec) else NetSpec.load(stacked)
-    ref = spec.info.get("settings", {}).get("reference")
-    groups = {"stacked": [Net(spec, device)],
+    many = stacked if isinstance(stacked, list | tuple) else [stacked]
+    specs = [s if isinstance(s, NetSpec) else NetSpec.load(s) for s in many]
+    ref = specs[0].info.get("settings", {}).get("reference")
+    groups = {"stacked": [Net(spec, device) for spec in specs],
               "plain": [Net(NetSpec.random(s), device) for s in plain_seeds]}
     if trained is not None:
         groups["trained"] = [trained if isinstance(trained, Net) else load_trained(trained, device)]
@@ -69,11 +73,11 @@ def _summary(rows: list[dict[str, Any]], groups: list[str], layers: tuple[str, .
             sel = [r for r in rows if r["group"] == g and r["layer"] == layer]
             table[layer][g] = {"l2": _stats([r["l2"] for r in sel]),
                                "psnr": _stats([r["psnr"] for r in sel]),
-                               "l2_within_image_std": _within_image_std(sel, "l2")}
-        st = {(r["image"], r["init"]): r["l2"] for r in rows
-              if r["group"] == "stacked" and r["layer"] == layer}
-        pairs = [st[(r["image"], r["init"])] < r["l2"] for r in rows
-                 if r["group"] == "plain" and r["layer"] == layer]
+                               "l2_within_image_std": _spread(sel, "l2", ("image",)),
+                               "l2_init_std": _spread(sel, "l2", ("image", "net"))}
+        st = [r for r in rows if r["group"] == "stacked" and r["layer"] == layer]
+        pairs = [s["l2"] < r["l2"] for s in st for r in rows if r["group"] == "plain"
+                 and r["layer"] == layer and (r["image"], r["init"]) == (s["image"], s["init"])]
         table[layer]["stacked_beats_plain"] = float(np.mean(pairs)) if pairs else None
     return table
 
@@ -120,20 +124,21 @@ def _verdict(table: dict[str, Any], layers: tuple[str, ...]) -> str:
                     < table[la]["plain"]["l2_within_image_std"]]
     win = np.mean([table[la]["stacked_beats_plain"] for la in layers])
     return (f"Paper: stacked ranVGG has lower distance and lower variation than plain random "
-            f"VGG-19s. Here the stacked net has the lower mean distance at "
+            f"VGG-19s. Here stacked has the lower mean distance at "
             f"{len(lower_mean)}/{len(layers)} layers ({', '.join(lower_mean) or 'none'}) and the "
             f"lower within-image spread at {len(lower_spread)}/{len(layers)}; paired by image "
-            f"and start it beats a plain net in {100 * win:.0f}% of cases.")
+            f"and start a stacked net beats a plain one in {100 * win:.0f}% of cases.")
 
 
 def run(out_dir: Path, quick: bool = True, size: int | None = None, *,
         images: tuple[str, ...] | None = None, layers: tuple[str, ...] = POOLS,
         inits: tuple[int, ...] | None = None, plain_seeds: tuple[int, ...] | None = None,
-        iters: int | None = None, stacked: str | NetSpec = "stacked", trained: Any = None,
+        iters: int | None = None, stacked: Any = "stacked", trained: Any = None,
         device: str = "cpu", progress: bool = False) -> dict[str, Any]:
     """Measure Figure 3; write ``fig3.png`` into ``out_dir``; return the experiment dict.
 
     ``images``: sample names (default: the six photos minus the stacked net's reference).
+    ``stacked``: "stacked", a spec path or NetSpec, or a list of them (several stacked nets).
     ``trained``: a path to a torchvision VGG-19 state dict or a ready Net (third group).
     """
     t0 = time.perf_counter()
@@ -174,7 +179,8 @@ def markdown(res: dict[str, Any]) -> str:
     """The per-layer table of ``run``'s result as Markdown (mean, quartiles, spread)."""
     table = res["numbers"]["table"]
     lines = ["| layer | group | n | L2 mean | L2 q1 / median / q3 | L2 min–max | L2 std "
-             "(within image) | PSNR mean | PSNR q1 / median / q3 |", "|" + " --- |" * 9]
+             "(within image; over starts) | PSNR mean | PSNR q1 / median / q3 |",
+             "|" + " --- |" * 9]
     for layer, row in table.items():
         for g, v in row.items():
             if g == "stacked_beats_plain":
@@ -182,7 +188,8 @@ def markdown(res: dict[str, Any]) -> str:
             a, p = v["l2"], v["psnr"]
             lines.append(f"| {layer} | {g} | {a['n']} | {a['mean']:.2f} | {a['q1']:.2f} / "
                          f"{a['median']:.2f} / {a['q3']:.2f} | {a['min']:.2f}–{a['max']:.2f} | "
-                         f"{a['std']:.2f} ({v['l2_within_image_std']:.2f}) | {p['mean']:.2f} | "
+                         f"{a['std']:.2f} ({v['l2_within_image_std']:.2f}; {v['l2_init_std']:.2f}) | "
+                         f"{p['mean']:.2f} | "
                          f"{p['q1']:.2f} / {p['median']:.2f} / {p['q3']:.2f} |")
         beats = row["stacked_beats_plain"]
         lines.append(f"| {layer} | stacked beats plain (paired) | | {100 * beats:.0f}% | | | | | |")
@@ -200,10 +207,12 @@ if __name__ == "__main__":
     ap.add_argument("--size", type=int, default=None)
     ap.add_argument("--iters", type=int, default=None)
     ap.add_argument("--trained", default=None, help="torchvision VGG-19 state dict (optional)")
+    ap.add_argument("--stacked", action="append", default=None, metavar="SPEC",
+                    help="stacked spec(s) (repeatable; default: the shipped one)")
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
     result = run(a.out_dir, quick=not a.full, size=a.size, iters=a.iters, trained=a.trained,
-                 device=a.device, progress=True)
+                 stacked=a.stacked or "stacked", device=a.device, progress=True)
     write_json(a.out_dir / "fig3.json", result)
     print(markdown(result))
     print(result["verdict"])

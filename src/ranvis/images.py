@@ -21,7 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ranvis.errors import InputError
 
 __all__ = [
-    "SAMPLES", "from_pil", "is_sample_name", "load", "luminance", "luminance_transfer",
+    "SAMPLES", "center_square", "from_pil", "is_sample_name", "load", "luminance", "luminance_transfer",
     "resize", "rgb_to_yiq", "sample", "save", "to_pil", "yiq_to_rgb",
 ]
 
@@ -266,3 +266,12 @@ def luminance_transfer(result: torch.Tensor, content: torch.Tensor) -> torch.Ten
     y = rgb_to_yiq(result)[:, :1]
     iq = rgb_to_yiq(content)[:, 1:].expand(result.shape[0], -1, -1, -1)
     return yiq_to_rgb(torch.cat([y, iq], dim=1)).clamp(0.0, 1.0)
+
+
+def center_square(img: torch.Tensor, side: int) -> torch.Tensor:
+    """The central square of ``img`` ([1,3,H,W]) resized to ``side``×``side`` (fc layers need a
+    square 256 px input, paper §3; squares also make pixel metrics comparable across photos)."""
+    h, w = img.shape[-2:]
+    m = min(h, w)
+    top, left = (h - m) // 2, (w - m) // 2
+    return resize(img[..., top:top + m, left:left + m].contiguous(), (side, side))

@@ -55,7 +55,7 @@ import torch
 from ranvis import _version
 from ranvis import defaults as D
 from ranvis.errors import DegenerateGradientError, InputError
-from ranvis.images import load, resize
+from ranvis.images import center_square, load, resize
 from ranvis.metrics import l2_distance
 from ranvis.network import (
     FC_INPUT_SIZE,
@@ -140,14 +140,6 @@ def draw_weights(sigma: float) -> WeightsFn:
                  else (layer.c_out, layer.c_in))
         return normal_weights(seed, shape, sigma), torch.zeros(layer.c_out)
     return draw
-
-
-def center_square(img: torch.Tensor, side: int) -> torch.Tensor:
-    """The central square of ``img`` ([1,3,H,W]) resized to ``side``×``side``."""
-    h, w = img.shape[-2:]
-    m = min(h, w)
-    top, left = (h - m) // 2, (w - m) // 2
-    return resize(img[..., top:top + m, left:left + m].contiguous(), (side, side))
 
 
 def references(s: BuildSettings, names: list[str]) -> dict[str, torch.Tensor]:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ranvis.errors import InputError
-from ranvis.images import resize, sample
+from ranvis.images import center_square, sample
 from ranvis.network import Net, NetSpec, load_trained
 
 #: scikit-image photographs (bundled, no download), in the order figures use them.
@@ -68,15 +68,6 @@ def choose_photos(n: int, exclude: str | None) -> list[str]:
     if not 1 <= n <= len(names):
         raise InputError(f"number of photos must be 1..{len(names)}, got {n}")
     return names[:n]
-
-
-def center_square(img: torch.Tensor, side: int) -> torch.Tensor:
-    """The central square of ``img`` ([1,3,H,W]) resized to ``side``×``side`` (fc layers need a
-    square 256 px input, paper §3; squares also make pixel metrics comparable across photos)."""
-    h, w = img.shape[-2:]
-    m = min(h, w)
-    top, left = (h - m) // 2, (w - m) // 2
-    return resize(img[..., top:top + m, left:left + m].contiguous(), (side, side))
 
 
 def photo(name: str, side: int) -> torch.Tensor:

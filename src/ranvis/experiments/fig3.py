@@ -25,10 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from ranvis.images import sample
+from ranvis.images import center_square, sample
 from ranvis.metrics import l2_distance, psnr
 from ranvis.network import Net, NetSpec, load_trained
-from ranvis.stacking import center_square
 from ranvis.tasks import invert
 
 PHOTOS = ("astronaut", "camera", "chelsea", "coffee", "rocket", "motorcycle")

@@ -23,13 +23,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from ranvis.experiments.texture_quality import JUDGE_LAYERS, JUDGE_POOL, JUDGE_SEED, judge_net
+from ranvis.experiments.texture_quality import gram_distance as texture_distance
 from ranvis.images import from_pil, luminance, resize, sample
-from ranvis.losses import gram
-from ranvis.network import Net, NetSpec
-
-JUDGE_SEED = 7  # our choice: any seed but the transfer net's (0); same judge as texture quality
-JUDGE_POOL = "max"  # the transfer net averages (paper §2); the judge takes the maximum
-JUDGE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+from ranvis.network import Net
 
 CONTENTS = ("astronaut", "chelsea", "coffee", "rocket", "camera")
 #: name -> (scikit-image function, (y0, y1, x0, x1) crop or None, description)
@@ -57,22 +54,10 @@ def image(name: str) -> torch.Tensor:
     return from_pil(Image.fromarray(arr))
 
 
-def judge_net(device: str | torch.device = "cpu") -> Net:
-    """The independent judge: random VGG-19, seed JUDGE_SEED, max pooling, paper σ."""
-    return Net(NetSpec.random(JUDGE_SEED, pool=JUDGE_POOL), device=device)
-
-
-@torch.no_grad()
 def gram_distance(net: Net, x: torch.Tensor, style: torch.Tensor,
                   layers: Sequence[str] = JUDGE_LAYERS) -> float:
-    """Mean over ``layers`` of ‖Ĝ(x) − Ĝ(s)‖_F / ‖Ĝ(s)‖_F, Ĝ = G/M; sizes may differ."""
-    fx, fs = net(x.to(net.device), list(layers)), net(style.to(net.device), list(layers))
-    d = []
-    for n in layers:
-        gx = gram(fx[n]) / (fx[n].shape[2] * fx[n].shape[3])
-        gs = gram(fs[n]) / (fs[n].shape[2] * fs[n].shape[3])
-        d.append(float((gx - gs).norm() / gs.norm().clamp_min(1e-30)))
-    return float(np.mean(d))
+    """Mean over ``layers`` of ‖Ĝ(x) − Ĝ(s)‖_F / ‖Ĝ(s)‖_F, Ĝ = G/M (texture_quality's judge)."""
+    return texture_distance(net, x, style, layers)["mean"]
 
 
 def luminance_ssim(x: torch.Tensor, ref: torch.Tensor) -> float:

@@ -140,7 +140,7 @@ def test_quality_distance_and_run(tmp_path):
     near = (src + 0.01 * torch.randn(src.shape, generator=g)).clamp(0, 1)
     far = tq.noise(32, 48, 0)  # another size: Ĝ = G/M compares any sizes
     assert tq.gram_distance(judge, near, src)["mean"] < 0.1 < tq.gram_distance(judge, far, src)["mean"]
-    res = tq.run(tmp_path, size=32, iters=2, sources=["brick"])
+    res = tq.run(tmp_path, size=16, iters=2, sources=["brick"], device="cpu")
     assert (tmp_path / res["figures"][0]).stat().st_size > 0
     d = res["numbers"]["distance"]["brick"]
     assert set(d) == {"noise", "equal", "auto", "auto_relu"}
@@ -151,10 +151,10 @@ def test_quality_distance_and_run(tmp_path):
 def test_fig5_tiny(tmp_path):
     from ranvis.experiments import fig5
 
-    res = fig5.run(tmp_path, size=32, iters=2, sources=["gravel"], device="cpu")
+    res = fig5.run(tmp_path, size=16, iters=2, sources=["gravel"], device="cpu")
     assert res["figures"] == ["fig5.png"] and (tmp_path / "fig5.png").stat().st_size > 0
     assert set(res["numbers"]["distance"]["gravel"]) == set(fig5.rows())
-    assert len(fig5.rows()) == 6 and res["settings"]["size"] == 32
+    assert len(fig5.rows()) == 6 and res["settings"]["size"] == 16
     f = res["numbers"]["factors"]["gravel"]["≤conv5_1"]
     assert list(f) == ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
     json.dumps(res)

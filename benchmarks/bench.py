@@ -34,21 +34,25 @@ MB = 1024 * 1024
 
 def header(device: str) -> str:
     cpu = platform.processor() or platform.machine()
-    gpu = f", {torch.cuda.get_device_name()}" if device.startswith("cuda") else ""
+    gpu = (f", {torch.cuda.get_device_name()}, cuDNN TF32 "
+           f"{'on' if torch.backends.cudnn.allow_tf32 else 'off'}") if device.startswith("cuda") else ""
     clock = "process CPU time" if cases.clock is time.process_time else "wall time"
     return (f"torch {torch.__version__}, device {device}{gpu}, {torch.get_num_threads()} threads, "
             f"{os.cpu_count()} CPUs ({cpu}), {clock}, loadavg {cases.load()}")
 
 
 # -- peak memory, one fresh subprocess per configuration -------------------------------------------
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
 def probe(impl: str, task: str, size: int, device: str, k: int = 2,
-          fill: bool = True) -> dict[str, float]:
+          fill: bool = True, precision: str = "fp32") -> dict[str, float]:
     """Build the task, run k + 2 iterations of ``impl`` (ranvis | naive), the last k with a full
     L-BFGS history (``fill``); report peak memory and (ranvis) seconds per iteration."""
     dev = torch.device(device)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    case = cases.build(task, size, device, with_naive=impl == "naive")
+    case = cases.build(task, size, device, with_naive=impl == "naive", dtype=DTYPES[precision])
     out: dict[str, float] = {}
     if impl == "ranvis":
         out["s_per_it"] = cases.time_ranvis(case, k, fill=fill)
@@ -71,17 +75,18 @@ def vm_hwm_mb() -> float:
 
 
 def peak(impl: str, task: str, size: int, device: str, k: int = 2,
-         fill: bool = True) -> dict[str, float]:
+         fill: bool = True, precision: str = "fp32") -> dict[str, float]:
     """:func:`probe` in a fresh subprocess (CPU: its VmHWM is this configuration's alone)."""
     if device.startswith("cuda"):  # CUDA peaks are per process but resettable: no subprocess
         import gc
         gc.collect()
         torch.cuda.empty_cache()
-        m = probe(impl, task, size, device, k, fill)
+        m = probe(impl, task, size, device, k, fill, precision)
         m.pop("rss_mb")
         return m
     cmd = [sys.executable, __file__, "--probe", impl, task, str(size), "--device", device,
-           "--iters", str(k), "--clock", "cpu" if cases.clock is time.process_time else "wall"]
+           "--iters", str(k), "--clock", "cpu" if cases.clock is time.process_time else "wall",
+           "--precision", precision]
     cmd += [] if fill else ["--no-fill"]
     out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
     if out.returncode != 0:
@@ -96,9 +101,10 @@ def mem_str(m: dict[str, float]) -> str:
 
 
 # -- speed ------------------------------------------------------------------------------------------
-def measure(task: str, size: int, device: str, repeats: int, k: int) -> dict[str, float]:
+def measure(task: str, size: int, device: str, repeats: int, k: int,
+            precision: str = "fp32") -> dict[str, float]:
     """Interleaved timings (s/iteration, median of repeats) for ranvis, naive and floor."""
-    case = cases.build(task, size, device)
+    case = cases.build(task, size, device, dtype=DTYPES[precision])
     runner = cases.naive.Runner(case.naive, case.x0)
     fns = {"ranvis": lambda: cases.time_ranvis(case, k),
            "naive": lambda: cases.time_naive(runner, k),
@@ -114,28 +120,39 @@ def measure(task: str, size: int, device: str, repeats: int, k: int) -> dict[str
 
 
 def table(device: str, sizes: list[int], repeats: int, k: int, tasks: list[str],
-          memory: bool = True) -> list[dict]:
+          memory: bool = True, precisions: tuple[str, ...] = ("fp32", "bf16")) -> list[dict]:
     rows = []
     print(f"\n## Seconds per iteration and peak memory ({header(device)})")
     print(f"steady state (L-BFGS history full), {repeats} interleaved repeats x {k} iterations, "
           "median; memory: " + ("CUDA max allocated MB" if device != "cpu" else "peak RSS MB"))
-    print("\n| task | px | ranvis s/it | naive s/it | ranvis/naive | floor s/it | ranvis/floor "
-          "| ranvis peak MB | naive peak MB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("ranvis precision: the dtype its layers compute in (the naive reference: fp32); "
+          "ranvis's default (auto) is bf16 for texture and style where fast, fp32 for inversion")
+    print("\n| task | px | ranvis precision | ranvis s/it | naive s/it | ranvis/naive | floor s/it "
+          "| ranvis/floor | ranvis peak MB | naive peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for size in sizes:
         for task in tasks:
-            t = measure(task, size, device, repeats, k)
-            m = ({i: peak(i, task, size, device) for i in ("ranvis", "naive")} if memory
-                 else {"ranvis": {}, "naive": {}})
-            row = {"task": task, "size": size, **t, "ratio_naive": t["ranvis"] / t["naive"],
-                   "ratio_floor": t["ranvis"] / t["floor"], "mem": m, "load": cases.load()}
-            rows.append(row)
-            print(f"| {task} | {size} | {t['ranvis']:.3f} | {t['naive']:.3f} | "
-                  f"{row['ratio_naive']:.2f} | {t['floor']:.3f} | {row['ratio_floor']:.2f} | "
-                  f"{mem_str(m['ranvis']) if memory else '-'} | "
-                  f"{mem_str(m['naive']) if memory else '-'} |", flush=True)
+            for prec in precisions:
+                if task == "inversion" and prec != "fp32":
+                    continue  # inversion computes in fp32 (tasks.resolve_precision)
+                rows.append(_row(task, size, device, repeats, k, memory, prec))
     print(f"(load at end: {cases.load()})")
     return rows
+
+
+def _row(task: str, size: int, device: str, repeats: int, k: int, memory: bool,
+         prec: str) -> dict:
+        t = measure(task, size, device, repeats, k, prec)
+        m = ({i: peak(i, task, size, device, precision=prec if i == "ranvis" else "fp32")
+              for i in ("ranvis", "naive")} if memory else {"ranvis": {}, "naive": {}})
+        row = {"task": task, "size": size, "precision": prec, **t,
+               "ratio_naive": t["ranvis"] / t["naive"],
+               "ratio_floor": t["ranvis"] / t["floor"], "mem": m, "load": cases.load()}
+        print(f"| {task} | {size} | {prec} | {t['ranvis']:.3f} | {t['naive']:.3f} | "
+              f"{row['ratio_naive']:.2f} | {t['floor']:.3f} | {row['ratio_floor']:.2f} | "
+              f"{mem_str(m['ranvis']) if memory else '-'} | "
+              f"{mem_str(m['naive']) if memory else '-'} |", flush=True)
+        return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="2 repeats x 2 iterations; ttq with 100 reference iterations")
     p.add_argument("--sections", default="table", help="any of table,ttq,scale")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    p.add_argument("--precision", default="fp32,bf16",
+                   help="ranvis layer dtypes to time, of fp32,bf16 (inversion: fp32 only); "
+                        "scale: the first one")
     p.add_argument("--ttq-iters", type=int, default=500)
     p.add_argument("--ttq-loops", default="clamped,unclamped",
                    help="reference loops for time to quality: clamped (tutorial), unclamped")
@@ -162,9 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.clock == "cpu":
         cases.clock = time.process_time
+    if a.device.startswith("cuda"):  # fp32 rows are true fp32 on both sides, as ranvis's fp32
+        torch.backends.cudnn.allow_tf32 = False
     if a.probe:
         print(json.dumps(probe(a.probe[0], a.probe[1], int(a.probe[2]), a.device, a.iters,
-                               not a.no_fill)))
+                               not a.no_fill, a.precision.split(",")[0])))
         return 0
     if a.quick:
         a.repeats, a.iters, a.ttq_iters = 2, 2, min(a.ttq_iters, 100)
@@ -172,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, object] = {"header": header(a.device), "argv": sys.argv, "start": time.time()}
     if "table" in sections:
         out["table"] = table(a.device, [int(s) for s in a.sizes.split(",")], a.repeats, a.iters,
-                             a.tasks.split(","), memory=not a.no_memory)
+                             a.tasks.split(","), memory=not a.no_memory,
+                             precisions=tuple(a.precision.split(",")))
     if "ttq" in sections or "scale" in sections:
         import quality
         if "ttq" in sections:
@@ -180,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
                                                  tuple(a.ttq_loops.split(",")))
         if "scale" in sections:
             out["scale"] = quality.scale(a.device, [int(s) for s in a.scale_sizes.split(",")],
-                                         a.iters, peak, mem_str, not a.no_fill)
+                                         a.iters, peak, mem_str, not a.no_fill,
+                                         a.precision.split(",")[0])
     if a.json:
         a.json.write_text(json.dumps(out, indent=1))
     return 0

@@ -69,8 +69,12 @@ def images(size: int, content: str = "astronaut", style: str = "coffee",
 
 
 def build(task: str, size: int, device: str | torch.device = "cpu", seed: int = 0,
-          content: str = "astronaut", style: str = "coffee", with_naive: bool = True) -> Case:
-    """Build ``task`` at ``size`` px on ``device``: ranvis objective, naive model, noise start."""
+          content: str = "astronaut", style: str = "coffee", with_naive: bool = True,
+          dtype: torch.dtype = torch.float32) -> Case:
+    """Build ``task`` at ``size`` px on ``device``: ranvis objective, naive model, noise start.
+
+    ``dtype``: what ranvis's layers compute in (targets and factors are float32 either way, as in
+    ranvis.tasks); the naive reference is float32, the usual way."""
     net = Net(NetSpec.random(0), device=device)
     xc, xs = images(size, content, style, device)
     cs: dict[str, float] = {}
@@ -103,7 +107,7 @@ def build(task: str, size: int, device: str | torch.device = "cpu", seed: int = 
         ss = {n: mu[n] * beta for n in sl}
     else:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-    objective = Objective(net, terms, tv_weight=tv)
+    objective = Objective(net.as_dtype(dtype), terms, tv_weight=tv)
     args = {"net": net, "content_img": xc, "content_scales": cs, "style_img": xs,
             "style_scales": ss, "tv_weight": tv, "device": device}
     nv = naive.build(**args) if with_naive else None
@@ -172,14 +176,15 @@ def time_naive(runner: object, k: int) -> float:
 
 
 def time_floor(case: Case, k: int) -> float:
-    """Seconds per forward + backward of the bare truncated network to the input, frozen weights."""
+    """Seconds per forward + backward of the bare truncated network to the input, frozen weights,
+    in the precision ranvis's objective computes in."""
     x = case.x0.detach().clone().requires_grad_(True)
     times = []
     grad = None
     for _ in range(k + 1):
         sync(x.device)
         t = clock()
-        f = case.net(x, [case.deepest])[case.deepest]
+        f = case.objective.net(x, [case.deepest])[case.deepest]
         if grad is None:
             grad = torch.ones_like(f)
         f.backward(grad)

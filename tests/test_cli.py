@@ -114,7 +114,8 @@ def test_invert_end_to_end(tmp_path, capsys):
     assert len(rec["loss"]) == rec["iterations"] == 3
     assert all(isinstance(v, float) and v > 0 for v in rec["loss"])
     assert rec["seconds"] > 0
-    assert rec["seconds_per_iteration"] == pytest.approx(rec["seconds"] / 3, rel=0.01, abs=1e-4)
+    # seconds is rounded to 1 ms, so seconds / 3 is known to ±0.17 ms
+    assert rec["seconds_per_iteration"] == pytest.approx(rec["seconds"] / 3, rel=0.01, abs=2e-4)
     m = rec["metrics"]
     assert isinstance(m["psnr"], float) and m["psnr"] > 0
     assert -1 <= m["ssim"] <= 1

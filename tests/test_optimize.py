@@ -31,6 +31,14 @@ def quadratic(target: torch.Tensor):
     return fn
 
 
+def bumpy(target: torch.Tensor):
+    """A smooth non-quadratic loss (L-BFGS does not land on its minimum exactly)."""
+    def fn(x):
+        q = (x - target).pow(2).sum() + 0.05 * torch.cos(7 * x).sum() + (x - target).pow(4).sum()
+        return q, {"q": q}
+    return fn
+
+
 @pytest.fixture(scope="module")
 def inversion_objective():
     """The pool1 inversion objective of a 32 px photo (eq. 1 with ω from eq. 4)."""
@@ -56,10 +64,33 @@ def test_loss_falls_in_5_steps(inversion_objective, optimizer):
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
 def test_one_iteration_is_one_evaluation(optimizer):
     target = torch.rand(1, 3, 6, 6, generator=torch.Generator().manual_seed(0))
-    obj = Counted(quadratic(target))
+    obj = Counted(bumpy(target))
     res = optimize(obj, torch.full((1, 3, 6, 6), 0.5), 7, optimizer=optimizer)
     assert obj.calls == 7 == len(res.losses) == len(res.terms["q"])
     assert not res.interrupted and res.stopped == "completed"
+
+
+def test_lbfgs_line_search_points_count_and_no_point_is_paid_twice():
+    """Every evaluation (line-search trials included) is an iteration; the point a step's line
+    search ended on, which the next step starts from, comes from the cache."""
+    target = torch.rand(1, 3, 6, 6, generator=torch.Generator().manual_seed(3))
+    seen: list[torch.Tensor] = []
+
+    def fn(x):
+        seen.append(x.detach().clone())
+        return bumpy(target)(x)
+
+    res = optimize(fn, torch.full((1, 3, 6, 6), 0.5), 15)
+    assert len(seen) == len(res.losses) == 15 and res.stopped == "completed"
+    assert all(not torch.equal(a, b) for a, b in zip(seen, seen[1:], strict=False))
+
+
+def test_exact_convergence_stops_instead_of_spinning():
+    target = torch.rand(1, 3, 4, 4, generator=torch.Generator().manual_seed(4))
+    obj = Counted(quadratic(target))
+    res = optimize(obj, torch.full((1, 3, 4, 4), 0.5), 1000)
+    assert res.stopped in ("converged", "completed") and obj.calls == len(res.losses) <= 1000
+    assert res.losses[-1] < 1e-10
 
 
 def test_lbfgs_converges_on_quadratic():

@@ -140,7 +140,8 @@ def test_fig4_normalized_curve_matches_measured_feature_error(tmp_path: Path) ->
     torch.set_num_threads(1)
     d = fig4.run(tmp_path, size=32, iters=6, device="cpu")
     c = d["numbers"]["curves"]["plain random VGG"]
-    assert len(c["feature_error"]) == 6 and c["feature_error"][-1] < c["feature_error"][0]
+    # line-search trials count as iterations, so the last one need not be the lowest
+    assert len(c["feature_error"]) == 6 and min(c["feature_error"][1:]) < c["feature_error"][0]
     # the loss turned into ‖Φ(x)−Φ0‖²/‖Φ0‖² equals the error measured on the image where both
     # are the same image (iteration 1: the noise start lies in [0, 1], so clamping changes nothing)
     first_it, first_err = c["image_feature_error"][0]

@@ -133,6 +133,10 @@ def _common(p: argparse.ArgumentParser, size: int = D.SIZE) -> None:
                    help="pooling of --net random (default: avg)")
     p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=D.PRECISION,
+                   help="dtype the network computes in: auto = bf16 for texture and style on a "
+                        "GPU or a CPU with AMX/AVX512-BF16 (about 2x faster), fp32 otherwise and "
+                        "for invert (default: %(default)s)")
     p.add_argument("--save-every", type=positive_int, default=None, metavar="N",
                    help="also write OUT-iterNNNNN.png every N iterations")
     p.add_argument("--checkpoint", type=Path, default=None, metavar="PATH",
@@ -145,7 +149,8 @@ def _common(p: argparse.ArgumentParser, size: int = D.SIZE) -> None:
 
 def _net_kwargs(a: argparse.Namespace) -> dict[str, Any]:
     return {"net": a.net, "net_seed": a.net_seed, "sigma": a.sigma, "pool": a.pool,
-            "iters": a.iters, "seed": a.seed, "optimizer": a.optimizer, "device": a.device}
+            "iters": a.iters, "seed": a.seed, "optimizer": a.optimizer, "device": a.device,
+            "precision": a.precision}
 
 
 def cmd_invert(a: argparse.Namespace) -> int:

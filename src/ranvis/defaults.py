@@ -27,6 +27,19 @@ MIN_IMAGE_SIDE = 8  # our choice: a smaller input (e.g. 1x1) holds no structure 
 # The paper optimizes pixels. Departure: "auto" optimizes pixels up to pool2 and preconditioned
 # Fourier coefficients beyond (same objective; tasks.auto_param has the measurements).
 INVERT_PARAM = "auto"
+# The precision the network computes in: "auto" = bfloat16 for texture and style transfer where
+# the device computes it fast (a GPU, or a CPU with AMX / AVX512-BF16), float32 otherwise and for
+# inversion (whose shallow layers reconstruct to 45-70 dB, beyond bfloat16's 8 bits).
+# Targets, factors and metrics are computed in float32, and every loss is summed in float32 from
+# the layers' outputs (tasks.resolve_precision; measured quality: README, performance section).
+PRECISION = "auto"
+# L-BFGS curvature pairs kept (torch.optim.LBFGS history_size): 100, as torch's default and the
+# Lua neural-style's, but at most LBFGS_HISTORY_BYTES of them (each pair is two image-sized
+# float32 vectors): at 2048 px a full history alone would take 10 GB. Square RGB images keep
+# 100 pairs up to 1337 px, 2048 px keeps 42 (optimize.lbfgs_history).
+LBFGS_HISTORY = 100
+LBFGS_HISTORY_MIN = 10
+LBFGS_HISTORY_BYTES = 4 * 2**30
 
 # build-net (stacking.py): the greedy stacked ranVGG, paper §2 (which gives no numbers for it).
 # Our choices, from `benchmarks/stacking_selector.py` (64 px, reference chelsea, held out

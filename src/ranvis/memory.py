@@ -1,21 +1,29 @@
 """How much memory a task needs, how much the machine has, and a refusal before it starts.
 
 The estimate is a simple model, calibrated by peak-RSS measurements on the project's CPU
-machine (torch 2.x, oneDNN, one thread; tests/test_reliability.py keeps its shape honest):
+machine (torch 2.13, oneDNN, 2 threads; tests/test_reliability.py keeps its shape honest).
+Per image pixel everything scales with H·W, so the model is a sum of per-layer sizes:
 
-    bytes ≈ ACT_FACTOR · Σ_{layers ≤ deepest} C·h·w·4        (every conv/relu/pool output)
-          + CONTENT_COPIES · Σ_{content layers} C·h·w·4    (target, difference, its gradient …)
-          + GRAM_COPIES · Σ_{gram layers} C·h·w·4          (channels-last reshape, its gradient)
-          + L-BFGS history: 2 · HISTORY · 3·H·W·4          (the s and y vectors, optimize.py)
+    bytes ≈ CONTENT_COPIES · Σ_{content layers} C·h·w·4   (target, difference, their gradients)
+          + GRAM_COPIES · Σ_{gram layers} C·h·w·4         (the float32 features the Gram needs)
+          + max(setup, optimization), where
+            setup        = act_bytes(float32) · Σ_{layers ≤ deepest} C·h·w   (targets, factors)
+            optimization = act_bytes(dtype) · Σ_{layers ≤ deepest} C·h·w
+                           + L-BFGS history: 2 · pairs · 3·H·W·4  (optimize.lbfgs_history)
           + weights up to the deepest layer, 4 bytes each (+ the float64 draw buffer)
           + OVERHEAD                                        (libraries loaded after the check)
 
-Measured peaks (MB above the process's RSS after imports) against the model, 2-5 iterations
-(the L-BFGS history not yet filled, so the model's history term is left out of this comparison):
-invert conv5_1 at 256² 311 vs 349, at 768² 1124 vs 1304; invert conv1_2 at 768² 1696 vs 1782;
-texture up to conv4_1 at 768² 1522 vs 1737. It errs on the generous side by design; a refusal
-only happens when the estimate exceeds what is available, so it stops runs that cannot fit, not
-runs that merely look large. Torch-free: the CLI can ask before importing torch.
+act_bytes: bytes autograd keeps per layer-output element: ACT_BYTES (float32), half that in
+bfloat16, LEAN_ACT_BYTES for float32 inputs above network.LEAN_PIXELS (boolean masks).
+
+Measured peaks (MB above the process's RSS after imports) against the model, 3 iterations at
+768² (history: 3 pairs): invert conv1_2 1625 vs 1687, invert conv5_1 1121 vs 1262; texture
+(conv1_1..conv4_1) float32 1327 vs 1365, bfloat16 1289 vs 1351; style transfer float32 1826 vs
+2077, bfloat16 1459 vs 2063. With a full history (peak RSS of the whole process, ~350 MB of it
+imports): style 1024² float32 5647 vs 5731, bfloat16 5046 vs 5062; at 2048², before the history
+was capped (100 pairs, 10 GB), bfloat16 17836 and float32 lean 16409 MB. It errs on the generous side by design; a refusal only happens when the estimate
+exceeds what is available, so it stops runs that cannot fit, not runs that merely look large.
+Torch-free: the CLI can ask before importing torch.
 """
 from __future__ import annotations
 
@@ -24,12 +32,14 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from ranvis import defaults as D
 from ranvis.errors import InputError
 
-ACT_FACTOR = 0.75  # measured: autograd keeps about half of all layer outputs, plus transients
+ACT_BYTES = 2.2  # float32: autograd keeps ~0.55 of all layer outputs (fitted, 768² runs)
+LEAN_ACT_BYTES = 1.0  # ranvis.frozen: 1-byte masks plus transients (768² style and texture)
+LEAN_PIXELS = 1024 * 1024  # network.LEAN_PIXELS (kept here so this module needs no torch)
 CONTENT_COPIES = 8  # measured: conv1_2 inversion at 768² (the loss layer dominates)
-GRAM_COPIES = 2  # measured: texture synthesis at 768²
-LBFGS_HISTORY = 100  # optimize.py: torch.optim.LBFGS(history_size=100)
+GRAM_COPIES = 1  # measured: texture synthesis and style transfer at 768²
 OVERHEAD = 256 * 2**20  # SSIM, plotting and allocator slack after the check
 DRAW_CHUNK = 1 << 22  # network.normal_weights draws at most this many values at once (float64)
 GIB = 2**30
@@ -44,33 +54,52 @@ def _layer_table() -> list[tuple[str, str, int, int, int]]:
               else 0)) for la in LAYERS]
 
 
+def lbfgs_pairs(numel: int) -> int:
+    """optimize.lbfgs_history without torch: curvature pairs kept for ``numel`` values."""
+    fit = D.LBFGS_HISTORY_BYTES // (2 * 4 * max(numel, 1))
+    return int(max(D.LBFGS_HISTORY_MIN, min(D.LBFGS_HISTORY, fit)))
+
+
+def _act_bytes(dtype: str, pixels: int) -> float:
+    if dtype == "fp32":
+        return LEAN_ACT_BYTES if pixels > LEAN_PIXELS else ACT_BYTES
+    return ACT_BYTES / 2
+
+
 def estimate_bytes(height: int, width: int, layers: Sequence[str] = (), *,
-                   gram_layers: Sequence[str] = (), optimizer: str = "lbfgs") -> int:
+                   gram_layers: Sequence[str] = (), optimizer: str = "lbfgs",
+                   dtype: str = "fp32") -> int:
     """Peak bytes of one optimization over an ``height``×``width`` image whose loss matches the
     features of ``layers`` (content, eq. 1) and the Gram matrices of ``gram_layers`` (eq. 6).
 
     ``optimizer``: lbfgs (adds its history), adam, or none (a forward/backward pass without an
-    optimizer, e.g. computing targets and factors). See the module docstring for the model and
-    its calibration. Layer names must be known (check them first with ``network.check_layers``).
+    optimizer, e.g. computing targets and factors). ``dtype``: "fp32" or "bf16", what the layers
+    compute in while optimizing (targets and factors are always float32). See the module
+    docstring for the model and its calibration. Layer names must be known (check them first
+    with ``network.check_layers``).
     """
     table = _layer_table()
     order = {name: i for i, (name, *_rest) in enumerate(table)}
     wanted = list(layers) + list(gram_layers)
     deepest = max((order[n] for n in wanted), default=-1)
 
-    def out_bytes(kind: str, c: int, pools: int) -> int:
+    def out_elems(kind: str, c: int, pools: int) -> int:
         if kind == "fc":
-            return c * 4
-        return c * math.ceil(height / 2**pools) * math.ceil(width / 2**pools) * 4
+            return c
+        return c * math.ceil(height / 2**pools) * math.ceil(width / 2**pools)
 
-    acts = sum(out_bytes(k, c, p) for _n, k, c, p, _w in table[: deepest + 1])
-    by_name = {n: out_bytes(k, c, p) for n, k, c, p, _w in table}
+    acts = sum(out_elems(k, c, p) for _n, k, c, p, _w in table[: deepest + 1])
+    by_name = {n: 4 * out_elems(k, c, p) for n, k, c, p, _w in table}
     params = sum(w for *_rest, w in table[: deepest + 1])
-    need = ACT_FACTOR * acts + OVERHEAD + 4 * params + (8 * 4 * min(params, DRAW_CHUNK) if params else 0)
+    pixels = height * width
+    image = 3 * pixels * 4
+    pairs = lbfgs_pairs(3 * pixels) if optimizer == "lbfgs" else 1
+    setup = _act_bytes("fp32", pixels) * acts
+    run = _act_bytes(dtype, pixels) * acts + 2 * pairs * image
+    need = max(setup, run) + OVERHEAD + 4 * params + (8 * 4 * min(params, DRAW_CHUNK) if params else 0)
     need += CONTENT_COPIES * sum(by_name[n] for n in layers)
     need += GRAM_COPIES * sum(by_name[n] for n in gram_layers)
-    image = 3 * height * width * 4
-    need += (2 * LBFGS_HISTORY if optimizer == "lbfgs" else 2) * image + 4 * image
+    need += 4 * image
     return int(need)
 
 
@@ -116,7 +145,8 @@ def available_bytes(device: str = "cpu") -> int | None:
 
 def check_memory(height: int, width: int, layers: Sequence[str] = (), *,
                  gram_layers: Sequence[str] = (), optimizer: str = "lbfgs",
-                 device: str = "cpu", option: str = "--size", fix: str | None = None) -> None:
+                 device: str = "cpu", option: str = "--size", fix: str | None = None,
+                 dtype: str = "fp32") -> None:
     """Raise InputError (one line) if an optimization of an ``height``×``width`` image is
     estimated to need more memory than ``device`` has free. The message names the largest size
     that would fit as a value of ``option`` (``--size``: the longer side; ``--out-size``: WxH),
@@ -126,7 +156,8 @@ def check_memory(height: int, width: int, layers: Sequence[str] = (), *,
         return
 
     def need(h: int, w: int) -> int:
-        return estimate_bytes(h, w, layers, gram_layers=gram_layers, optimizer=optimizer)
+        return estimate_bytes(h, w, layers, gram_layers=gram_layers, optimizer=optimizer,
+                              dtype=dtype)
 
     total = need(height, width)
     if total <= avail:

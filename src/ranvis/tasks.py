@@ -20,7 +20,7 @@ from ranvis.memory import check_memory
 from ranvis.metrics import feature_error, psnr, ssim
 from ranvis.network import LAYER_INDEX, Net, NetSpec, check_input_size, check_layers
 from ranvis.objectives import Objective, Term, gram_target
-from ranvis.optimize import Result, Resume, Step, optimize
+from ranvis.optimize import Result, Resume, Step, lbfgs_history, optimize
 from ranvis.weighting import layer_factors
 
 
@@ -55,12 +55,47 @@ def resolve_device(device: str = "auto") -> torch.device:
     return dev
 
 
+def fast_bfloat16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 convolutions faster than float32: a CUDA GPU with
+    bfloat16 support, or a CPU with AMX tiles or AVX512-BF16 (oneDNN's bf16 kernels)."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")  # torch.cpu, private
+    return any(bool(getattr(torch.cpu, c, lambda: False)()) for c in checks)
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def resolve_precision(precision: str, task: str, device: torch.device) -> torch.dtype:
+    """The dtype the network layers compute in for ``task`` (invert | texture | style).
+
+    "fp32"/"bf16" as named; "auto" (defaults.PRECISION): bfloat16 for texture and style on a
+    device where it is fast (:func:`fast_bfloat16`), else float32. Only the layers change: the
+    targets, factors, losses and gradients handed to the optimizer are float32. On CUDA,
+    "fp32" also turns cuDNN's TF32 convolutions off (measured on an H200: pool1 inversion 55 dB
+    with TF32, 70 dB without). Measured quality and speed of bf16: benchmarks/precision.py and
+    the README's performance section.
+    """
+    if precision not in PRECISIONS:
+        raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "auto":
+        precision = "bf16" if task != "invert" and fast_bfloat16(device) else "fp32"
+    if device.type == "cuda":  # fp32 means fp32: cuDNN's TF32 default cost ~15 dB at pool1
+        torch.backends.cudnn.allow_tf32 = precision != "fp32"
+    return torch.bfloat16 if precision == "bf16" else torch.float32
+
+
+def precision_name(dtype: torch.dtype) -> str:
+    return "bf16" if dtype == torch.bfloat16 else "fp32"
+
+
 def make_net(net: str | NetSpec | Net = "random", *, net_seed: int = 0, sigma: float = D.SIGMA,
              pool: str = D.POOL, device: str | torch.device = "cpu") -> Net:
     """'random' (seeded plain VGG-19), 'stacked' (the shipped ranVGG), a spec path, a NetSpec, or
-    a ready Net (returned as is)."""
+    a ready Net (its float32 view: tasks choose the compute precision with ``precision``)."""
     if isinstance(net, Net):
-        return net
+        return net.as_dtype(torch.float32)
     if isinstance(net, NetSpec):
         spec = net
     elif net == "random":
@@ -93,6 +128,8 @@ def _run(task: str, objective: Objective, init: torch.Tensor, iters: int, optimi
                    resume=resume, param=param)
     seconds = time.perf_counter() - t0
     n = len(res.losses)
+    settings = {**settings, "lbfgs_history": lbfgs_history(init.numel())} if optimizer == "lbfgs" \
+        else settings
     record = {
         "task": task, "version": _version.__version__, "settings": settings,
         "net": objective.net.spec.to_dict(), "factors": factors, "loss": res.losses,
@@ -124,14 +161,15 @@ def invert(image: torch.Tensor, layers: str | list[str], *, net: str | NetSpec |
            seed: int = 0, optimizer: str = "lbfgs", init: torch.Tensor | None = None,
            factors: dict[str, float] | None = None, device: str = "auto",
            callbacks: Sequence[Callable[[Step], None]] = (), resume: Resume | None = None,
-           param: str = D.INVERT_PARAM) -> Run:
+           param: str = D.INVERT_PARAM, precision: str = D.PRECISION) -> Run:
     """Reconstruct ``image`` ([1,3,H,W] in [0,1]) from its features at ``layers`` (eq. 1–4).
 
     Starts from seeded white noise (or ``init``); several layers add their ω-weighted terms.
     ``param``: optimize pixels ("pixel", the paper) or preconditioned Fourier coefficients
     ("fourier"; optimize.FourierParam), same objective; "auto" picks pixels up to pool2 and
     Fourier beyond (see :func:`auto_param`).
-    ``resume`` continues an interrupted run (checkpoint.py). Raises InputError, before any work,
+    ``resume`` continues an interrupted run (checkpoint.py). ``precision``: the layers' dtype
+    (:func:`resolve_precision`; "auto" is float32 here). Raises InputError, before any work,
     for bad layers, a too-small image, or one whose estimated memory need exceeds the device's.
     Metrics: PSNR and SSIM against ``image``, normalized feature error per layer.
     """
@@ -139,7 +177,9 @@ def invert(image: torch.Tensor, layers: str | list[str], *, net: str | NetSpec |
     check_input_size(image.shape[-2], image.shape[-1], layers)
     param = auto_param(layers) if param == "auto" else param
     dev = resolve_device(device)
-    check_memory(image.shape[-2], image.shape[-1], layers, optimizer=optimizer, device=str(dev))
+    dtype = resolve_precision(precision, "invert", dev)
+    check_memory(image.shape[-2], image.shape[-1], layers, optimizer=optimizer, device=str(dev),
+                 dtype=precision_name(dtype))
     model = make_net(net, net_seed=net_seed, sigma=sigma, pool=pool, device=dev)
     given = dict(factors or {})
     if set(given) - set(layers):
@@ -155,9 +195,10 @@ def invert(image: torch.Tensor, layers: str | list[str], *, net: str | NetSpec |
     factors = {**(layer_factors(model, x0, missing, "content") if missing else {}), **given}
     factors = {n: float(factors[n]) for n in layers}
     terms = [Term(n, n, "content", targets[n], factors[n]) for n in layers]
-    objective = Objective(model, terms)
+    objective = Objective(model.as_dtype(dtype), terms)
     start = noise(*image.shape[-2:], seed, dev) if init is None else init.to(dev)
     settings = {"layers": layers, "iters": iters, "seed": seed, "net_seed": net_seed,
+                "precision": precision_name(dtype),
                 "sigma": model.spec.sigma, "pool": model.spec.pool, "optimizer": optimizer,
                 "device": str(dev), "size": list(image.shape[-2:][::-1]),
                 "init": "noise" if init is None else "given", "param": param}
@@ -193,7 +234,7 @@ def synthesize_texture(source: torch.Tensor, layers: str | list[str] = D.TEXTURE
                        iters: int = D.ITERS, seed: int = 0, optimizer: str = "lbfgs",
                        weights: str = "auto", device: str = "auto",
                        callbacks: Sequence[Callable[[Step], None]] = (),
-                       resume: Resume | None = None) -> Run:
+                       resume: Resume | None = None, precision: str = D.PRECISION) -> Run:
     """Synthesize a texture whose Gram matrices at ``layers`` match ``source``'s (eq. 5–8).
 
     ``source`` [1,3,h,w] in [0,1]. ``layers`` (a list or "conv1_1,conv2_1") name conv outputs
@@ -204,6 +245,8 @@ def synthesize_texture(source: torch.Tensor, layers: str | list[str] = D.TEXTURE
     µ_l (eq. 8, computed at the source); ``'equal'`` gives every layer weight 1 (Gatys et al.'s
     weighting, the ablation). ``out_size`` = (W, H), any size: targets are G/M (objectives.Term).
     Metrics: per layer, ‖Ĝ(x) − Ĝ(source)‖/‖Ĝ(source)‖ with Ĝ = G/M on the synthesis net.
+    ``precision``: the layers' dtype while optimizing (:func:`resolve_precision`); targets,
+    factors and metrics are float32.
     """
     layers = check_layers(layers if isinstance(layers, str) else list(layers))
     if weights not in ("auto", "equal"):
@@ -212,16 +255,18 @@ def synthesize_texture(source: torch.Tensor, layers: str | list[str] = D.TEXTURE
     check_input_size(source.shape[-2], source.shape[-1], layers)
     check_input_size(h_out, w_out, layers)
     dev = resolve_device(device)
+    dtype = resolve_precision(precision, "texture", dev)
     check_memory(h_out, w_out, gram_layers=layers, optimizer=optimizer, device=str(dev),
-                 option="--out-size" if out_size else "--size")
+                 option="--out-size" if out_size else "--size", dtype=precision_name(dtype))
     check_memory(source.shape[-2], source.shape[-1], gram_layers=layers, optimizer="none",
                  device=str(dev))
     model = make_net(net, net_seed=net_seed, sigma=sigma, pool=pool, device=dev)
     src = source.to(dev)
     factors = (layer_factors(model, src, layers, "gram") if weights == "auto"
                else dict.fromkeys(layers, 1.0))
-    objective = Objective(model, gram_terms(model, [src], layers, [1.0], factors))
+    objective = Objective(model.as_dtype(dtype), gram_terms(model, [src], layers, [1.0], factors))
     settings = {"layers": layers, "iters": iters, "seed": seed, "net_seed": net_seed,
+                "precision": precision_name(dtype),
                 "sigma": model.spec.sigma, "pool": model.spec.pool, "optimizer": optimizer,
                 "weights": weights, "device": str(dev), "source_size": list(source.shape[-2:][::-1]),
                 "out_size": [w_out, h_out]}
@@ -245,7 +290,7 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
                    pool: str = D.POOL, iters: int = D.ITERS, seed: int = 0, optimizer: str = "lbfgs",
                    device: str = "auto",
                    callbacks: Sequence[Callable[[Step], None]] = (),
-                   resume: Resume | None = None) -> Run:
+                   resume: Resume | None = None, precision: str = D.PRECISION) -> Run:
     """Content of ``content`` in the style of ``styles`` (eq. 9): α·ω·L_content + β·Σµ_l·E_l + γ·TV.
 
     ``content`` [1,3,H,W] sets the output size. ``styles``: one or more [1,3,h,w] images of any
@@ -256,7 +301,8 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     ``original_colors``: keep the content's chroma (I, Q of YIQ), take only the luminance.
     How α:β:γ and the factors are applied: see ranvis.style. The default ``ratio`` is *not* the
     paper's 100:1:1000 (that keeps the content almost unchanged; pass D.PAPER_RATIO for it):
-    defaults.RATIO says why and what was measured.
+    defaults.RATIO says why and what was measured. ``precision``: the layers' dtype while
+    optimizing (:func:`resolve_precision`); targets, factors and metrics are float32.
     """
     from ranvis import style as S
     from ranvis.images import luminance_transfer
@@ -265,8 +311,9 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     style_layers = check_layers(list(style_layers))
     check_layers([content_layer])
     dev = resolve_device(device)
+    dtype = resolve_precision(precision, "style", dev)
     check_memory(content.shape[-2], content.shape[-1], [content_layer], gram_layers=style_layers,
-                 optimizer=optimizer, device=str(dev))
+                 optimizer=optimizer, device=str(dev), dtype=precision_name(dtype))
     for s in styles:
         check_memory(s.shape[-2], s.shape[-1], gram_layers=style_layers, optimizer="none",
                      device=str(dev), fix="use a smaller --style-scale")
@@ -280,13 +327,14 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
                 "scale_sizes": [list(s) for s in sizes], "scale_iters": counts,
                 "style_scale": style_scale, "original_colors": original_colors,
                 "iters": iters, "seed": seed, "net_seed": net_seed, "sigma": model.spec.sigma,
+                "precision": precision_name(dtype),
                 "pool": model.spec.pool, "optimizer": optimizer, "device": str(dev),
                 "size": list(full), "style_sizes": [list(s.shape[-2:][::-1]) for s in styles]}
     if resume is not None and scales > 1:
         raise InputError("--checkpoint continues single-scale runs only; use --scales 1")
     res, record, objective = _style_scales(model, content, styles, weights, content_layer,
                                            style_layers, ratio, init, style_scale, sizes, counts,
-                                           seed, optimizer, callbacks, settings, resume)
+                                           seed, optimizer, callbacks, settings, resume, dtype)
     image = resize(res.image, full)
     if original_colors:
         image = luminance_transfer(image, content)
@@ -300,9 +348,10 @@ def _style_scales(model: Net, content: torch.Tensor, styles: Sequence[torch.Tens
                   ratio: tuple[float, float, float], init: str | torch.Tensor,
                   style_scale: float | None, sizes: list[tuple[int, int]], counts: list[int],
                   seed: int, optimizer: str, callbacks: Sequence[Callable[[Step], None]],
-                  settings: dict[str, Any],
-                  resume: Resume | None = None) -> tuple[Result, dict[str, Any], Objective]:
-    """transfer_style's loop over scales (coarsest first); the record gains "scales"."""
+                  settings: dict[str, Any], resume: Resume | None = None,
+                  dtype: torch.dtype = torch.float32) -> tuple[Result, dict[str, Any], Objective]:
+    """transfer_style's loop over scales (coarsest first); the record gains "scales".
+    ``model`` (float32) sets targets and factors; the layers compute in ``dtype`` meanwhile."""
     from ranvis import style as S
 
     dev, full = model.device, sizes[-1]
@@ -312,6 +361,7 @@ def _style_scales(model: Net, content: torch.Tensor, styles: Sequence[torch.Tens
         xs = [s.to(dev) for s in S.scaled_styles(styles, size, full, style_scale)]
         objective, factors = S.style_objective(model, xc, xs, weights, content_layer,
                                                style_layers, ratio)
+        objective.net = model.as_dtype(dtype)
         start = (S.start_image(init, xc, xs[0], seed, noise) if x is None
                  else resize(x, size).to(dev))
         res, rec = _run("style", objective, start, n, optimizer,
@@ -320,7 +370,7 @@ def _style_scales(model: Net, content: torch.Tensor, styles: Sequence[torch.Tens
                           "factors": factors, "style_sizes": [list(s.shape[-2:][::-1]) for s in xs]})
         record = rec if record is None else S.merge_records(record, rec)
         x, done = res.image, done + rec["iterations"]
-        if rec["interrupted"] or rec["stopped"] != "completed":
+        if rec["interrupted"] or rec["stopped"] not in ("completed", "converged"):
             break
     assert record is not None
     record["scales"] = per_scale

@@ -1,4 +1,5 @@
-"""What the inversion figures (1–2 and 4) share: the networks compared, the photos, crops, stats.
+"""What the inversion figures (1–2, 3 and 4) share: the networks compared, the photos, crops,
+stats, and a per-process memo of inversions (Figures 1–2 and 3 ask for some of the same runs).
 
 Networks, one row each, in the paper's order: the stacked ranVGG (``NetSpec.load("stacked")``),
 a plain random VGG-19 (``NetSpec.random(seed)``) and, when weights are given, the trained VGG-19.
@@ -16,6 +17,12 @@ import torch
 from ranvis.errors import InputError
 from ranvis.images import center_square, sample
 from ranvis.network import Net, NetSpec, load_trained
+from ranvis.tasks import Run, invert
+
+#: (photo, size, layer, network key, iterations, noise seed, device) -> the run. Inversion is
+#: deterministic given these (same machine and thread count), so a figure asking for a run an
+#: earlier figure of the same report did reuses it instead of recomputing it.
+_INVERSIONS: dict[tuple[Any, ...], Run] = {}
 
 #: scikit-image photographs (bundled, no download), in the order figures use them.
 PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "motorcycle", "camera")
@@ -103,3 +110,27 @@ def save_figure(fig: Any, path: Path) -> None:
 
     atomic_write(path, lambda p: fig.savefig(p, format="png"))
     pyplot().close(fig)
+
+
+def _net_key(net: Net) -> Any:
+    """Random nets are identified by their spec (seeds, σ, pooling); trained ones by identity."""
+    if net.trained:
+        return ("trained", id(net))
+    spec = net.spec
+    return (spec.arch, spec.sigma, spec.pool, tuple(sorted(spec.seeds.items())))
+
+
+def invert_photo(name: str, size: int, layer: str, net: Net, iters: int, seed: int,
+                 device: str) -> Run:
+    """``invert(photo(name, size), layer, ...)`` with its defaults, memoized for this process."""
+    key = (name, size, layer, _net_key(net), iters, seed, str(device))
+    if key not in _INVERSIONS:
+        _INVERSIONS[key] = invert(photo(name, size), layer, net=net, iters=iters, seed=seed,
+                                  device=device)
+    return _INVERSIONS[key]
+
+
+def clear_inversions() -> None:
+    """Forget the memoized inversions (``reproduce`` calls it once the figures that share them
+    are done, so their images do not stay in memory)."""
+    _INVERSIONS.clear()

@@ -21,6 +21,7 @@ from ranvis import defaults as D
 from ranvis.experiments.common import (
     NetRow,
     choose_photos,
+    invert_photo,
     mean_spread,
     network_rows,
     photo,
@@ -29,7 +30,7 @@ from ranvis.experiments.common import (
     stacked_reference,
 )
 from ranvis.network import FC_INPUT_SIZE, LAYER_INDEX, Net, check_layers
-from ranvis.tasks import invert, resolve_device
+from ranvis.tasks import resolve_device
 
 POOLS = ("pool1", "pool2", "pool3", "pool4", "pool5")
 DEEP = ("conv5_1", "fc6", "fc7", "fc8")  # paper Fig. 1 also inverts conv5_1 and fc6-fc8 (256 px)
@@ -70,7 +71,7 @@ def _invert_all(rows: list[NetRow], names: list[str], cfg: dict[str, Any], seed:
             if row.net is None:
                 continue
             for layer in cfg["layers"]:
-                run = invert(x0, layer, net=row.net, iters=cfg["iters"], seed=seed, device=device)
+                run = invert_photo(name, cfg["size"], layer, row.net, cfg["iters"], seed, device)
                 m = run.record["metrics"]
                 cells.append({"network": row.name, "photo": name, "layer": layer,
                               "psnr": m["psnr"], "ssim": m["ssim"],

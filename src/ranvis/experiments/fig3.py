@@ -25,15 +25,17 @@ from typing import Any
 
 import numpy as np
 
-from ranvis.images import center_square, sample
+from ranvis.experiments.common import choose_photos, invert_photo, photo
 from ranvis.metrics import l2_distance, psnr
 from ranvis.network import Net, NetSpec, load_trained
-from ranvis.tasks import invert
 
-PHOTOS = ("astronaut", "camera", "chelsea", "coffee", "rocket", "motorcycle")
 POOLS = ("pool1", "pool2", "pool3", "pool4", "pool5")
-QUICK = {"size": 64, "iters": 100, "inits": (0, 1), "plain_seeds": (1, 2, 3)}
-FULL = {"size": 128, "iters": 300, "inits": (0, 1, 2), "plain_seeds": (1, 2, 3, 4, 5)}
+# quick: sized with the rest of the report for <= 10 min on 2 CPU cores. Its first photos, plain
+# seed 0 and noise seed 0 are Figures 1-2's quick runs, which the report computes once
+# (common.invert_photo), so quick Figure 3 adds 8 inversion sets of 5 layers, not 12.
+QUICK = {"size": 64, "iters": 100, "photos": 2, "inits": (0, 1), "plain_seeds": (0, 1)}
+FULL = {"size": 128, "iters": 300, "photos": 5, "inits": (0, 1, 2),
+        "plain_seeds": (0, 1, 2, 3, 4)}
 
 
 def _stats(v: list[float]) -> dict[str, float]:
@@ -136,7 +138,8 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None, *,
         device: str = "cpu", progress: bool = False) -> dict[str, Any]:
     """Measure Figure 3; write ``fig3.png`` into ``out_dir``; return the experiment dict.
 
-    ``images``: sample names (default: the six photos minus the stacked net's reference).
+    ``images``: sample names (default: the first ``photos`` of common.PHOTOS, skipping the
+    stacked net's reference image).
     ``stacked``: "stacked", a spec path or NetSpec, or a list of them (several stacked nets).
     ``trained``: a path to a torchvision VGG-19 state dict or a ready Net (third group).
     """
@@ -146,16 +149,16 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None, *,
                                   "plain_seeds": plain_seeds}.items() if v is not None})
     groups, ref = _groups(stacked, tuple(cfg["plain_seeds"]), trained, device)
     ref_name = ref.removeprefix("sample:") if isinstance(ref, str) else None
-    names = images or tuple(p for p in PHOTOS if p != ref_name)
+    names = tuple(images or choose_photos(cfg["photos"], ref_name))
     rows: list[dict[str, Any]] = []
     for img_name in names:
-        x0 = center_square(sample(img_name), cfg["size"])
+        x0 = photo(img_name, cfg["size"])
         for g, nets in groups.items():
             for ni, net in enumerate(nets):
                 for init in cfg["inits"]:
                     for layer in layers:
-                        r = invert(x0, layer, net=net, iters=cfg["iters"], seed=init,
-                                   device=device).image
+                        r = invert_photo(img_name, cfg["size"], layer, net, cfg["iters"], init,
+                                         device).image
                         rows.append({"group": g, "net": ni, "image": img_name, "init": init,
                                      "layer": layer, "l2": l2_distance(r, x0), "psnr": psnr(r, x0)})
                         if progress:

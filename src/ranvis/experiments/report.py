@@ -178,6 +178,9 @@ def reproduce(out_dir: str | Path, quick: bool, trained_weights: str | Path | No
                   file=sys.stderr, flush=True)
         write(False)
     write(True)
+    from ranvis.experiments.common import clear_inversions
+
+    clear_inversions()  # Figures 1-2 and 3 shared them; nothing else needs them
     return out / "index.html"
 
 

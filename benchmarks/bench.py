@@ -126,7 +126,7 @@ def table(device: str, sizes: list[int], repeats: int, k: int, tasks: list[str],
     print(f"steady state (L-BFGS history full), {repeats} interleaved repeats x {k} iterations, "
           "median; memory: " + ("CUDA max allocated MB" if device != "cpu" else "peak RSS MB"))
     print("ranvis precision: the dtype its layers compute in (the naive reference: fp32); "
-          "ranvis's default (auto) is bf16 for texture and style where fast, fp32 for inversion")
+          "ranvis's default (auto) is fp32; bf16 is its opt-in --precision bf16")
     print("\n| task | px | ranvis precision | ranvis s/it | naive s/it | ranvis/naive | floor s/it "
           "| ranvis/floor | ranvis peak MB | naive peak MB |")
     print("|---|---|---|---|---|---|---|---|---|---|")

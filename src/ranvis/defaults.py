@@ -27,11 +27,10 @@ MIN_IMAGE_SIDE = 8  # our choice: a smaller input (e.g. 1x1) holds no structure 
 # The paper optimizes pixels. Departure: "auto" optimizes pixels up to pool2 and preconditioned
 # Fourier coefficients beyond (same objective; tasks.auto_param has the measurements).
 INVERT_PARAM = "auto"
-# The precision the network computes in: "auto" = bfloat16 for texture and style transfer where
-# the device computes it fast (a GPU, or a CPU with AMX / AVX512-BF16), float32 otherwise and for
-# inversion (whose shallow layers reconstruct to 45-70 dB, beyond bfloat16's 8 bits).
-# Targets, factors and metrics are computed in float32, and every loss is summed in float32 from
-# the layers' outputs (tasks.resolve_precision; measured quality: README, performance section).
+# The precision the network computes in: "auto" = float32 for every task; "bf16" (opt-in) is about
+# twice as fast per iteration on CPUs with AMX / AVX512-BF16 and on GPUs, but ends a little above
+# float32's optimum (tasks.resolve_precision has the measurements). Targets,
+# factors and metrics are float32 either way, and every loss is summed in float32.
 PRECISION = "auto"
 # L-BFGS curvature pairs kept (torch.optim.LBFGS history_size): 100, as torch's default and the
 # Lua neural-style's, but at most LBFGS_HISTORY_BYTES of them (each pair is two image-sized

@@ -70,8 +70,13 @@ PRECISIONS = ("auto", "fp32", "bf16")
 def resolve_precision(precision: str, task: str, device: torch.device) -> torch.dtype:
     """The dtype the network layers compute in for ``task`` (invert | texture | style).
 
-    "fp32"/"bf16" as named; "auto" (defaults.PRECISION): bfloat16 for texture and style on a
-    device where it is fast (:func:`fast_bfloat16`), else float32. Only the layers change: the
+    "fp32"/"bf16" as named; "auto" (defaults.PRECISION) is float32 for every task. bfloat16 is
+    2-3x faster per iteration where :func:`fast_bfloat16` holds (README, Performance) and as
+    good for style at 128 px, 200 iterations (benchmarks/precision.py: float32 loss of the result
+    1.00x, same judge distances), but its rounding costs some of the optimum: on a 256 px style
+    transfer the float32 loss of a bf16 result was 5674 (200 iterations, no line search), 2 %
+    above the 5560 float32 reaches, and texture losses ended 1.5-9x higher (judge distance unchanged). So it is
+    offered, not chosen. Only the layers change: the
     targets, factors, losses and gradients handed to the optimizer are float32. On CUDA,
     "fp32" also turns cuDNN's TF32 convolutions off (measured on an H200: pool1 inversion 55 dB
     with TF32, 70 dB without). Measured quality and speed of bf16: benchmarks/precision.py and
@@ -80,7 +85,7 @@ def resolve_precision(precision: str, task: str, device: torch.device) -> torch.
     if precision not in PRECISIONS:
         raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision == "auto":
-        precision = "bf16" if task != "invert" and fast_bfloat16(device) else "fp32"
+        precision = "fp32"  # bf16 is opt-in: it ends a little above fp32's optimum (docstring)
     if device.type == "cuda":  # fp32 means fp32: cuDNN's TF32 default cost ~15 dB at pool1
         torch.backends.cudnn.allow_tf32 = precision != "fp32"
     return torch.bfloat16 if precision == "bf16" else torch.float32

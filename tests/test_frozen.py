@@ -103,11 +103,11 @@ def test_bad_dtype_is_refused():
 
 
 def test_lean_is_chosen_by_input_size(monkeypatch):
-    from ranvis import network
+    from ranvis import defaults
 
     calls: list[str] = []
     monkeypatch.setattr(frozen, "relu", lambda t: calls.append("lean") or F.relu(t))
-    monkeypatch.setattr(network, "LEAN_PIXELS", 20 * 20)
+    monkeypatch.setattr(defaults, "LEAN_PIXELS", 20 * 20)
     net = Net()
     net(torch.rand(1, 3, 16, 16), ["relu1_1"])
     assert calls == []

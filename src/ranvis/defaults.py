@@ -39,6 +39,9 @@ PRECISION = "auto"
 LBFGS_HISTORY = 100
 LBFGS_HISTORY_MIN = 10
 LBFGS_HISTORY_BYTES = 4 * 2**30
+# Above this many input pixels a float32 network keeps 1-byte masks, not activations (network.Net
+# ``lean``; network.LEAN_PIXELS has the measurements).
+LEAN_PIXELS = 1024 * 1024
 
 # build-net (stacking.py): the greedy stacked ranVGG, paper §2 (which gives no numbers for it).
 # Our choices, from `benchmarks/stacking_selector.py` (64 px, reference chelsea, held out

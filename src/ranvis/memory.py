@@ -14,15 +14,16 @@ Per image pixel everything scales with H·W, so the model is a sum of per-layer 
           + OVERHEAD                                        (libraries loaded after the check)
 
 act_bytes: bytes autograd keeps per layer-output element: ACT_BYTES (float32), half that in
-bfloat16, LEAN_ACT_BYTES for float32 inputs above network.LEAN_PIXELS (boolean masks).
+bfloat16, LEAN_ACT_BYTES for float32 inputs above defaults.LEAN_PIXELS (boolean masks).
 
 Measured peaks (MB above the process's RSS after imports) against the model, 3 iterations at
 768² (history: 3 pairs): invert conv1_2 1625 vs 1687, invert conv5_1 1121 vs 1262; texture
 (conv1_1..conv4_1) float32 1327 vs 1365, bfloat16 1289 vs 1351; style transfer float32 1826 vs
 2077, bfloat16 1459 vs 2063. With a full history (peak RSS of the whole process, ~350 MB of it
 imports): style 1024² float32 5647 vs 5731, bfloat16 5046 vs 5062; at 2048², before the history
-was capped (100 pairs, 10 GB), bfloat16 17836 and float32 lean 16409 MB. It errs on the generous side by design; a refusal only happens when the estimate
-exceeds what is available, so it stops runs that cannot fit, not runs that merely look large.
+was capped (100 pairs, 10 GB), bfloat16 17836 and float32 lean 16409 MB. It errs on the generous
+side by design; a refusal only happens when the estimate exceeds what is available, so it stops
+runs that cannot fit, not runs that merely look large.
 Torch-free: the CLI can ask before importing torch.
 """
 from __future__ import annotations
@@ -37,7 +38,6 @@ from ranvis.errors import InputError
 
 ACT_BYTES = 2.2  # float32: autograd keeps ~0.55 of all layer outputs (fitted, 768² runs)
 LEAN_ACT_BYTES = 1.0  # ranvis.frozen: 1-byte masks plus transients (768² style and texture)
-LEAN_PIXELS = 1024 * 1024  # network.LEAN_PIXELS (kept here so this module needs no torch)
 CONTENT_COPIES = 8  # measured: conv1_2 inversion at 768² (the loss layer dominates)
 GRAM_COPIES = 1  # measured: texture synthesis and style transfer at 768²
 OVERHEAD = 256 * 2**20  # SSIM, plotting and allocator slack after the check
@@ -62,7 +62,7 @@ def lbfgs_pairs(numel: int) -> int:
 
 def _act_bytes(dtype: str, pixels: int) -> float:
     if dtype == "fp32":
-        return LEAN_ACT_BYTES if pixels > LEAN_PIXELS else ACT_BYTES
+        return LEAN_ACT_BYTES if pixels > D.LEAN_PIXELS else ACT_BYTES
     return ACT_BYTES / 2
 
 

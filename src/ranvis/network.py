@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ranvis import defaults as D
 from ranvis import frozen
 from ranvis.errors import InputError
 
@@ -233,12 +234,12 @@ class NetSpec:
         return cls.from_dict(d)
 
 
-#: above this many input pixels a float32 Net(lean=None) keeps masks, not activations
+#: defaults.LEAN_PIXELS: above it a float32 Net(lean=None) keeps masks, not activations
 #: (ranvis.frozen). Measured, style transfer, 2 CPU threads, peak RSS with a full L-BFGS history:
 #: 1024 px 5.6 → 4.7 GB at 10.9 → 10.5 s/it; 2048 px 16.4 GB at 41.9 s/it (the same s/MP as
 #: 1024 px). At 256 px it was ~10 % slower (boolean masks cost more than ReLU's own backward);
 #: in bfloat16 it saved little (1024 px 5.0 → 4.8 GB) and was 38 % slower, so it stays off there.
-LEAN_PIXELS = 1024 * 1024
+#: The value lives in defaults (memory.py, torch-free, reads it too).
 
 
 def _conv3x3(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -257,7 +258,8 @@ class Net(torch.nn.Module):
     Input: images in [0, 1], [B, 3, H, W]; :meth:`preprocess` maps them to the network's range.
     ``lean``: convs, ReLUs and average pools from :mod:`ranvis.frozen` (backward to the input
     only, one byte kept per activation instead of 4); None (default) chooses it for float32 inputs
-    above :data:`LEAN_PIXELS` pixels, where memory, not speed, is what runs out. ``dtype``: the precision the layers compute in (float32, or
+    above ``defaults.LEAN_PIXELS`` pixels, where memory, not speed, is what runs out. ``dtype``:
+    the precision the layers compute in (float32, or
     bfloat16: about twice as fast on CPUs with AMX/AVX512-BF16 and on GPUs); the weights are kept
     in float32 (checksums, candidates) and the features returned are float32 either way.
     """
@@ -350,7 +352,7 @@ class Net(torch.nn.Module):
         if self.channels_last:
             h = h.contiguous(memory_format=torch.channels_last)
         lean = self.lean if self.lean is not None else (
-            self.dtype == torch.float32 and x.shape[-2] * x.shape[-1] > LEAN_PIXELS)
+            self.dtype == torch.float32 and x.shape[-2] * x.shape[-1] > D.LEAN_PIXELS)
         conv, relu, avg = ((frozen.conv3x3, frozen.relu, frozen.avg_pool2) if lean else
                            (_conv3x3, F.relu, _avg_pool2))
         out: dict[str, torch.Tensor] = {}

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ranvis import defaults as D
+from ranvis.memory import lbfgs_pairs
 
 ObjectiveFn = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
@@ -127,9 +127,9 @@ def make_param(name: str, x: torch.Tensor) -> PixelParam | FourierParam:
 def lbfgs_history(numel: int) -> int:
     """Curvature pairs L-BFGS keeps for a variable of ``numel`` float32 values: D.LBFGS_HISTORY,
     capped so the pairs (2 vectors each) fit in D.LBFGS_HISTORY_BYTES, never below
-    D.LBFGS_HISTORY_MIN. 100 up to 1337² RGB pixels; 42 at 2048²."""
-    fit = D.LBFGS_HISTORY_BYTES // (2 * 4 * max(numel, 1))
-    return int(max(D.LBFGS_HISTORY_MIN, min(D.LBFGS_HISTORY, fit)))
+    D.LBFGS_HISTORY_MIN. 100 up to 1337² RGB pixels; 42 at 2048². (memory.lbfgs_pairs, which
+    the memory estimate uses without importing torch.)"""
+    return lbfgs_pairs(numel)
 
 
 def _make_optimizer(name: str, x: torch.Tensor, lr: float | None) -> torch.optim.Optimizer:

@@ -60,6 +60,7 @@ class Case:
     naive: object  # naive.NaiveModel, or None
     x0: torch.Tensor  # the seeded noise start, [1, 3, size, size]
     naive_args: dict  # naive.build's keyword arguments (with the ranvis factors)
+    history: int | None = None  # L-BFGS pairs ranvis's task keeps (None: D.LBFGS_HISTORY)
 
     @property
     def deepest(self) -> str:
@@ -115,7 +116,8 @@ def build(task: str, size: int, device: str | torch.device = "cpu", seed: int = 
     args = {"net": net, "content_img": xc, "content_scales": cs, "style_img": xs,
             "style_scales": ss, "tv_weight": tv, "device": device}
     nv = naive.build(**args) if with_naive else None
-    return Case(task, size, net, objective, nv, noise(size, size, seed, device), args)
+    history = D.STYLE_LBFGS_HISTORY if task == "style" else None  # as ranvis.tasks runs it
+    return Case(task, size, net, objective, nv, noise(size, size, seed, device), args, history)
 
 
 def _pad_history(opt: torch.optim.Optimizer, args: object, kwargs: object) -> None:
@@ -173,11 +175,63 @@ def time_ranvis(case: Case, k: int, objective: object = None, optimize_fn: objec
     handle = register_optimizer_step_post_hook(count)
     try:
         with full_history() if fill else contextlib.nullcontext():
+            kw = {} if optimize_fn else {"history": case.history}  # another revision's default
             (optimize_fn or optimize)(objective or case.objective, case.x0, k + 200,
-                                      callbacks=[cb])
+                                      callbacks=[cb], **kw)
     finally:
         handle.remove()
     return _median([b - a for a, b in zip(stamps, stamps[1:], strict=False)])
+
+
+def time_paired(case: Case, k: int) -> tuple[list[float], list[float]]:
+    """ranvis and the floor, one evaluation each, alternating: (ranvis seconds per evaluation,
+    floor seconds) for k steady-state evaluations, each floor run right after its evaluation.
+
+    As :func:`time_ranvis` (timing starts once 3 L-BFGS steps are done, history padded), but
+    the callback runs one floor pass (:func:`time_floor`'s) after every evaluation and the next
+    interval starts after it: the two are never more than one evaluation apart, so a machine
+    whose speed drifts over seconds affects both alike."""
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    dev = case.x0.device
+    xf = case.x0.detach().clone().requires_grad_(True)
+    steps, last = [0], [None]
+    evals: list[float] = []
+    floors: list[float] = []
+
+    def count(opt: object, args: object, kwargs: object) -> None:
+        steps[0] += 1
+
+    def floor_pass() -> float:
+        sync(dev)
+        t = clock()
+        f = case.objective.net(xf, [case.deepest])[case.deepest]
+        f.backward(torch.ones_like(f))
+        sync(dev)
+        xf.grad = None
+        return clock() - t
+
+    def cb(step: object) -> None:
+        sync(dev)
+        now = clock()
+        if steps[0] < 3:
+            return
+        if last[0] is None:
+            floor_pass()  # warm-up
+        else:
+            evals.append(now - last[0])
+            floors.append(floor_pass())
+            if len(evals) == k:
+                raise KeyboardInterrupt  # optimize() ends the run cleanly on it
+        last[0] = clock()
+
+    handle = register_optimizer_step_post_hook(count)
+    try:
+        with full_history():
+            optimize(case.objective, case.x0, k + 200, callbacks=[cb], history=case.history)
+    finally:
+        handle.remove()
+    return evals, floors
 
 
 def time_naive(runner: object, k: int) -> float:

@@ -157,3 +157,22 @@ def test_lbfgs_history_is_capped_by_memory_and_matches_the_estimate():
         if lbfgs_history(n) > D.LBFGS_HISTORY_MIN:
             assert 2 * 4 * n * lbfgs_history(n) <= D.LBFGS_HISTORY_BYTES
     assert lbfgs_history(3 * 1337**2) == 100 and lbfgs_history(3 * 2048**2) == 42
+    # a task asking for fewer pairs (style transfer) gets them, under the same cap
+    assert lbfgs_history(3 * 256**2, 20) == lbfgs_pairs(3 * 256**2, 20) == 20
+    assert lbfgs_history(3 * 8192**2, 20) == D.LBFGS_HISTORY_MIN
+
+
+def test_style_keeps_its_own_lbfgs_history_in_the_record_and_the_estimate():
+    from ranvis import defaults as D
+    from ranvis.memory import estimate_bytes
+    from ranvis.tasks import synthesize_texture, transfer_style
+
+    c = torch.rand(1, 3, 16, 16)
+    run = transfer_style(c, [c], iters=2, device="cpu", style_layers=["conv1_1"])
+    assert run.record["settings"]["lbfgs_history"] == D.STYLE_LBFGS_HISTORY
+    tex = synthesize_texture(c, ["conv1_1"], iters=2, device="cpu")
+    assert tex.record["settings"]["lbfgs_history"] == D.LBFGS_HISTORY
+    full = estimate_bytes(512, 512, ["conv2_2"], gram_layers=["conv1_1"])
+    short = estimate_bytes(512, 512, ["conv2_2"], gram_layers=["conv1_1"],
+                           history=D.STYLE_LBFGS_HISTORY)
+    assert full - short == 2 * (D.LBFGS_HISTORY - D.STYLE_LBFGS_HISTORY) * 3 * 512 * 512 * 4

@@ -448,3 +448,18 @@ def test_same_command_same_seed_writes_identical_png(fx, tmp_path):
                     "--iters", "8", "--seed", "3", "-o", str(out))
         assert r.returncode == 0, r.stderr
     assert outs[0].read_bytes() == outs[1].read_bytes()
+
+
+def test_style_checkpoint_continues_the_run(fx, tmp_path):
+    """A style transfer continued from its checkpoint starts where the first run stopped (its
+    loss history carries over), as invert and texture do."""
+    out, ck = tmp_path / "s.png", tmp_path / "s.pt"
+    base = ["style", str(fx / "ok.png"), str(fx / "ok.png"), "--size", "16", "--net-seed", "0",
+            "-o", str(out), "--checkpoint", str(ck), "--checkpoint-every", "2", "--device", "cpu"]
+    assert cli.main([*base, "--iters", "4"]) == 0
+    first = json.loads(out.with_suffix(".json").read_text())
+    assert cli.main([*base, "--iters", "6"]) == 0
+    second = json.loads(out.with_suffix(".json").read_text())
+    assert second["resumed_from"] == 4 and len(second["loss"]) == 6
+    assert second["loss"][:4] == first["loss"]
+    assert second["loss"][4] == pytest.approx(first["loss"][3], rel=1e-5)

@@ -35,6 +35,17 @@ def test_gram_by_hand():
     assert gram_loss(gram(f), g0, 2, 2).item() == pytest.approx(10 / 64)
 
 
+@pytest.mark.parametrize("batch", [1, 2])
+def test_gram_gradients(batch):
+    """The one-matmul backward (losses._Gram) against finite differences, first and second order,
+    for one image and a batch; and the batch equals its images done one at a time."""
+    g = torch.Generator().manual_seed(1)
+    f = torch.randn(batch, 3, 4, 5, dtype=torch.float64, generator=g).requires_grad_(True)
+    assert torch.autograd.gradcheck(gram, (f,))
+    assert torch.autograd.gradgradcheck(gram, (f,))
+    assert torch.allclose(gram(f), torch.cat([gram(fi[None]) for fi in f]))
+
+
 def test_gram_term_is_eq6_at_equal_size_and_scale_free():
     g = torch.Generator().manual_seed(0)
     f, f0 = torch.randn(1, 5, 4, 3, generator=g), torch.randn(1, 5, 4, 3, generator=g)

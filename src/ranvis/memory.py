@@ -54,10 +54,12 @@ def _layer_table() -> list[tuple[str, str, int, int, int]]:
               else 0)) for la in LAYERS]
 
 
-def lbfgs_pairs(numel: int) -> int:
-    """optimize.lbfgs_history without torch: curvature pairs kept for ``numel`` values."""
+def lbfgs_pairs(numel: int, wanted: int | None = None) -> int:
+    """optimize.lbfgs_history without torch: curvature pairs kept for ``numel`` values when
+    ``wanted`` (default D.LBFGS_HISTORY) are asked for."""
     fit = D.LBFGS_HISTORY_BYTES // (2 * 4 * max(numel, 1))
-    return int(max(D.LBFGS_HISTORY_MIN, min(D.LBFGS_HISTORY, fit)))
+    wanted = D.LBFGS_HISTORY if wanted is None else wanted
+    return int(max(min(D.LBFGS_HISTORY_MIN, wanted), min(wanted, fit)))
 
 
 def _act_bytes(dtype: str, pixels: int) -> float:
@@ -68,12 +70,13 @@ def _act_bytes(dtype: str, pixels: int) -> float:
 
 def estimate_bytes(height: int, width: int, layers: Sequence[str] = (), *,
                    gram_layers: Sequence[str] = (), optimizer: str = "lbfgs",
-                   dtype: str = "fp32") -> int:
+                   dtype: str = "fp32", history: int | None = None) -> int:
     """Peak bytes of one optimization over an ``height``×``width`` image whose loss matches the
     features of ``layers`` (content, eq. 1) and the Gram matrices of ``gram_layers`` (eq. 6).
 
     ``optimizer``: lbfgs (adds its history), adam, or none (a forward/backward pass without an
-    optimizer, e.g. computing targets and factors). ``dtype``: "fp32" or "bf16", what the layers
+    optimizer, e.g. computing targets and factors); ``history``: the L-BFGS pairs asked for
+    (default D.LBFGS_HISTORY; lbfgs_pairs caps them). ``dtype``: "fp32" or "bf16", what the layers
     compute in while optimizing (targets and factors are always float32). See the module
     docstring for the model and its calibration. Layer names must be known (check them first
     with ``network.check_layers``).
@@ -93,7 +96,7 @@ def estimate_bytes(height: int, width: int, layers: Sequence[str] = (), *,
     params = sum(w for *_rest, w in table[: deepest + 1])
     pixels = height * width
     image = 3 * pixels * 4
-    pairs = lbfgs_pairs(3 * pixels) if optimizer == "lbfgs" else 1
+    pairs = lbfgs_pairs(3 * pixels, history) if optimizer == "lbfgs" else 1
     setup = _act_bytes("fp32", pixels) * acts
     run = _act_bytes(dtype, pixels) * acts + 2 * pairs * image
     need = max(setup, run) + OVERHEAD + 4 * params + (8 * 4 * min(params, DRAW_CHUNK) if params else 0)
@@ -146,7 +149,7 @@ def available_bytes(device: str = "cpu") -> int | None:
 def check_memory(height: int, width: int, layers: Sequence[str] = (), *,
                  gram_layers: Sequence[str] = (), optimizer: str = "lbfgs",
                  device: str = "cpu", option: str = "--size", fix: str | None = None,
-                 dtype: str = "fp32") -> None:
+                 dtype: str = "fp32", history: int | None = None) -> None:
     """Raise InputError (one line) if an optimization of an ``height``×``width`` image is
     estimated to need more memory than ``device`` has free. The message names the largest size
     that would fit as a value of ``option`` (``--size``: the longer side; ``--out-size``: WxH),
@@ -157,7 +160,7 @@ def check_memory(height: int, width: int, layers: Sequence[str] = (), *,
 
     def need(h: int, w: int) -> int:
         return estimate_bytes(h, w, layers, gram_layers=gram_layers, optimizer=optimizer,
-                              dtype=dtype)
+                              dtype=dtype, history=history)
 
     total = need(height, width)
     if total <= avail:

@@ -124,20 +124,22 @@ def make_param(name: str, x: torch.Tensor) -> PixelParam | FourierParam:
     raise ValueError(f"param must be 'pixel' or 'fourier', got {name!r}")
 
 
-def lbfgs_history(numel: int) -> int:
-    """Curvature pairs L-BFGS keeps for a variable of ``numel`` float32 values: D.LBFGS_HISTORY,
-    capped so the pairs (2 vectors each) fit in D.LBFGS_HISTORY_BYTES, never below
-    D.LBFGS_HISTORY_MIN. 100 up to 1337² RGB pixels; 42 at 2048². (memory.lbfgs_pairs, which
-    the memory estimate uses without importing torch.)"""
-    return lbfgs_pairs(numel)
+def lbfgs_history(numel: int, wanted: int | None = None) -> int:
+    """Curvature pairs L-BFGS keeps for a variable of ``numel`` float32 values: ``wanted``
+    (default D.LBFGS_HISTORY), capped so the pairs (2 vectors each) fit in
+    D.LBFGS_HISTORY_BYTES, never below D.LBFGS_HISTORY_MIN (or ``wanted`` if smaller). 100 up to
+    1337² RGB pixels; 42 at 2048². (memory.lbfgs_pairs, which the memory estimate uses without
+    importing torch.)"""
+    return lbfgs_pairs(numel, wanted)
 
 
-def _make_optimizer(name: str, x: torch.Tensor, lr: float | None) -> torch.optim.Optimizer:
+def _make_optimizer(name: str, x: torch.Tensor, lr: float | None,
+                    history: int | None = None) -> torch.optim.Optimizer:
     if name == "lbfgs":
         # one direction per step(); the line search may evaluate several points (the closure
         # counts them and stops the run at its budget). Tolerances 0: losses here can be tiny.
         return torch.optim.LBFGS([x], lr=lr or 1.0, max_iter=1, max_eval=10**9,
-                                 history_size=lbfgs_history(x.numel()),
+                                 history_size=lbfgs_history(x.numel(), history),
                                  tolerance_grad=0.0, tolerance_change=0.0,
                                  line_search_fn="strong_wolfe")
     if name == "adam":
@@ -158,7 +160,8 @@ CACHE = 4  # evaluations remembered: enough for the point a line search ends on
 
 def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, optimizer: str = "lbfgs",
              lr: float | None = None, callbacks: Sequence[Callable[[Step], None]] = (),
-             max_faults: int = 3, resume: Resume | None = None, param: str = "pixel") -> Result:
+             max_faults: int = 3, resume: Resume | None = None, param: str = "pixel",
+             history: int | None = None) -> Result:
     """Minimize ``objective(x)`` over the image x ∈ [0, 1]^{1×3×H×W}, starting at ``x0``.
 
     Runs ``iters`` objective evaluations in total (with ``resume``: the iterations it already
@@ -166,11 +169,12 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, optimizer: st
     lowest-loss image evaluated. A non-finite loss or gradient is not counted as an iteration:
     the image goes back to the last point whose loss and gradient were finite and the optimizer
     restarts; after more than ``max_faults`` such faults the run stops (``stopped``).
+    ``history``: L-BFGS curvature pairs (default D.LBFGS_HISTORY; :func:`lbfgs_history`).
     """
     start = x0 if resume is None else resume.image.to(x0.device, x0.dtype)
     par = make_param(param, start)
     z = par.from_image(start.detach()).clone().requires_grad_(True)  # the optimized variable
-    opt = _make_optimizer(optimizer, z, lr)
+    opt = _make_optimizer(optimizer, z, lr, history)
     best, best_loss = start.detach().clone().clamp_(0, 1), math.inf
     res = Result(best, [], {})
     if resume is not None:
@@ -234,7 +238,7 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, optimizer: st
                 with torch.no_grad():
                     z.copy_(par.from_image(last_good))
                 cache.clear()
-                opt = _make_optimizer(optimizer, z, lr)
+                opt = _make_optimizer(optimizer, z, lr, history)
                 continue
             if i == before:  # a step that evaluated nothing new: L-BFGS has converged exactly
                 res.stopped = "converged"

@@ -121,7 +121,7 @@ def noise(height: int, width: int, seed: int, device: torch.device | str = "cpu"
 def _run(task: str, objective: Objective, init: torch.Tensor, iters: int, optimizer: str,
          callbacks: Sequence[Callable[[Step], None]], settings: dict[str, Any],
          factors: dict[str, float], resume: Resume | None = None,
-         param: str = "pixel") -> tuple[Result, dict[str, Any]]:
+         param: str = "pixel", history: int | None = None) -> tuple[Result, dict[str, Any]]:
     if iters < 1:
         raise InputError(f"iterations must be a positive integer, got {iters}")
     if resume is not None and resume.image.shape != init.shape:
@@ -130,11 +130,11 @@ def _run(task: str, objective: Objective, init: torch.Tensor, iters: int, optimi
                          f"{want[0]}x{want[1]}; delete the checkpoint or use the same options")
     t0 = time.perf_counter()
     res = optimize(objective, init, iters, optimizer=optimizer, callbacks=callbacks,
-                   resume=resume, param=param)
+                   resume=resume, param=param, history=history)
     seconds = time.perf_counter() - t0
     n = len(res.losses)
-    settings = {**settings, "lbfgs_history": lbfgs_history(init.numel())} if optimizer == "lbfgs" \
-        else settings
+    if optimizer == "lbfgs":
+        settings = {**settings, "lbfgs_history": lbfgs_history(init.numel(), history)}
     record = {
         "task": task, "version": _version.__version__, "settings": settings,
         "net": objective.net.spec.to_dict(), "factors": factors, "loss": res.losses,
@@ -318,7 +318,8 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     dev = resolve_device(device)
     dtype = resolve_precision(precision, "style", dev)
     check_memory(content.shape[-2], content.shape[-1], [content_layer], gram_layers=style_layers,
-                 optimizer=optimizer, device=str(dev), dtype=precision_name(dtype))
+                 optimizer=optimizer, device=str(dev), dtype=precision_name(dtype),
+                 history=D.STYLE_LBFGS_HISTORY)
     for s in styles:
         check_memory(s.shape[-2], s.shape[-1], gram_layers=style_layers, optimizer="none",
                      device=str(dev), fix="use a smaller --style-scale")
@@ -370,7 +371,8 @@ def _style_scales(model: Net, content: torch.Tensor, styles: Sequence[torch.Tens
         start = (S.start_image(init, xc, xs[0], seed, noise) if x is None
                  else resize(x, size).to(dev))
         res, rec = _run("style", objective, start, n, optimizer,
-                        S.offset_callbacks(callbacks, done), settings, factors)
+                        S.offset_callbacks(callbacks, done), settings, factors,
+                        resume if x is None else None, history=D.STYLE_LBFGS_HISTORY)
         per_scale.append({"size": list(size), "iters": rec["iterations"], "seconds": rec["seconds"],
                           "factors": factors, "style_sizes": [list(s.shape[-2:][::-1]) for s in xs]})
         record = rec if record is None else S.merge_records(record, rec)

@@ -8,7 +8,10 @@ table  for inversion (pool5), texture (4 layers) and style transfer (content + 5
        the floor (bare truncated network, forward + backward to the input, frozen weights) and
        ranvis's ratio to it, and the peak memory of each (RSS = VmHWM of a fresh subprocess per
        configuration; on CUDA, max allocated). Timings are interleaved in one process, after a
-       warm-up, in steady state (L-BFGS history full), median of --repeats repeats.
+       warm-up, in steady state (L-BFGS history full), median of --repeats repeats; ranvis/floor is
+       the median (min–max) of every evaluation's ratio to a floor pass run right after it
+       (cases.time_paired), ranvis/naive of each repeat's ratio, the two timed back to back: a
+       machine whose speed drifts (shared hosts) affects both sides of each ratio alike.
 ttq    time to quality (quality.py): 256 px style transfer.
 scale  1024 and 2048 px style transfer (quality.py): time per iteration per megapixel, memory.
 """
@@ -103,20 +106,35 @@ def mem_str(m: dict[str, float]) -> str:
 # -- speed ------------------------------------------------------------------------------------------
 def measure(task: str, size: int, device: str, repeats: int, k: int,
             precision: str = "fp32") -> dict[str, float]:
-    """Interleaved timings (s/iteration, median of repeats) for ranvis, naive and floor."""
+    """Interleaved timings (s/iteration, median of repeats) for ranvis, naive and floor.
+
+    ranvis and the floor alternate evaluation by evaluation (cases.time_paired): ratio_floor is
+    the median (range_floor the min–max) of every evaluation's ratio to the floor pass right
+    after it. ranvis and the naive reference alternate repeat by repeat: ratio_naive is the
+    median of the repeats' ratios."""
     case = cases.build(task, size, device, dtype=DTYPES[precision])
     runner = cases.naive.Runner(case.naive, case.x0)
-    fns = {"ranvis": lambda: cases.time_ranvis(case, k),
-           "naive": lambda: cases.time_naive(runner, k),
-           "floor": lambda: cases.time_floor(case, k)}
+    fns = {"paired": lambda: cases.time_paired(case, k),
+           "naive": lambda: cases.time_naive(runner, k)}
     for f in fns.values():  # warm-up: allocator, oneDNN primitives, the naive's history
         f()
-    runs: dict[str, list[float]] = {n: [] for n in fns}
+    ranvis, floor, naive, per_eval = [], [], [], []
     for r in range(repeats):
-        order = list(fns) if r % 2 == 0 else list(fns)[::-1]
-        for n in order:
-            runs[n].append(fns[n]())
-    return {n: cases._median(v) for n, v in runs.items()}
+        for n in (list(fns) if r % 2 == 0 else list(fns)[::-1]):
+            if n == "naive":
+                naive.append(fns[n]())
+                continue
+            ev, fl = fns[n]()
+            ranvis.append(cases._median(ev))
+            floor.append(cases._median(fl))
+            per_eval += [e / f for e, f in zip(ev, fl, strict=True)]
+    by_repeat = sorted(a / b for a, b in zip(ranvis, naive, strict=True))
+    per_eval.sort()
+    m = cases._median
+    return {"ranvis": m(ranvis), "naive": m(naive), "floor": m(floor),
+            "ratio_naive": m(by_repeat), "range_naive": (by_repeat[0], by_repeat[-1]),
+            "ratio_floor": m(per_eval), "range_floor": (per_eval[0], per_eval[-1]),
+            "evals_per_floor_ratio": len(per_eval)}
 
 
 def table(device: str, sizes: list[int], repeats: int, k: int, tasks: list[str],
@@ -124,7 +142,9 @@ def table(device: str, sizes: list[int], repeats: int, k: int, tasks: list[str],
     rows = []
     print(f"\n## Seconds per iteration and peak memory ({header(device)})")
     print(f"steady state (L-BFGS history full), {repeats} interleaved repeats x {k} iterations, "
-          "median; memory: " + ("CUDA max allocated MB" if device != "cpu" else "peak RSS MB"))
+          "median; ratios: median (min–max) of paired ratios (ranvis/floor: per evaluation, "
+          "ranvis/naive: per repeat); memory: "
+          + ("CUDA max allocated MB" if device != "cpu" else "peak RSS MB"))
     print("ranvis precision: the dtype its layers compute in (the naive reference: fp32); "
           "ranvis's default (auto) is fp32; bf16 is its opt-in --precision bf16")
     print("\n| task | px | ranvis precision | ranvis s/it | naive s/it | ranvis/naive | floor s/it "
@@ -145,11 +165,12 @@ def _row(task: str, size: int, device: str, repeats: int, k: int, memory: bool,
         t = measure(task, size, device, repeats, k, prec)
         m = ({i: peak(i, task, size, device, precision=prec if i == "ranvis" else "fp32")
               for i in ("ranvis", "naive")} if memory else {"ranvis": {}, "naive": {}})
-        row = {"task": task, "size": size, "precision": prec, **t,
-               "ratio_naive": t["ranvis"] / t["naive"],
-               "ratio_floor": t["ranvis"] / t["floor"], "mem": m, "load": cases.load()}
+        row = {"task": task, "size": size, "precision": prec, **t, "mem": m,
+               "load": cases.load()}
+        rn, rf = t["range_naive"], t["range_floor"]
         print(f"| {task} | {size} | {prec} | {t['ranvis']:.3f} | {t['naive']:.3f} | "
-              f"{row['ratio_naive']:.2f} | {t['floor']:.3f} | {row['ratio_floor']:.2f} | "
+              f"{t['ratio_naive']:.2f} ({rn[0]:.2f}–{rn[1]:.2f}) | {t['floor']:.3f} | "
+              f"{t['ratio_floor']:.2f} ({rf[0]:.2f}–{rf[1]:.2f}) | "
               f"{mem_str(m['ranvis']) if memory else '-'} | "
               f"{mem_str(m['naive']) if memory else '-'} |", flush=True)
         return row

@@ -96,24 +96,38 @@ def time_to_quality(device: str, iters: int, loops: tuple[str, ...] = ("clamped"
 def scale(device: str, sizes: list[int], k: int, peak: Callable[..., dict],
           bench_mem_str: Callable[[dict], str], fill: bool = True,
           precision: str = "fp32") -> list[dict]:
-    """Each size in a fresh subprocess (CPU): k steady-state iterations, timed, and its peak."""
+    """Each size in a fresh subprocess (CPU): k steady-state iterations, timed, and its peak.
+    The first size runs again at the end: "vs first row" divides by the mean of its two rates,
+    so a machine that drifts during the sweep shows as the gap between them."""
     print(f"\n## Scale: ranvis style transfer, layers in {precision} (loadavg {cases.load()}), "
           "L-BFGS history "
-          f"{'full (100 pairs)' if fill else 'NOT filled (1-' + str(k + 1) + ' pairs)'}")
+          f"{'full (style keeps ' + str(D.STYLE_LBFGS_HISTORY) + ' pairs)' if fill else 'NOT filled (1-' + str(k + 1) + ' pairs)'}")
     print("\n| px | MP | s/it | s/it/MP | vs first row | peak MB |")
     print("|---|---|---|---|---|---|")
     rows = []
-    for size in sizes:
+    runs = [*sizes, sizes[0]] if len(sizes) > 1 else sizes
+    for j, size in enumerate(runs):
         m = peak("ranvis", "style", size, device, k, fill, precision)
         if "s_per_it" not in m:
             print(f"| {size} | failed: {m.get('error', '?')} |", flush=True)
             continue
         t, mp = m["s_per_it"], size * size / 1e6
         rows.append({"size": size, "mp": mp, "s_per_it": t, "s_per_it_mp": t / mp, "mem": m,
-                     "history_filled": fill, "precision": precision})
-        rel = rows[-1]["s_per_it_mp"] / rows[0]["s_per_it_mp"]
-        print(f"| {size} | {mp:.2f} | {t:.2f} | {t / mp:.2f} | {rel:.2f} | {bench_mem_str(m)} |",
-              flush=True)
+                     "history_filled": fill, "precision": precision, "repeat": j > 0 and size == sizes[0]})
+        if j == 0:
+            print(f"| {size} | {mp:.2f} | {t:.2f} | {t / mp:.2f} | (see below) | {bench_mem_str(m)} |",
+                  flush=True)
+            continue
+        base = [r["s_per_it_mp"] for r in rows if r["size"] == sizes[0]]
+        if j == len(runs) - 1 and len(runs) > len(sizes):
+            print(f"| {size} again | {mp:.2f} | {t:.2f} | {t / mp:.2f} | first-row rate: mean of "
+                  f"{base[0]:.2f} and {base[-1]:.2f} | {bench_mem_str(m)} |", flush=True)
+            for r in rows[1:-1]:
+                r["vs_first"] = r["s_per_it_mp"] / (sum(base) / len(base))
+                print(f"| {r['size']} | vs first row: **{r['vs_first']:.2f}** |", flush=True)
+        else:
+            print(f"| {size} | {mp:.2f} | {t:.2f} | {t / mp:.2f} | {t / mp / base[0]:.2f} "
+                  f"(before the repeat) | {bench_mem_str(m)} |", flush=True)
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
     return rows

@@ -32,6 +32,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cases  # noqa: E402  (benchmarks/ is a folder of scripts, not a package)
 
+from ranvis.runtime import keep_freed_memory  # noqa: E402
+
 MB = 1024 * 1024
 
 
@@ -194,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ttq-loops", default="clamped,unclamped",
                    help="reference loops for time to quality: clamped (tutorial), unclamped")
     p.add_argument("--scale-sizes", default="1024,2048")
+    p.add_argument("--scale-paired", default="",
+                   help="scale: sizes to time again in one process, alternating with the first "
+                        "scale size (paired per-megapixel ratio), e.g. 1024")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="cpu: process CPU time, robust to a loaded machine (use with 1 thread)")
     p.add_argument("--json", type=Path, help="also write every number here")
@@ -201,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="scale: leave the L-BFGS history unfilled (less memory; see README)")
     p.add_argument("--probe", nargs=3, metavar=("IMPL", "TASK", "SIZE"), help=argparse.SUPPRESS)
     a = p.parse_args(argv)
+    keep_freed_memory()  # as the ranvis command does (both sides share the process)
     if a.clock == "cpu":
         cases.clock = time.process_time
     if a.device.startswith("cuda"):  # fp32 rows are true fp32 on both sides, as ranvis's fp32
@@ -226,6 +232,11 @@ def main(argv: list[str] | None = None) -> int:
             out["scale"] = quality.scale(a.device, [int(s) for s in a.scale_sizes.split(",")],
                                          a.iters, peak, mem_str, not a.no_fill,
                                          a.precision.split(",")[0])
+            if a.scale_paired:
+                out["scale_paired"] = quality.scale_paired(
+                    a.device, int(a.scale_sizes.split(",")[0]),
+                    [int(s) for s in a.scale_paired.split(",")], a.iters, a.repeats,
+                    DTYPES[a.precision.split(",")[0]])
     if a.json:
         a.json.write_text(json.dumps(out, indent=1))
     return 0

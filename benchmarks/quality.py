@@ -131,3 +131,35 @@ def scale(device: str, sizes: list[int], k: int, peak: Callable[..., dict],
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
     return rows
+
+
+def scale_paired(device: str, first: int, sizes: list[int], k: int, repeats: int,
+                 dtype: torch.dtype = torch.float32) -> list[dict]:
+    """Seconds per iteration per megapixel at each of ``sizes`` over that at ``first``, timed
+    in one process, alternating (first, size) ``repeats`` times: the median (min–max) of the
+    repeats' ratios, which a drifting machine speed affects far less than a sequential sweep."""
+    print(f"\n## Scale, paired: s/it/MP at each size over {first} px, {repeats} alternating "
+          f"repeats x {k} iterations (loadavg {cases.load()})")
+    print("\n| px | s/it/MP | {first} px s/it/MP | ratio median (min–max) |".replace(
+        "{first}", str(first)))
+    print("|---|---|---|---|")
+    base = cases.build("style", first, device, with_naive=False, dtype=dtype)
+    rows = []
+    for size in sizes:
+        case = cases.build("style", size, device, with_naive=False, dtype=dtype)
+        mine, theirs, ratios = [], [], []
+        for r in range(repeats):
+            pair = [(case, size), (base, first)] if r % 2 else [(base, first), (case, size)]
+            got = {s: cases.time_ranvis(c, k) / (s * s / 1e6) for c, s in pair}
+            mine.append(got[size])
+            theirs.append(got[first])
+            ratios.append(got[size] / got[first])
+        ratios.sort()
+        row = {"size": size, "first": first, "s_per_it_mp": cases._median(mine),
+               "first_s_per_it_mp": cases._median(theirs), "ratio": cases._median(ratios),
+               "range": (ratios[0], ratios[-1])}
+        rows.append(row)
+        print(f"| {size} | {row['s_per_it_mp']:.2f} | {row['first_s_per_it_mp']:.2f} | "
+              f"**{row['ratio']:.2f}** ({ratios[0]:.2f}–{ratios[-1]:.2f}) |", flush=True)
+        del case
+    return rows

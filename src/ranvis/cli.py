@@ -25,6 +25,7 @@ from ranvis.runtime import (  # noqa: F401
     UsageError,
     check_outputs,
     guarded,
+    keep_freed_memory,
 )
 from ranvis.runtime import callbacks as _callbacks
 from ranvis.runtime import finish as _finish
@@ -366,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def command() -> int:
         args = build_parser().parse_args(argv)
+        keep_freed_memory()
         if not getattr(args, "func", None):
             build_parser().print_help()
             return EXIT_INPUT

@@ -84,6 +84,31 @@ class Signals:
 signals = Signals()  # the running command's; replaced by each guarded() call
 
 
+def keep_freed_memory() -> bool:
+    """Make glibc's malloc keep freed memory for reuse: no mmap for large blocks, no trimming.
+
+    Each evaluation frees and re-allocates the same large activation tensors. By default glibc
+    serves blocks over 32 MB with mmap and unmaps them when freed, so every iteration faults in
+    fresh zeroed pages. Measured at 1024 px (style transfer, 2 cores): 1.6 M minor page faults
+    and ~3.5 s of kernel time per evaluation, 9.3–10.2 s per evaluation, against 1 fault and
+    7.2–8.1 s with this setting; at 256 px the blocks are small enough to be reused anyway.
+    The cost: the process keeps its peak memory until it exits (a one-run command reaches that
+    peak anyway). Process-wide, so the CLI calls it; library users may. Returns False (and does
+    nothing) where the C library is not glibc.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_max = -1, -4  # glibc's malloc.h
+    # a trim threshold of -1 is SIZE_MAX inside glibc: never give the heap's top back
+    return bool(mallopt(m_mmap_max, 0)) and bool(mallopt(m_trim_threshold, -1))
+
+
 def check_outputs(a: argparse.Namespace) -> None:
     """InputError unless every output named by OUTPUT_ARGS can be written (nothing written)."""
     from ranvis.record import check_writable

@@ -38,12 +38,13 @@ PRECISION = "auto"
 # 100 pairs up to 1337 px, 2048 px keeps 42 (optimize.lbfgs_history).
 LBFGS_HISTORY = 100
 # Style transfer keeps fewer (benchmarks/history.py, 300 evaluations from noise): at 128 px on 4
-# content/style pairs, 20 pairs ended within 0.04 % of 100 pairs' loss (lower on 2 of 4), at
-# 256 px on 2 pairs within 0.06 %; the content term makes the problem well conditioned (the loss
-# is within 0.05 % of its 300-evaluation value after 100). Texture and inversion need the long
-# history: with 40 pairs they ended 7-33 % higher, with 20 pairs 6-62 %. The two-loop reads every
-# pair twice per step: at 256 px 100 pairs took 25-40 ms a step on a 2-core CPU (20 pairs: 5-8),
-# and at 1024 px 100 pairs are 2.5 GB of memory, 20 pairs 0.5 GB.
+# content/style pairs, 20 pairs ended within 0.04 % of 100 pairs' loss (lower on 1 of 4), at
+# 256 px on 2 pairs within 0.06 %; likely the content term keeps it well conditioned (the loss
+# after 100 evaluations is already within 0.35 % of its value after 300). Texture and inversion
+# need the long history: with 40 pairs 6 of 7 runs ended 7-33 % higher (one texture 4 % lower),
+# with 20 pairs all 7 ended 6-62 % higher (3 textures; pool3, pool4 of 2 photos). The two-loop
+# reads every pair twice per step: at 256 px 100 pairs took 25-40 ms a step on a 2-core CPU (20
+# pairs: a fifth of the reads), and at 1024 px 100 pairs are 2.5 GB of memory, 20 pairs 0.5 GB.
 STYLE_LBFGS_HISTORY = 20
 LBFGS_HISTORY_MIN = 10
 LBFGS_HISTORY_BYTES = 4 * 2**30

@@ -188,7 +188,7 @@ def time_paired(case: Case, k: int) -> tuple[list[float], list[float]]:
     floor seconds) for k steady-state evaluations, each floor run right after its evaluation.
 
     As :func:`time_ranvis` (timing starts once 3 L-BFGS steps are done, history padded), but
-    the callback runs one floor pass (:func:`time_floor`'s) after every evaluation and the next
+    the callback runs one :func:`floor_pass` after every evaluation and the next
     interval starts after it: the two are never more than one evaluation apart, so a machine
     whose speed drifts over seconds affects both alike."""
     from torch.optim.optimizer import register_optimizer_step_post_hook
@@ -202,25 +202,16 @@ def time_paired(case: Case, k: int) -> tuple[list[float], list[float]]:
     def count(opt: object, args: object, kwargs: object) -> None:
         steps[0] += 1
 
-    def floor_pass() -> float:
-        sync(dev)
-        t = clock()
-        f = case.objective.net(xf, [case.deepest])[case.deepest]
-        f.backward(torch.ones_like(f))
-        sync(dev)
-        xf.grad = None
-        return clock() - t
-
     def cb(step: object) -> None:
         sync(dev)
         now = clock()
         if steps[0] < 3:
             return
         if last[0] is None:
-            floor_pass()  # warm-up
+            floor_pass(case, xf)  # warm-up
         else:
             evals.append(now - last[0])
-            floors.append(floor_pass())
+            floors.append(floor_pass(case, xf))
             if len(evals) == k:
                 raise KeyboardInterrupt  # optimize() ends the run cleanly on it
         last[0] = clock()
@@ -249,23 +240,22 @@ def time_naive(runner: object, k: int) -> float:
     return _median([b - a for a, b in zip(stamps, stamps[1:], strict=False)])
 
 
+def floor_pass(case: Case, x: torch.Tensor) -> float:
+    """Seconds of one forward + backward of the bare truncated network to ``x`` (a leaf that
+    requires grad; its grad is cleared), frozen weights, in the objective's precision."""
+    sync(x.device)
+    t = clock()
+    f = case.objective.net(x, [case.deepest])[case.deepest]
+    f.backward(torch.ones_like(f))
+    sync(x.device)
+    x.grad = None
+    return clock() - t
+
+
 def time_floor(case: Case, k: int) -> float:
-    """Seconds per forward + backward of the bare truncated network to the input, frozen weights,
-    in the precision ranvis's objective computes in."""
+    """Seconds per :func:`floor_pass`, median of k after one warm-up."""
     x = case.x0.detach().clone().requires_grad_(True)
-    times = []
-    grad = None
-    for _ in range(k + 1):
-        sync(x.device)
-        t = clock()
-        f = case.objective.net(x, [case.deepest])[case.deepest]
-        if grad is None:
-            grad = torch.ones_like(f)
-        f.backward(grad)
-        sync(x.device)
-        times.append(clock() - t)
-        x.grad = None
-    return _median(times[1:])
+    return _median([floor_pass(case, x) for _ in range(k + 1)][1:])
 
 
 def load() -> str:

@@ -6,7 +6,7 @@
 The two-loop recursion of L-BFGS reads every stored pair twice per step, so its cost (time and
 memory) grows linearly with the history: at 256 px, 100 pairs are 157 MB read twice per
 evaluation; at 1024 px 2.5 GB. This script runs ranvis's own tasks (defaults otherwise) with
-``defaults.LBFGS_HISTORY`` set to each size and prints, per case, the lowest loss after 1/3, 2/3
+``defaults.LBFGS_HISTORY`` and ``STYLE_LBFGS_HISTORY`` set to each size and prints, per case, the lowest loss after 1/3, 2/3
 and all of the evaluation budget, relative to the 100-pair run (1.00 = as good; < 1 better),
 plus the inversion PSNR. Cases: style transfer on four content/style pairs, texture synthesis on
 three sources, inversion at pool3 and pool4 of two photos.
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, run in todo:
         ref = None
         for m in sizes:
-            D.LBFGS_HISTORY = m
+            D.LBFGS_HISTORY = D.STYLE_LBFGS_HISTORY = m  # every task asks for m pairs
             t = time.perf_counter()
             r = run(a.iters)
             secs = time.perf_counter() - t

@@ -10,7 +10,7 @@ from PIL import Image
 from ranvis.cli import main
 from ranvis.errors import InputError
 from ranvis.images import sample
-from ranvis.losses import gram, gram_loss
+from ranvis.losses import feature_distance, feature_loss, gram, gram_distance, gram_loss
 from ranvis.network import Net, NetSpec
 from ranvis.objectives import Term, gram_target
 from ranvis.tasks import synthesize_texture
@@ -44,6 +44,35 @@ def test_gram_gradients(batch):
     assert torch.autograd.gradcheck(gram, (f,))
     assert torch.autograd.gradgradcheck(gram, (f,))
     assert torch.allclose(gram(f), torch.cat([gram(fi[None]) for fi in f]))
+
+
+@pytest.mark.parametrize("batch", [(1, 1), (2, 2), (2, 1), (1, 2)])
+def test_fused_distances_match_the_loss_functions(batch):
+    """gram_distance and feature_distance (what Term.value runs) equal the unfused eq. 6 and
+    eq. 1 expressions in value and gradient (finite differences, float64), in both memory
+    layouts, for a non-symmetric target and targets with more or fewer images than F."""
+    nf, nt = batch
+    g = torch.Generator().manual_seed(2)
+    f = torch.randn(nf, 3, 4, 5, dtype=torch.float64, generator=g).requires_grad_(True)
+    t_gram = torch.randn(nt, 3, 3, dtype=torch.float64, generator=g)  # not symmetric
+    t_feat = torch.randn(nt, 3, 4, 5, dtype=torch.float64, generator=g)
+    c = 0.37
+
+    def want_gram(x: torch.Tensor) -> torch.Tensor:
+        return 4 * 9 * c * gram_loss(gram(x) / 20, t_gram, 3, 1)
+
+    def want_feat(x: torch.Tensor) -> torch.Tensor:
+        return 2 * 3 * 20 * c * feature_loss(x, t_feat)
+
+    for fused, want, target in [(gram_distance, want_gram, t_gram),
+                                (feature_distance, want_feat, t_feat)]:
+        for x in (f, f.contiguous(memory_format=torch.channels_last)):
+            got = fused(x, target, c)
+            assert got.item() == pytest.approx(want(x).item(), rel=1e-12)
+            (g1,) = torch.autograd.grad(got, f)
+            (g2,) = torch.autograd.grad(want(x), f)
+            assert torch.allclose(g1, g2, rtol=1e-10, atol=1e-12)
+        assert torch.autograd.gradcheck(lambda x, fn=fused, t=target: fn(x, t, c), (f,))
 
 
 def test_gram_term_is_eq6_at_equal_size_and_scale_free():

@@ -5,6 +5,7 @@ N_l = C (feature maps), M_l = h·w (positions per map), as in the paper §2.
 from __future__ import annotations
 
 import torch
+from torch.autograd.function import once_differentiable
 
 
 def _n_m(f: torch.Tensor) -> tuple[int, int]:
@@ -53,6 +54,87 @@ def gram_loss(g: torch.Tensor, target: torch.Tensor, n: int, m: int) -> torch.Te
     own M and m=1 (see objectives): identical to eq. 6 when the sizes agree.
     """
     return (g - target).pow(2).sum() / (4.0 * n * n * m * m)
+
+
+def _flat(t: torch.Tensor) -> torch.Tensor:
+    """``t`` as one vector in memory order: a view for contiguous and channels-last tensors."""
+    if t.is_contiguous():
+        return t.view(-1)
+    if t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last):
+        return t.permute(0, 2, 3, 1).reshape(-1)
+    return t.reshape(-1)
+
+
+class _FeatureDistance(torch.autograd.Function):
+    """c·‖F − F0‖² in one pass; backward 2c·(F − F0)·grad, reusing the saved difference."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, f: torch.Tensor, target: torch.Tensor,
+                c: float) -> torch.Tensor:
+        d = f - target
+        ctx.save_for_backward(d)
+        ctx.c, ctx.shape = c, f.shape
+        v = _flat(d)
+        return c * torch.dot(v, v)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: torch.autograd.function.FunctionCtx,
+                 grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        (d,) = ctx.saved_tensors
+        g = d * (2.0 * ctx.c * grad)  # not in place: a retained graph may run backward again
+        if g.shape != ctx.shape:  # a target with more images than f
+            g = g.sum_to_size(ctx.shape)
+        return g, None, None
+
+
+class _GramDistance(torch.autograd.Function):
+    """c·‖XᵀX/M − T‖² for X ``[B, M, C]``; backward (2c/M)·X·(R + Rᵀ)·grad, R = XᵀX/M − T.
+
+    One batched matmul each way, nothing else of X's size: R is kept from the forward pass.
+    """
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor, target: torch.Tensor,
+                c: float) -> torch.Tensor:
+        m = x.shape[1]
+        r = torch.bmm(x.transpose(1, 2), x).div_(m) - target
+        ctx.save_for_backward(x, r)
+        ctx.k = 2.0 * c / m
+        v = r.view(-1)
+        return c * torch.dot(v, v)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: torch.autograd.function.FunctionCtx,
+                 grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        x, r = ctx.saved_tensors
+        if r.shape[0] != x.shape[0]:  # one target for several images, or the reverse
+            r = r.sum(0, keepdim=True)
+        s = (r + r.transpose(1, 2)).mul_(ctx.k * grad)
+        return torch.bmm(x.expand(s.shape[0], -1, -1), s).sum_to_size(x.shape), None, None
+
+
+def feature_distance(f: torch.Tensor, target: torch.Tensor, c: float) -> torch.Tensor:
+    """c·‖F − F0‖² (summed over the batch), fused: eq. 1's term is ``c = ω/(2·N·M)``.
+
+    ``f``: features [B, C, h, w] or [B, D]; ``target``: broadcastable to ``f``. Equal to
+    ``c·2·N·M·feature_loss(f, target)`` (tests) but one pass over F forward and one back, where
+    the unfused expression takes five. First-order only (objectives need no more).
+    """
+    return _FeatureDistance.apply(f, target, c)
+
+
+def gram_distance(f: torch.Tensor, target: torch.Tensor, c: float) -> torch.Tensor:
+    """c·‖G(F)/M − T‖² for features ``[B, C, h, w]`` and a target ``[B or 1, C, C]``, fused.
+
+    Eq. 6 is ``c = µ/(4·N²)`` with T = G(F0)/M (objectives.Term). Same value and gradient as
+    ``gram_loss(gram(f) / M, target, N, 1)`` times ``4·N²·c``, with one matmul forward and one
+    backward and no elementwise pass over F. First-order only (objectives need no more).
+    """
+    b, ch = f.shape[:2]
+    x = f.permute(0, 2, 3, 1).reshape(b, -1, ch)  # a view in the channels-last layout
+    return _GramDistance.apply(x, target, c)
 
 
 def total_variation(x: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ranvis.losses import feature_loss, gram, gram_loss, total_variation
+from ranvis.losses import feature_distance, gram, gram_distance, total_variation
 from ranvis.network import LAYER_INDEX, Net
 
 
@@ -26,11 +26,13 @@ class Term:
     weight: float = 1.0  # α or β share, or a user weight
 
     def value(self, f: torch.Tensor) -> torch.Tensor:
-        if self.kind == "content":
-            loss = feature_loss(f, self.target)
-        else:  # eq. 6 with G/M on both sides: identical to eq. 6 when M matches the target's
-            loss = gram_loss(gram(f) / (f.shape[2] * f.shape[3]), self.target, f.shape[1], 1)
-        return (self.factor * self.weight) * loss
+        w, n = self.factor * self.weight, f.shape[1]
+        if self.kind == "content":  # w·feature_loss(f, target), fused
+            m = f.shape[2] * f.shape[3] if f.dim() == 4 else 1
+            return feature_distance(f, self.target, w / (2.0 * n * m))
+        # eq. 6 with G/M on both sides (identical to eq. 6 when M matches the target's):
+        # w·gram_loss(gram(f)/M, target, n, 1), fused
+        return gram_distance(f, self.target, w / (4.0 * n * n))
 
 
 def gram_target(f: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ranvis import defaults as D
+from ranvis import runtime
 from ranvis._version import __version__
 from ranvis.runtime import (  # noqa: F401
     EXIT_FAULT,
@@ -25,7 +26,6 @@ from ranvis.runtime import (  # noqa: F401
     UsageError,
     check_outputs,
     guarded,
-    keep_freed_memory,
 )
 from ranvis.runtime import callbacks as _callbacks
 from ranvis.runtime import finish as _finish
@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def command() -> int:
         args = build_parser().parse_args(argv)
-        keep_freed_memory()
+        runtime.KEEP_FREED = True  # applied per run: runtime.apply_memory_policy
         if not getattr(args, "func", None):
             build_parser().print_help()
             return EXIT_INPUT

@@ -1,6 +1,9 @@
 """Pure loss functions. Shapes: features ``[B, C, h, w]`` (conv) or ``[B, D]`` (fc).
 
 N_l = C (feature maps), M_l = h·w (positions per map), as in the paper §2.
+``feature_loss``, ``gram`` and ``gram_loss`` write the equations as they read (and support
+higher-order gradients); ``feature_distance`` and ``gram_distance`` are the same terms fused into
+one autograd node each, what objectives.Term runs on every evaluation (first-order only).
 """
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ Per image pixel everything scales with H·W, so the model is a sum of per-layer 
             optimization = act_bytes(dtype) · Σ_{layers ≤ deepest} C·h·w
                            + L-BFGS history: 2 · pairs · 3·H·W·4  (optimize.lbfgs_history)
           + weights up to the deepest layer, 4 bytes each (+ the float64 draw buffer)
-          + HEAP_SLACK · Σ_{layers ≤ deepest} C·h·w          (heap kept by keep_freed_memory)
+          + HEAP_SLACK · Σ_{layers ≤ deepest} C·h·w          (heap kept by keep_freed_memory;
+                                                              not for lean runs, which skip it)
           + OVERHEAD                                        (libraries loaded after the check)
 
 act_bytes: bytes autograd keeps per layer-output element: ACT_BYTES (float32), half that in
@@ -43,7 +44,7 @@ CONTENT_COPIES = 8  # measured: conv1_2 inversion at 768² (the loss layer domin
 GRAM_COPIES = 1  # measured: texture synthesis and style transfer at 768²
 OVERHEAD = 256 * 2**20  # SSIM, plotting and allocator slack after the check
 # bytes per activation element that glibc's heap holds on top when freed blocks are kept for reuse
-# (runtime.keep_freed_memory, which the CLI sets): style 1024² float32, 20 L-BFGS pairs, peak RSS
+# (runtime.keep_freed_memory, which the CLI applies to runs without lean layers): style 1024² float32, 20 L-BFGS pairs, peak RSS
 # 4771 MB with it, 4012 MB without, model without this term 3811 MB.
 HEAP_SLACK = 1.6
 DRAW_CHUNK = 1 << 22  # network.normal_weights draws at most this many values at once (float64)
@@ -104,7 +105,9 @@ def estimate_bytes(height: int, width: int, layers: Sequence[str] = (), *,
     pairs = lbfgs_pairs(3 * pixels, history) if optimizer == "lbfgs" else 1
     setup = _act_bytes("fp32", pixels) * acts
     run = _act_bytes(dtype, pixels) * acts + 2 * pairs * image
-    need = max(setup, run) + HEAP_SLACK * acts + OVERHEAD + 4 * params + (8 * 4 * min(params, DRAW_CHUNK) if params else 0)
+    lean = dtype == "fp32" and pixels > D.LEAN_PIXELS  # network.Net.uses_lean
+    slack = 0.0 if lean else HEAP_SLACK * acts  # runtime.apply_memory_policy
+    need = max(setup, run) + slack + OVERHEAD + 4 * params + (8 * 4 * min(params, DRAW_CHUNK) if params else 0)
     need += CONTENT_COPIES * sum(by_name[n] for n in layers)
     need += GRAM_COPIES * sum(by_name[n] for n in gram_layers)
     need += 4 * image

@@ -328,6 +328,12 @@ class Net(torch.nn.Module):
         return h.hexdigest()
 
     # -- forward ---------------------------------------------------------------------------
+    def uses_lean(self, height: int, width: int) -> bool:
+        """Whether :meth:`forward` runs the lean layers for an input of this size (``lean``)."""
+        if self.lean is not None:
+            return self.lean
+        return self.dtype == torch.float32 and height * width > D.LEAN_PIXELS
+
     def preprocess(self, x: torch.Tensor) -> torch.Tensor:
         """[B,3,H,W] in [0,1] → network input. Random nets: 255·(x − ImageNet mean), the Caffe
         VGG range the paper used; trained torchvision weights: (x − mean) / std."""
@@ -351,8 +357,7 @@ class Net(torch.nn.Module):
             h = h.to(self.dtype)
         if self.channels_last:
             h = h.contiguous(memory_format=torch.channels_last)
-        lean = self.lean if self.lean is not None else (
-            self.dtype == torch.float32 and x.shape[-2] * x.shape[-1] > D.LEAN_PIXELS)
+        lean = self.uses_lean(x.shape[-2], x.shape[-1])
         conv, relu, avg = ((frozen.conv3x3, frozen.relu, frozen.avg_pool2) if lean else
                            (_conv3x3, F.relu, _avg_pool2))
         out: dict[str, torch.Tensor] = {}

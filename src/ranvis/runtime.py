@@ -84,6 +84,25 @@ class Signals:
 signals = Signals()  # the running command's; replaced by each guarded() call
 
 
+#: set by the ranvis command (and the benchmarks): runs then keep freed memory for reuse
+#: (:func:`keep_freed_memory`) unless they use lean layers; see :func:`apply_memory_policy`.
+KEEP_FREED = False
+
+
+def apply_memory_policy(lean: bool) -> bool:
+    """Call :func:`keep_freed_memory` if :data:`KEEP_FREED` is set and the run is not ``lean``.
+
+    Lean layers (network.Net, float32 above defaults.LEAN_PIXELS) are chosen where memory runs
+    out, and there the kept heap costs most: a 2048 px style transfer peaked at 18.3 GB with
+    freed memory kept, 9.4 GB without (the time per megapixel moved within the machine's
+    drift). At 1024 px and below it is the other way round (see keep_freed_memory). tasks calls
+    this before each optimization; returns whether freed memory is now kept.
+    """
+    if KEEP_FREED and not lean:
+        return keep_freed_memory()
+    return False
+
+
 def keep_freed_memory() -> bool:
     """Make glibc's malloc keep freed memory for reuse: no mmap for large blocks, no trimming.
 
@@ -93,8 +112,9 @@ def keep_freed_memory() -> bool:
     and ~3.5 s of kernel time per evaluation, 9.3–10.2 s per evaluation, against 1 fault and
     7.2–8.1 s with this setting; at 256 px the blocks are small enough to be reused anyway.
     The cost: the process keeps its peak memory until it exits (a one-run command reaches that
-    peak anyway). Process-wide, so the CLI calls it; library users may. Returns False (and does
-    nothing) where the C library is not glibc.
+    peak anyway). Process-wide, so the CLI asks for it (:data:`KEEP_FREED`, applied per run by
+    :func:`apply_memory_policy`); library users may call it. Returns False (and does nothing)
+    where the C library is not glibc.
     """
     import ctypes
     import ctypes.util

@@ -32,7 +32,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cases  # noqa: E402  (benchmarks/ is a folder of scripts, not a package)
 
-from ranvis import runtime  # noqa: E402
+from ranvis import runtime, tasks  # noqa: E402
 
 MB = 1024 * 1024
 
@@ -58,7 +58,8 @@ def probe(impl: str, task: str, size: int, device: str, k: int = 2,
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
     case = cases.build(task, size, device, with_naive=impl == "naive", dtype=DTYPES[precision])
-    runtime.apply_memory_policy(case.objective.net.uses_lean(size, size))  # as ranvis.tasks
+    runtime.apply_memory_policy(  # as ranvis.tasks decides it
+        tasks.fits_keeping_freed(case.objective, case.x0, "lbfgs", case.history))
     out: dict[str, float] = {}
     if impl == "ranvis":
         out["s_per_it"] = cases.time_ranvis(case, k, fill=fill)
@@ -209,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     runtime.KEEP_FREED = True  # as the ranvis command sets it (both sides share the process)
     if not a.probe:  # the tables, time to quality, paired scale: sizes without lean layers
-        runtime.apply_memory_policy(False)
+        runtime.apply_memory_policy(True)
     if a.clock == "cpu":
         cases.clock = time.process_time
     if a.device.startswith("cuda"):  # fp32 rows are true fp32 on both sides, as ranvis's fp32

@@ -47,6 +47,10 @@ OVERHEAD = 256 * 2**20  # SSIM, plotting and allocator slack after the check
 # (runtime.keep_freed_memory, which the CLI applies to runs without lean layers): style 1024² float32, 20 L-BFGS pairs, peak RSS
 # 4771 MB with it, 4012 MB without, model without this term 3811 MB.
 HEAP_SLACK = 1.6
+# the same with lean layers (ranvis.frozen), whose freed float32 outputs leave larger holes:
+# style 2048² float32, 20 pairs, peak RSS 18258 MB kept vs 8896 MB not, over 2.4 G elements.
+# runtime.apply_memory_policy keeps freed memory in lean runs only where this still fits.
+LEAN_HEAP_SLACK = 3.9
 DRAW_CHUNK = 1 << 22  # network.normal_weights draws at most this many values at once (float64)
 GIB = 2**30
 
@@ -76,7 +80,8 @@ def _act_bytes(dtype: str, pixels: int) -> float:
 
 def estimate_bytes(height: int, width: int, layers: Sequence[str] = (), *,
                    gram_layers: Sequence[str] = (), optimizer: str = "lbfgs",
-                   dtype: str = "fp32", history: int | None = None) -> int:
+                   dtype: str = "fp32", history: int | None = None,
+                   keep_freed: bool | None = None) -> int:
     """Peak bytes of one optimization over an ``height``×``width`` image whose loss matches the
     features of ``layers`` (content, eq. 1) and the Gram matrices of ``gram_layers`` (eq. 6).
 
@@ -85,7 +90,9 @@ def estimate_bytes(height: int, width: int, layers: Sequence[str] = (), *,
     (default D.LBFGS_HISTORY; lbfgs_pairs caps them). ``dtype``: "fp32" or "bf16", what the layers
     compute in while optimizing (targets and factors are always float32). See the module
     docstring for the model and its calibration. Layer names must be known (check them first
-    with ``network.check_layers``).
+    with ``network.check_layers``). ``keep_freed``: whether glibc keeps freed blocks
+    (runtime.keep_freed_memory) and their slack counts; None: as the ranvis command decides
+    without asking (yes unless the run uses lean layers: runtime.apply_memory_policy).
     """
     table = _layer_table()
     order = {name: i for i, (name, *_rest) in enumerate(table)}
@@ -106,7 +113,8 @@ def estimate_bytes(height: int, width: int, layers: Sequence[str] = (), *,
     setup = _act_bytes("fp32", pixels) * acts
     run = _act_bytes(dtype, pixels) * acts + 2 * pairs * image
     lean = dtype == "fp32" and pixels > D.LEAN_PIXELS  # network.Net.uses_lean
-    slack = 0.0 if lean else HEAP_SLACK * acts  # runtime.apply_memory_policy
+    keep = not lean if keep_freed is None else keep_freed
+    slack = (LEAN_HEAP_SLACK if lean else HEAP_SLACK) * acts if keep else 0.0
     need = max(setup, run) + slack + OVERHEAD + 4 * params + (8 * 4 * min(params, DRAW_CHUNK) if params else 0)
     need += CONTENT_COPIES * sum(by_name[n] for n in layers)
     need += GRAM_COPIES * sum(by_name[n] for n in gram_layers)
@@ -152,6 +160,18 @@ def available_bytes(device: str = "cpu") -> int | None:
         if limit is not None and used is not None and limit < 2**60:
             avail = limit - used if avail is None else min(avail, limit - used)
     return avail
+
+
+def keeping_freed_fits(height: int, width: int, layers: Sequence[str] = (), *,
+                       gram_layers: Sequence[str] = (), optimizer: str = "lbfgs",
+                       device: str = "cpu", dtype: str = "fp32",
+                       history: int | None = None) -> bool:
+    """Whether the run still fits in ``device``'s free memory when freed blocks are kept
+    (:func:`estimate_bytes` with ``keep_freed=True``); True when the free memory is unknown."""
+    avail = available_bytes(device)
+    return avail is None or estimate_bytes(
+        height, width, layers, gram_layers=gram_layers, optimizer=optimizer, dtype=dtype,
+        history=history, keep_freed=True) <= avail
 
 
 def check_memory(height: int, width: int, layers: Sequence[str] = (), *,

@@ -85,20 +85,20 @@ signals = Signals()  # the running command's; replaced by each guarded() call
 
 
 #: set by the ranvis command (and the benchmarks): runs then keep freed memory for reuse
-#: (:func:`keep_freed_memory`) unless they use lean layers; see :func:`apply_memory_policy`.
+#: (:func:`keep_freed_memory`) where it fits; see :func:`apply_memory_policy`.
 KEEP_FREED = False
 
 
-def apply_memory_policy(lean: bool) -> bool:
-    """Call :func:`keep_freed_memory` if :data:`KEEP_FREED` is set and the run is not ``lean``.
+def apply_memory_policy(fits: bool) -> bool:
+    """Call :func:`keep_freed_memory` if :data:`KEEP_FREED` is set and the run ``fits`` with it.
 
-    Lean layers (network.Net, float32 above defaults.LEAN_PIXELS) are chosen where memory runs
-    out, and there the kept heap costs most: a 2048 px style transfer peaked at 18.3 GB with
-    freed memory kept, 9.4 GB without (the time per megapixel moved within the machine's
-    drift). At 1024 px and below it is the other way round (see keep_freed_memory). tasks calls
-    this before each optimization; returns whether freed memory is now kept.
+    ``fits``: the run's memory estimate *with* the kept heap is below the free memory
+    (memory.keeping_freed_fits; tasks asks it for runs with lean layers, whose kept heap is
+    largest: a 2048 px style transfer peaked at 18.3 GB with freed memory kept, 8.9 GB without,
+    and ran 32.3 against 50.8 s per iteration). Smaller runs fit whenever check_memory passed.
+    tasks calls this before each optimization; returns whether freed memory is now kept.
     """
-    if KEEP_FREED and not lean:
+    if KEEP_FREED and fits:
         return keep_freed_memory()
     return False
 

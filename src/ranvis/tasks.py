@@ -16,7 +16,7 @@ from ranvis import _version
 from ranvis import defaults as D
 from ranvis.errors import InputError
 from ranvis.images import resize
-from ranvis.memory import check_memory
+from ranvis.memory import check_memory, keeping_freed_fits
 from ranvis.metrics import feature_error, psnr, ssim
 from ranvis.network import LAYER_INDEX, Net, NetSpec, check_input_size, check_layers
 from ranvis.objectives import Objective, Term, gram_target
@@ -119,6 +119,20 @@ def noise(height: int, width: int, seed: int, device: torch.device | str = "cpu"
     return x.clamp_(0, 1).to(device)
 
 
+def fits_keeping_freed(objective: Objective, init: torch.Tensor, optimizer: str,
+                        history: int | None) -> bool:
+    """runtime.apply_memory_policy's question: does this run fit with freed memory kept?
+    Without lean layers check_memory has counted that heap already (memory.estimate_bytes)."""
+    net, (h, w) = objective.net, init.shape[-2:]
+    if not net.uses_lean(h, w) or net.device.type != "cpu":
+        return True
+    return keeping_freed_fits(
+        h, w, [t.layer for t in objective.terms if t.kind == "content"],
+        gram_layers=[t.layer for t in objective.terms if t.kind == "gram"], optimizer=optimizer,
+        device="cpu", dtype=precision_name(net.dtype),
+        history=history if optimizer == "lbfgs" else None)
+
+
 def _run(task: str, objective: Objective, init: torch.Tensor, iters: int, optimizer: str,
          callbacks: Sequence[Callable[[Step], None]], settings: dict[str, Any],
          factors: dict[str, float], resume: Resume | None = None,
@@ -129,7 +143,7 @@ def _run(task: str, objective: Objective, init: torch.Tensor, iters: int, optimi
         got, want = resume.image.shape[-2:][::-1], init.shape[-2:][::-1]
         raise InputError(f"the checkpoint's image is {got[0]}x{got[1]}, this run's is "
                          f"{want[0]}x{want[1]}; delete the checkpoint or use the same options")
-    apply_memory_policy(objective.net.uses_lean(init.shape[-2], init.shape[-1]))
+    apply_memory_policy(fits_keeping_freed(objective, init, optimizer, history))
     t0 = time.perf_counter()
     res = optimize(objective, init, iters, optimizer=optimizer, callbacks=callbacks,
                    resume=resume, param=param, history=history)

@@ -12,7 +12,8 @@ Per image pixel everything scales with H·W, so the model is a sum of per-layer 
                            + L-BFGS history: 2 · pairs · 3·H·W·4  (optimize.lbfgs_history)
           + weights up to the deepest layer, 4 bytes each (+ the float64 draw buffer)
           + HEAP_SLACK · Σ_{layers ≤ deepest} C·h·w          (heap kept by keep_freed_memory;
-                                                              not for lean runs, which skip it)
+            LEAN_HEAP_SLACK with lean layers, counted there only with keep_freed=True:
+            such runs keep freed memory only where that fits, runtime.apply_memory_policy)
           + OVERHEAD                                        (libraries loaded after the check)
 
 act_bytes: bytes autograd keeps per layer-output element: ACT_BYTES (float32), half that in

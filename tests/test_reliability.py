@@ -518,3 +518,32 @@ def test_memory_policy_keeps_freed_memory_where_it_fits(monkeypatch):
     assert memory.estimate_bytes(32, 32, ["conv1_1"]) == memory.estimate_bytes(
         32, 32, ["conv1_1"], keep_freed=True) > memory.estimate_bytes(
         32, 32, ["conv1_1"], keep_freed=False)
+
+
+def test_checkpoint_takes_in_the_evaluation_a_signal_cut_off(tmp_path):
+    """A signal that lands while an earlier callback runs (a --save-every snapshot) stops the
+    run after optimize() counted the evaluation but before the checkpoint saw it; finish()
+    syncs the checkpoint with the result, so a continuation resumes from what the record says
+    (it once resumed one iteration short: seen in test_signal_writes_best_so_far)."""
+    from ranvis.checkpoint import Checkpoint
+
+    target = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+
+    def objective(x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        loss = (x - target).pow(2).sum()
+        return loss, {"l2": loss}
+
+    def signal_in_snapshot(step) -> None:
+        if step.i == 3:
+            raise KeyboardInterrupt
+
+    ck = Checkpoint(tmp_path / "c.pt", 100, {"k": 1})
+    res = optimize(objective, torch.zeros(1, 3, 8, 8), 10, callbacks=[signal_in_snapshot, ck])
+    assert res.interrupted and len(res.losses) == 4 and len(ck.losses) == 3
+    ck.sync(res)
+    ck.close()
+    back = load_resume(tmp_path / "c.pt", {"k": 1})
+    assert back.losses == res.losses and back.terms == res.terms
+    assert torch.equal(back.image, res.last) and back.best_loss == min(res.losses)
+    ck.sync(res)  # nothing missing now: no change
+    assert len(ck.losses) == 4

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from ranvis.errors import InputError
-from ranvis.optimize import Resume, Step
+from ranvis.optimize import Result, Resume, Step
 from ranvis.record import atomic_write
 
 FORMAT = 1
@@ -44,12 +44,13 @@ class Checkpoint:
         self.saved_at = len(self.losses)
 
     def __call__(self, step: Step) -> None:
-        self.losses.append(step.loss)
-        for k, v in step.terms.items():
-            self.terms.setdefault(k, []).append(v)
+        # the point first, the count last: a signal between the two leaves a consistent state
         self.image = step.x if step.x is not None else step.image
         if step.loss < self.best_loss:
             self.best_image, self.best_loss = step.image, step.loss
+        for k, v in step.terms.items():
+            self.terms.setdefault(k, []).append(v)
+        self.losses.append(step.loss)
         if len(self.losses) % self.every == 0:
             self.save()
 
@@ -63,6 +64,17 @@ class Checkpoint:
                 "best_loss": self.best_loss}
         atomic_write(self.path, lambda p: torch.save(data, p))
         self.saved_at = len(self.losses)
+
+    def sync(self, result: Result) -> None:
+        """Take in the run's last evaluation if this callback never saw it: a signal that
+        arrives while an earlier callback runs (a ``--save-every`` snapshot being written) stops
+        the run after optimize() recorded the evaluation but before this callback was called.
+        Then the record and the checkpoint would disagree by one iteration."""
+        if len(result.losses) - len(self.losses) != 1 or result.last is None:
+            return
+        terms = {k: v[-1] for k, v in result.terms.items() if v}
+        self(Step(len(self.losses), result.losses[-1], terms, result.last.clamp(0, 1),
+                  result.last))
 
     def close(self) -> None:
         if len(self.losses) != self.saved_at:

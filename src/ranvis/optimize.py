@@ -59,6 +59,7 @@ class Result:
     interrupted: bool = False
     faults: list[str] = field(default_factory=list)  # what went non-finite, and what was done
     stopped: str = "completed"  # completed | converged (no step left) | interrupted | numerical fault
+    last: torch.Tensor | None = None  # the last point evaluated, unclamped ([1, 3, H, W])
 
 
 @dataclass
@@ -206,6 +207,7 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, optimizer: st
         if loss < best_loss:
             best, best_loss = image, loss
         terms = {k: float(v.detach()) for k, v in parts.items()}
+        res.last = last_good  # before the loss: a run that counts an evaluation has its point
         res.losses.append(loss)
         for k, v in terms.items():
             res.terms.setdefault(k, []).append(v)

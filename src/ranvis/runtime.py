@@ -245,6 +245,7 @@ def finish(a: argparse.Namespace, run: Any, cbs: list[Any], extra: dict[str, Any
     from ranvis.record import save_run
 
     for cb in cbs:
+        getattr(cb, "sync", lambda _result: None)(run.result)  # checkpoint.Checkpoint.sync
         getattr(cb, "close", lambda: None)()
     rec = run.record
     rec["settings"].update(extra)

@@ -499,8 +499,9 @@ def test_memory_policy_keeps_freed_memory_where_it_fits(monkeypatch):
 
     img = sample("astronaut", (32, 32))
     calls.clear()
-    tasks.invert(img, "conv1_1", iters=1, device="cpu")  # not lean, room: kept
+    run = tasks.invert(img, "conv1_1", iters=1, device="cpu")  # not lean, room: kept
     assert calls == [True]
+    assert run.record["settings"]["freed_memory_kept"] is runtime.freed_memory_kept()
     monkeypatch.setattr(D, "LEAN_PIXELS", 16 * 16)  # the same run now uses lean layers
     need = memory.estimate_bytes(32, 32, ["conv1_1"])  # lean: no kept heap counted
     with_heap = memory.estimate_bytes(32, 32, ["conv1_1"], keep_freed=True)

@@ -126,7 +126,18 @@ def keep_freed_memory() -> bool:
         return False
     m_trim_threshold, m_mmap_max = -1, -4  # glibc's malloc.h
     # a trim threshold of -1 is SIZE_MAX inside glibc: never give the heap's top back
-    return bool(mallopt(m_mmap_max, 0)) and bool(mallopt(m_trim_threshold, -1))
+    global _kept
+    _kept = _kept or (bool(mallopt(m_mmap_max, 0)) and bool(mallopt(m_trim_threshold, -1)))
+    return _kept
+
+
+_kept = False
+
+
+def freed_memory_kept() -> bool:
+    """Whether :func:`keep_freed_memory` is in effect in this process (run records say so:
+    it changes time per iteration and peak memory at large sizes)."""
+    return _kept
 
 
 def check_outputs(a: argparse.Namespace) -> None:

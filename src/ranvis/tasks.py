@@ -21,7 +21,7 @@ from ranvis.metrics import feature_error, psnr, ssim
 from ranvis.network import LAYER_INDEX, Net, NetSpec, check_input_size, check_layers
 from ranvis.objectives import Objective, Term, gram_target
 from ranvis.optimize import Result, Resume, Step, lbfgs_history, optimize
-from ranvis.runtime import apply_memory_policy
+from ranvis.runtime import apply_memory_policy, freed_memory_kept
 from ranvis.weighting import layer_factors
 
 
@@ -144,6 +144,7 @@ def _run(task: str, objective: Objective, init: torch.Tensor, iters: int, optimi
         raise InputError(f"the checkpoint's image is {got[0]}x{got[1]}, this run's is "
                          f"{want[0]}x{want[1]}; delete the checkpoint or use the same options")
     apply_memory_policy(fits_keeping_freed(objective, init, optimizer, history))
+    settings = {**settings, "freed_memory_kept": freed_memory_kept()}
     t0 = time.perf_counter()
     res = optimize(objective, init, iters, optimizer=optimizer, callbacks=callbacks,
                    resume=resume, param=param, history=history)

@@ -112,10 +112,10 @@ class _GramDistance(torch.autograd.Function):
     def backward(ctx: torch.autograd.function.FunctionCtx,
                  grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
         x, r = ctx.saved_tensors
-        if r.shape[0] != x.shape[0]:  # one target for several images, or the reverse
+        if r.shape[0] != x.shape[0]:  # several targets for one image: their gradients add
             r = r.sum(0, keepdim=True)
         s = (r + r.transpose(1, 2)).mul_(ctx.k * grad)
-        return torch.bmm(x.expand(s.shape[0], -1, -1), s).sum_to_size(x.shape), None, None
+        return torch.bmm(x, s), None, None
 
 
 def feature_distance(f: torch.Tensor, target: torch.Tensor, c: float) -> torch.Tensor:

@@ -45,7 +45,7 @@ CONTENT_COPIES = 8  # measured: conv1_2 inversion at 768² (the loss layer domin
 GRAM_COPIES = 1  # measured: texture synthesis and style transfer at 768²
 OVERHEAD = 256 * 2**20  # SSIM, plotting and allocator slack after the check
 # bytes per activation element that glibc's heap holds on top when freed blocks are kept for reuse
-# (runtime.keep_freed_memory, which the CLI applies to runs without lean layers): style 1024² float32, 20 L-BFGS pairs, peak RSS
+# (runtime.keep_freed_memory, which the CLI applies where it fits): style 1024² float32, 20 L-BFGS pairs, peak RSS
 # 4771 MB with it, 4012 MB without, model without this term 3811 MB.
 HEAP_SLACK = 1.6
 # the same with lean layers (ranvis.frozen), whose freed float32 outputs leave larger holes:

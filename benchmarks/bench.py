@@ -1,7 +1,7 @@
 """ranvis against the usual implementation: speed and memory, side by side. Prints tables.
 
     PYTHONPATH=src python benchmarks/bench.py [--device cpu|cuda] [--sizes 128,256,512]
-        [--repeats 3] [--iters 3] [--quick] [--sections table,ttq,scale] [--json out.json]
+        [--repeats 3] [--iters 3] [--quick] [--sections table,ttq,scale,archs] [--json out.json]
 
 table  for inversion (pool5), texture (4 layers) and style transfer (content + 5 style layers +
        TV) at each size: seconds per iteration of ranvis and of the naive reference, their ratio,
@@ -14,6 +14,9 @@ table  for inversion (pool5), texture (4 layers) and style transfer (content + 5
        machine whose speed drifts (shared hosts) affects both sides of each ratio alike.
 ttq    time to quality (quality.py): 256 px style transfer.
 scale  1024 and 2048 px style transfer (quality.py): time per iteration per megapixel, memory.
+archs  one row per architecture (--archs): style transfer at the first --sizes size, ranvis
+       against its own floor (paired per evaluation, as the table), and the peak memory of a
+       fresh process running it at --arch-memory px (default 1024).
 """
 from __future__ import annotations
 
@@ -32,7 +35,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cases  # noqa: E402  (benchmarks/ is a folder of scripts, not a package)
 
-from ranvis import runtime, tasks  # noqa: E402
+from ranvis import heap  # noqa: E402
+from ranvis.nets import ARCH_NAMES  # noqa: E402
+from ranvis.tasks.common import Loop, _fits_keeping_freed  # noqa: E402
 
 MB = 1024 * 1024
 
@@ -51,15 +56,16 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
 def probe(impl: str, task: str, size: int, device: str, k: int = 2,
-          fill: bool = True, precision: str = "fp32") -> dict[str, float]:
+          fill: bool = True, precision: str = "fp32", arch: str = "vgg19") -> dict[str, float]:
     """Build the task, run k + 2 iterations of ``impl`` (ranvis | naive), the last k with a full
     L-BFGS history (``fill``); report peak memory and (ranvis) seconds per iteration."""
     dev = torch.device(device)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    case = cases.build(task, size, device, with_naive=impl == "naive", dtype=DTYPES[precision])
-    runtime.apply_memory_policy(  # as ranvis.tasks decides it
-        tasks.fits_keeping_freed(case.objective, case.x0, "lbfgs", case.history))
+    case = cases.build(task, size, device, with_naive=impl == "naive", dtype=DTYPES[precision],
+                       arch=arch)
+    heap.apply_policy(True, _fits_keeping_freed(  # as the ranvis command's tasks decide it
+        case.objective, case.x0, Loop(optimizer="lbfgs", history=case.history)))
     out: dict[str, float] = {}
     if impl == "ranvis":
         out["s_per_it"] = cases.time_ranvis(case, k, fill=fill)
@@ -82,18 +88,18 @@ def vm_hwm_mb() -> float:
 
 
 def peak(impl: str, task: str, size: int, device: str, k: int = 2,
-         fill: bool = True, precision: str = "fp32") -> dict[str, float]:
+         fill: bool = True, precision: str = "fp32", arch: str = "vgg19") -> dict[str, float]:
     """:func:`probe` in a fresh subprocess (CPU: its VmHWM is this configuration's alone)."""
     if device.startswith("cuda"):  # CUDA peaks are per process but resettable: no subprocess
         import gc
         gc.collect()
         torch.cuda.empty_cache()
-        m = probe(impl, task, size, device, k, fill, precision)
+        m = probe(impl, task, size, device, k, fill, precision, arch)
         m.pop("rss_mb")
         return m
     cmd = [sys.executable, __file__, "--probe", impl, task, str(size), "--device", device,
            "--iters", str(k), "--clock", "cpu" if cases.clock is time.process_time else "wall",
-           "--precision", precision]
+           "--precision", precision, "--archs", arch]
     cmd += [] if fill else ["--no-fill"]
     out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
     if out.returncode != 0:
@@ -158,7 +164,7 @@ def table(device: str, sizes: list[int], repeats: int, k: int, tasks: list[str],
         for task in tasks:
             for prec in precisions:
                 if task == "inversion" and prec != "fp32":
-                    continue  # inversion computes in fp32 (tasks.resolve_precision)
+                    continue  # inversion computes in fp32 (device.resolve_precision)
                 rows.append(_row(task, size, device, repeats, k, memory, prec))
     print(f"(load at end: {cases.load()})")
     return rows
@@ -180,6 +186,46 @@ def _row(task: str, size: int, device: str, repeats: int, k: int, memory: bool,
         return row
 
 
+def arch_row(arch: str, size: int, device: str, repeats: int, k: int) -> dict:
+    """Style transfer on ``arch`` at ``size``: ranvis and its floor, paired per evaluation."""
+    case = cases.build("style", size, device, with_naive=False, arch=arch)
+    cases.time_paired(case, 1)  # warm-up: extractors, oneDNN primitives
+    ranvis, floor, per_eval = [], [], []
+    for _ in range(repeats):
+        ev, fl = cases.time_paired(case, k)
+        ranvis.append(cases._median(ev))
+        floor.append(cases._median(fl))
+        per_eval += [e / f for e, f in zip(ev, fl, strict=True)]
+    per_eval.sort()
+    m = cases._median
+    return {"arch": arch, "size": size, "ranvis": m(ranvis), "floor": m(floor),
+            "ratio_floor": m(per_eval), "range_floor": (per_eval[0], per_eval[-1]),
+            "n": len(per_eval), "deepest": case.deepest}
+
+
+def arch_table(device: str, size: int, archs: list[str], repeats: int, k: int,
+               mem_size: int) -> list[dict]:
+    """One row per architecture: style transfer at ``size`` against its own floor (paired), and
+    the peak memory of a fresh process running it at ``mem_size`` (CPU: peak RSS)."""
+    print(f"\n## Style transfer per architecture, {size} px ({header(device)})")
+    print(f"{repeats} repeats x {k} evaluations, each paired with a floor pass; taps: the "
+          f"architecture's presets; peak memory: style at {mem_size} px, fp32, fresh process")
+    print(f"\n| arch | deepest tap | ranvis s/it | floor s/it | ranvis/floor | peak MB at "
+          f"{mem_size} px |")
+    print("|---|---|---|---|---|---|")
+    rows = []
+    for arch in archs:
+        r = arch_row(arch, size, device, repeats, k)
+        r["mem"] = peak("ranvis", "style", mem_size, device, arch=arch) if mem_size else {}
+        rf = r["range_floor"]
+        print(f"| {arch} | {r['deepest']} | {r['ranvis']:.3f} | {r['floor']:.3f} | "
+              f"{r['ratio_floor']:.2f} ({rf[0]:.2f}–{rf[1]:.2f}) | "
+              f"{mem_str(r['mem']) if mem_size else '-'} |", flush=True)
+        rows.append({**r, "load": cases.load()})
+    print(f"(load at end: {cases.load()})")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cpu")
@@ -189,7 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--iters", type=int, default=3, help="timed iterations per repeat")
     p.add_argument("--quick", action="store_true",
                    help="2 repeats x 2 iterations; ttq with 100 reference iterations")
-    p.add_argument("--sections", default="table", help="any of table,ttq,scale")
+    p.add_argument("--sections", default="table", help="any of table,ttq,scale,archs")
+    p.add_argument("--archs", default=",".join(ARCH_NAMES),
+                   help="archs: the architectures (one row each)")
+    p.add_argument("--arch-memory", type=int, default=1024,
+                   help="archs: the size whose peak memory each row reports (0: none)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.add_argument("--precision", default="fp32,bf16",
                    help="ranvis layer dtypes to time, of fp32,bf16 (inversion: fp32 only); "
@@ -208,16 +258,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="scale: leave the L-BFGS history unfilled (less memory; see README)")
     p.add_argument("--probe", nargs=3, metavar=("IMPL", "TASK", "SIZE"), help=argparse.SUPPRESS)
     a = p.parse_args(argv)
-    runtime.KEEP_FREED = True  # as the ranvis command sets it (both sides share the process)
     if not a.probe:  # the tables, time to quality, paired scale: sizes without lean layers
-        runtime.apply_memory_policy(True)
+        heap.apply_policy(True, True)  # as the ranvis command asks (both sides share the process)
     if a.clock == "cpu":
         cases.clock = time.process_time
     if a.device.startswith("cuda"):  # fp32 rows are true fp32 on both sides, as ranvis's fp32
         torch.backends.cudnn.allow_tf32 = False
     if a.probe:
         print(json.dumps(probe(a.probe[0], a.probe[1], int(a.probe[2]), a.device, a.iters,
-                               not a.no_fill, a.precision.split(",")[0])))
+                               not a.no_fill, a.precision.split(",")[0], a.archs)))
         return 0
     if a.quick:
         a.repeats, a.iters, a.ttq_iters = 2, 2, min(a.ttq_iters, 100)
@@ -227,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         out["table"] = table(a.device, [int(s) for s in a.sizes.split(",")], a.repeats, a.iters,
                              a.tasks.split(","), memory=not a.no_memory,
                              precisions=tuple(a.precision.split(",")))
+    if "archs" in sections:
+        out["archs"] = arch_table(a.device, [int(s) for s in a.sizes.split(",")][0],
+                                  a.archs.split(","), a.repeats, a.iters, a.arch_memory)
     if "ttq" in sections or "scale" in sections:
         import quality
         if "ttq" in sections:

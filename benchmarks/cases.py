@@ -1,7 +1,8 @@
 """Benchmark cases: one task at one size, built both ways (ranvis and the naive reference).
 
-Tasks (paper §3, ranvis defaults): ``inversion`` (pool5), ``texture`` (defaults.TEXTURE_LAYERS)
-and ``style`` (content defaults.CONTENT_LAYER + defaults.STYLE_LAYERS + TV, ratio defaults.RATIO,
+Tasks (paper §3, ranvis defaults, taps from the architecture's presets; VGG-19's shown):
+``inversion`` (the deepest ``invert`` preset: pool5), ``texture`` (conv1_1..conv4_1)
+and ``style`` (content conv2_2 + style conv1_1..conv5_1 + TV, ratio defaults.RATIO,
 TV weighted as ``transfer_style`` weights it: γ·Σ(Δx)², style.tv_weight; until 2026-11-27 the
 cases used γ·mean(Δx)², a different objective, so the time-to-quality bar was not ranvis's).
 Images are bundled samples resized to SIZE x SIZE. The ranvis objective is assembled from the
@@ -24,7 +25,9 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from ranvis import defaults as D
 from ranvis.images import sample
-from ranvis.network import Net, NetSpec
+from ranvis.nets import get_arch
+from ranvis.nets.base import FrozenNet as Net
+from ranvis.nets.spec import NetSpec
 from ranvis.objectives import Objective, Term
 from ranvis.optimize import optimize
 from ranvis.style import tv_weight
@@ -48,7 +51,6 @@ naive = _load_naive()
 #: time (robust to other processes on a shared machine when torch runs one thread)
 clock = time.perf_counter
 TASKS = ("inversion", "texture", "style")
-INVERSION_LAYER = "pool5"
 
 
 @dataclass
@@ -74,26 +76,30 @@ def images(size: int, content: str = "astronaut", style: str = "coffee",
 
 def build(task: str, size: int, device: str | torch.device = "cpu", seed: int = 0,
           content: str = "astronaut", style: str = "coffee", with_naive: bool = True,
-          dtype: torch.dtype = torch.float32) -> Case:
+          dtype: torch.dtype = torch.float32, arch: str = "vgg19") -> Case:
     """Build ``task`` at ``size`` px on ``device``: ranvis objective, naive model, noise start.
 
     ``dtype``: what ranvis's layers compute in (targets and factors are float32 either way, as in
-    ranvis.tasks); the naive reference is float32, the usual way."""
-    net = Net(NetSpec.random(0), device=device)
+    ranvis.tasks); the naive reference is float32, the usual way. ``arch``: the random network's
+    architecture (its presets give the taps); the naive reference exists for VGG-19 only."""
+    a = get_arch(arch)
+    net = a.build(NetSpec.random(0, arch=arch), device)
+    with_naive = with_naive and arch == "vgg19"
     xc, xs = images(size, content, style, device)
     cs: dict[str, float] = {}
     ss: dict[str, float] = {}
     tv = 0.0
     if task == "inversion":
-        layers = [INVERSION_LAYER]
+        inv = a.presets.invert[-1]
+        layers = [inv]
         omega = layer_factors(net, xc, layers, "content")
         with torch.no_grad():
-            target = net(xc, layers)[INVERSION_LAYER]
-        terms = [Term(INVERSION_LAYER, INVERSION_LAYER, "content", target, omega[INVERSION_LAYER])]
+            target = net(xc, layers)[inv]
+        terms = [Term(inv, inv, "content", target, omega[inv])]
         cs = dict(omega)
         xs = None
     elif task == "texture":
-        layers = list(D.TEXTURE_LAYERS)
+        layers = list(a.presets.texture)
         mu = layer_factors(net, xs, layers, "gram")
         terms = gram_terms(net, [xs], layers, [1.0], mu)
         ss = dict(mu)
@@ -101,7 +107,7 @@ def build(task: str, size: int, device: str | torch.device = "cpu", seed: int = 
     elif task == "style":
         alpha, beta, gamma = D.RATIO
         tv = tv_weight(gamma, xc)  # γ·Σ(Δx)², as ranvis.tasks.transfer_style applies it
-        cl, sl = D.CONTENT_LAYER, list(D.STYLE_LAYERS)
+        cl, sl = a.presets.content, list(a.presets.style)
         omega = layer_factors(net, xc, [cl], "content")
         mu = layer_factors(net, xs, sl, "gram")
         with torch.no_grad():

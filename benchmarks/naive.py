@@ -17,7 +17,7 @@ As in the tutorials, the closure clamps the image to [0, 1] before each evaluati
 It computes the same objective as ranvis (same formulas, same normalizations); the per-layer
 factors are fed in from ranvis (``weighting.layer_factors``), the targets are computed here the
 tutorial way, by running the model built so far on the content / style image.
-The weights are copied from ``ranvis.network.Net.layer_weights``, so both use the same network.
+The weights are copied from ``ranvis.nets.vgg.Net.layer_weights``, so both use the same network.
 """
 from __future__ import annotations
 
@@ -28,7 +28,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ranvis.network import IMAGENET_MEAN, VGG19, Net
+from ranvis.nets.base import IMAGENET_MEAN
+from ranvis.nets.vgg import CONFIGS, Net
+
+VGG19 = CONFIGS["vgg19"]
 
 
 class Normalization(nn.Module):

@@ -28,9 +28,12 @@ import torch
 from ranvis import style as S
 from ranvis.experiments import style_quality as SQ
 from ranvis.experiments import texture_quality as TQ
+from ranvis.nets import get_arch
 from ranvis.objectives import Objective
 from ranvis.tasks import gram_terms, make_net, synthesize_texture, transfer_style
 from ranvis.weighting import layer_factors
+
+VGG19 = get_arch("vgg19")  # the paper's network, the one these studies measured
 
 
 def style_loss32(content: torch.Tensor, style: torch.Tensor, image: torch.Tensor) -> float:
@@ -38,18 +41,16 @@ def style_loss32(content: torch.Tensor, style: torch.Tensor, image: torch.Tensor
     from ranvis import defaults as D
 
     model = make_net("random", device="cpu")
-    obj, _ = S.style_objective(model, content, [style], [1.0], D.CONTENT_LAYER,
-                               list(D.STYLE_LAYERS), D.RATIO)
+    obj, _ = S.style_objective(model, content, [style], [1.0], VGG19.presets.content,
+                               list(VGG19.presets.style), D.RATIO)
     with torch.no_grad():
         return float(obj(image)[0])
 
 
 def texture_loss32(source: torch.Tensor, image: torch.Tensor) -> float:
-    from ranvis import defaults as D
-    from ranvis.network import check_layers
 
     model = make_net("random", device="cpu")
-    layers = check_layers(D.TEXTURE_LAYERS)
+    layers = VGG19.check_taps(list(VGG19.presets.texture))
     factors = layer_factors(model, source, layers, "gram")
     obj = Objective(model, gram_terms(model, [source], layers, [1.0], factors))
     with torch.no_grad():

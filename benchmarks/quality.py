@@ -22,8 +22,11 @@ import torch
 
 from ranvis import defaults as D
 from ranvis import style as S
+from ranvis.nets import get_arch
 from ranvis.optimize import Step
 from ranvis.tasks import make_net, transfer_style
+
+VGG19 = get_arch("vgg19")  # the paper's network, the one these studies measured
 
 TTQ_SIZE = 256
 
@@ -48,7 +51,7 @@ def _ranvis_until(device: str, bar: float, cap: int) -> dict:
     checks: list[tuple[int, float]] = []  # (iteration, float32 loss at its clamped image)
     t0 = cases.clock()
     judge, _ = S.style_objective(make_net("random", device=device), xc, [xs], [1.0],
-                                 D.CONTENT_LAYER, list(D.STYLE_LAYERS), D.RATIO)
+                                 VGG19.presets.content, list(VGG19.presets.style), D.RATIO)
 
     def stop_at_bar(step: Step) -> None:
         hits.append((step.i, step.loss, cases.clock() - t0))

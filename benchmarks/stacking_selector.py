@@ -20,9 +20,14 @@ import torch
 
 from ranvis.images import sample
 from ranvis.metrics import feature_error, l2_distance
-from ranvis.network import WEIGHTED, Net, NetSpec
-from ranvis.stacking import candidate_seed, draw_weights, rectified
+from ranvis.nets import get_arch
+from ranvis.nets.spec import NetSpec
+from ranvis.nets.vgg import Net
+from ranvis.stacking import candidate_seed, draw_weights
 from ranvis.tasks import invert
+
+VGG19 = get_arch("vgg19")
+WEIGHTED = VGG19.weighted()
 
 LAYERS = ["conv2_2", "conv3_4", "conv4_4", "conv5_4"]  # shallower layers invert almost exactly
 REFERENCE = "chelsea"
@@ -57,7 +62,7 @@ def main() -> None:
     device = sys.argv[4] if len(sys.argv) > 4 else "cpu"
     imgs = {n: sample(n, size) for n in [REFERENCE, *HELD_OUT]}
     net = Net(NetSpec({n: candidate_seed(0, i, 0) for i, n in enumerate(WEIGHTED)}), device)
-    draw = draw_weights(0.015)
+    draw = draw_weights(VGG19, "paper", 0.015)
     results = []
     for name in LAYERS:
         pos = WEIGHTED.index(name)
@@ -67,7 +72,7 @@ def main() -> None:
             t0 = time.perf_counter()
             row = {"layer": name, "k": k, "seed": seed}
             for img_name, img in imgs.items():
-                row[img_name] = one(net, rectified(name), img, iters, device)
+                row[img_name] = one(net, VGG19.representation(name), img, iters, device)
             row["seconds"] = time.perf_counter() - t0
             results.append(row)
             print(name, k, round(row["seconds"], 1), {n: row[n]["rmse"][iters] for n in imgs},

@@ -11,7 +11,10 @@ from PIL import Image
 
 import ranvis
 from ranvis import cli
-from ranvis.network import LAYER_NAMES, NetSpec
+from ranvis.nets import get_arch
+from ranvis.nets.spec import NetSpec
+
+LAYER_NAMES = [t.name for t in get_arch("vgg19").nodes()]
 
 SRC = str(Path(ranvis.__file__).resolve().parents[1])
 HEAVY = ("torch", "numpy", "PIL", "skimage", "matplotlib", "tqdm")

@@ -6,7 +6,10 @@ import torch
 import torch.nn.functional as F
 
 from ranvis import frozen
-from ranvis.network import LAYERS, Net, NetSpec
+from ranvis.nets.spec import NetSpec
+from ranvis.nets.vgg import Net, layers_of
+
+LAYERS = layers_of("vgg19")
 
 
 def _plain_forward(net: Net, x: torch.Tensor, upto: str) -> torch.Tensor:
@@ -117,19 +120,17 @@ def test_lean_is_chosen_by_input_size(monkeypatch):
 
 # -- precision and the L-BFGS history cap ------------------------------------------------------
 def test_resolve_precision():
+    """auto is float32 for every task; bf16 is offered, not chosen."""
     from ranvis.errors import InputError
     from ranvis.tasks import fast_bfloat16, resolve_precision
 
     cpu = torch.device("cpu")
-    assert resolve_precision("auto", "invert", cpu) == torch.float32
-    assert resolve_precision("fp32", "style", cpu) == torch.float32
-    assert resolve_precision("bf16", "invert", cpu) == torch.bfloat16
+    assert resolve_precision("auto") == torch.float32  # bf16 is opt-in
+    assert resolve_precision("fp32") == torch.float32
+    assert resolve_precision("bf16") == torch.bfloat16
     assert isinstance(fast_bfloat16(cpu), bool)
-    assert resolve_precision("auto", "style", cpu) == torch.float32  # bf16 is opt-in
-    assert resolve_precision("auto", "texture", cpu) == torch.float32
     with pytest.raises(InputError, match="precision"):
-        resolve_precision("fp16", "style", cpu)
-
+        resolve_precision("fp16")
 
 def test_bf16_style_and_texture_run_and_say_so():
     from ranvis.tasks import synthesize_texture, transfer_style

@@ -7,7 +7,8 @@ import torch
 
 from ranvis.errors import InputError
 from ranvis.images import sample
-from ranvis.network import Net, NetSpec
+from ranvis.nets.spec import NetSpec
+from ranvis.nets.vgg import Net
 from ranvis.tasks import invert, noise, resolve_device
 from ranvis.weighting import layer_factors
 

@@ -1,4 +1,5 @@
-"""Tests for ranvis.network: names, shapes, seeded weights, spec JSON, trained loading, errors."""
+"""Tests for VGG (ranvis.nets.vgg) and the spec: names, shapes, seeded weights, spec JSON, trained
+loading, errors. The golden values are those of ranvis before the architecture registry."""
 
 import json
 
@@ -6,19 +7,18 @@ import numpy as np
 import pytest
 import torch
 
-from ranvis import network
 from ranvis.errors import InputError
-from ranvis.network import (
-    LAYER_NAMES,
-    LAYERS,
-    WEIGHTED,
-    Net,
-    NetSpec,
-    check_input_size,
-    check_layers,
-    net_from_state_dict,
-    normal_weights,
-)
+from ranvis.nets import base, get_arch, vgg
+from ranvis.nets.draw import normal_weights
+from ranvis.nets.spec import NetSpec
+from ranvis.nets.trained import load_trained
+from ranvis.nets.vgg import Net, net_from_state_dict
+
+VGG19 = get_arch("vgg19")
+LAYERS = list(vgg.layers_of("vgg19"))
+LAYER_NAMES = [layer.name for layer in LAYERS]
+WEIGHTED = VGG19.weighted()
+check_layers, check_input_size = VGG19.check_taps, VGG19.check_input_size
 
 EXPECTED_NAMES = (
     "conv1_1 relu1_1 conv1_2 relu1_2 pool1 "
@@ -85,8 +85,8 @@ def test_output_shapes_real_forward(net0, size):
 
 def test_output_shapes_256_and_fc(monkeypatch):
     """All shapes at 256 px, fc layers included, on the meta device (no weights drawn)."""
-    monkeypatch.setattr(network, "normal_weights",
-                        lambda seed, shape, sigma: torch.empty(shape, device="meta"))
+    monkeypatch.setattr(vgg, "draw",
+                        lambda seed, shape, init, sigma: torch.empty(shape, device="meta"))
     net = Net(NetSpec.random(0), device="meta")
     out = net(torch.empty(1, 3, 256, 256, device="meta"), LAYER_NAMES)
     assert list(out) == LAYER_NAMES
@@ -98,18 +98,17 @@ def test_output_shapes_256_and_fc(monkeypatch):
         assert tuple(out[name].shape) == (1, width), name
 
 
-def test_fc_forward_values(monkeypatch, net0):
+def test_fc_forward_values():
     """fc6 -> relu6 -> fc7 -> relu7 -> fc8 computes linear maps of the flattened pool5, ReLU
-    between (checked with small fake weights and the fc input size patched to 32 px)."""
-    monkeypatch.setattr(network, "FC_INPUT_SIZE", 32)
-    net = net0  # its conv weights are drawn once per module; fc weights are only used here
+    between (checked with small fake weights at the fc input size, 256 px)."""
+    net = Net(NetSpec.random(0))  # its own: the fc weights planted here stay here
     g = torch.Generator().manual_seed(0)
-    w6, w7, w8 = (torch.randn(4, 512, generator=g), torch.randn(3, 4, generator=g),
+    w6, w7, w8 = (torch.randn(4, 512 * 8 * 8, generator=g), torch.randn(3, 4, generator=g),
                   torch.randn(2, 3, generator=g))
     b6, b7, b8 = torch.randn(4, generator=g), torch.randn(3, generator=g), torch.randn(2, generator=g)
     for name, w, b in [("fc6", w6, b6), ("fc7", w7, b7), ("fc8", w8, b8)]:
         net.set_weights(name, w, b)
-    x = torch.rand(1, 3, 32, 32, generator=g)
+    x = torch.rand(1, 3, 256, 256, generator=g)
     with torch.no_grad():
         out = net(x, ["pool5", "fc6", "relu6", "fc7", "relu7", "fc8"])
     p5 = out["pool5"].flatten(1)
@@ -217,7 +216,7 @@ def test_channels_last_on_and_off_agree():
 def test_preprocessing_random_net():
     net = Net(NetSpec.random(0))
     x = torch.rand(1, 3, 4, 4)
-    mean = torch.tensor(network.IMAGENET_MEAN).view(1, 3, 1, 1)
+    mean = torch.tensor(base.IMAGENET_MEAN).view(1, 3, 1, 1)
     torch.testing.assert_close(net.preprocess(x), (x - mean) * 255.0)
 
 
@@ -271,8 +270,8 @@ BAD_SPECS = {
     "negative sigma": json.dumps(_bad(sigma=-0.1)),
     "string sigma": json.dumps(_bad(sigma="big")),
     "bad pool": json.dumps(_bad(pool="min")),
-    "bad arch": json.dumps(_bad(arch="resnet50")),
-    "unknown format": json.dumps(_bad(format=2)),
+    "bad arch": json.dumps(_bad(arch="resnet5")),
+    "unknown format": json.dumps(_bad(format=3)),
     "no format": json.dumps({k: v for k, v in _spec_dict().items() if k != "format"}),
     "binary": b"\xff\xfe\x00garbage",
 }
@@ -288,7 +287,7 @@ def test_malformed_spec_gives_input_error(tmp_path, case):
     msg = str(e.value)
     assert msg and "\n" not in msg
     if case == "unknown format":
-        assert "format 2" in msg and "1" in msg
+        assert "formats 1, 2" in msg and "3" in msg
 
 
 def test_spec_missing_file(tmp_path):
@@ -333,8 +332,8 @@ def test_trained_state_dict_lands_in_right_layers(tmp_path):
         assert float(w[0, 0]) == 100.0 + k and float(b[0]) == 200.0 + k, name
     # preprocessing switches to torchvision's (x - mean) / std
     x = torch.rand(1, 3, 4, 4)
-    mean = torch.tensor(network.IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(network.IMAGENET_STD).view(1, 3, 1, 1)
+    mean = torch.tensor(base.IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(base.IMAGENET_STD).view(1, 3, 1, 1)
     torch.testing.assert_close(net.preprocess(x), (x - mean) / std)
     # conv1_1 computes with those weights on that input
     with torch.no_grad():
@@ -350,12 +349,12 @@ def test_trained_load_from_file_and_errors(tmp_path):
     p = tmp_path / "vgg.pth"
     torch.save(sd, p)
     with pytest.raises(InputError, match="classifier.0"):  # wrong fc6 input width
-        network.load_trained(p)
+        load_trained(p)
     with pytest.raises(InputError, match="not a file"):
-        network.load_trained(tmp_path / "missing.pth")
+        load_trained(tmp_path / "missing.pth")
     (tmp_path / "junk.pth").write_bytes(b"not a torch file")
     with pytest.raises(InputError, match="cannot read"):
-        network.load_trained(tmp_path / "junk.pth")
+        load_trained(tmp_path / "junk.pth")
     bad = _torchvision_state_dict()
     del bad["features.34.weight"]
     with pytest.raises(InputError, match="features.34"):

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from ranvis.images import sample
-from ranvis.network import Net, NetSpec
+from ranvis.nets.spec import NetSpec
+from ranvis.nets.vgg import Net
 from ranvis.objectives import Objective, Term
 from ranvis.optimize import Step, optimize
 from ranvis.tasks import noise

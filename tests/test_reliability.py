@@ -5,6 +5,7 @@ signals and determinism need real processes. Images are 32-48 px, layers shallow
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -27,7 +28,7 @@ from ranvis import cli, images
 from ranvis.checkpoint import load_resume
 from ranvis.errors import InputError
 from ranvis.memory import available_bytes, check_memory, estimate_bytes
-from ranvis.network import NetSpec
+from ranvis.nets.spec import NetSpec
 from ranvis.optimize import Resume, optimize
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -469,7 +470,7 @@ def test_keep_freed_memory_is_safe_to_call_and_allocations_still_work():
     """glibc: large blocks come from the heap afterwards; elsewhere a no-op returning False."""
     import platform
 
-    from ranvis.runtime import keep_freed_memory
+    from ranvis.heap import keep_freed_memory
 
     ok = keep_freed_memory()
     assert isinstance(ok, bool)
@@ -482,26 +483,27 @@ def test_keep_freed_memory_is_safe_to_call_and_allocations_still_work():
 
 
 def test_memory_policy_keeps_freed_memory_where_it_fits(monkeypatch):
-    """The CLI sets runtime.KEEP_FREED; each task run then keeps freed memory if the run's
+    """The CLI passes keep_freed=True; each task run then keeps freed memory if the run's
     estimate *with* the kept heap fits (runs with lean layers are asked: there the heap kept
-    doubled the peak). Library use (KEEP_FREED unset) never changes the allocator."""
+    doubled the peak). Library use (keep_freed=False, the default) never changes the allocator."""
     from ranvis import defaults as D
-    from ranvis import memory, runtime, tasks
+    from ranvis import heap, memory, tasks
     from ranvis.images import sample
 
     calls: list[bool] = []
-    monkeypatch.setattr(runtime, "keep_freed_memory", lambda: calls.append(True) or True)
-    monkeypatch.setattr(runtime, "KEEP_FREED", False)
-    assert runtime.apply_memory_policy(True) is False and calls == []
-    monkeypatch.setattr(runtime, "KEEP_FREED", True)
-    assert runtime.apply_memory_policy(False) is False and calls == []
-    assert runtime.apply_memory_policy(True) is True and calls == [True]
-
+    monkeypatch.setattr(heap, "keep_freed_memory", lambda: calls.append(True) or True)
+    assert heap.apply_policy(False, True) is False and calls == []
+    assert heap.apply_policy(True, False) is False and calls == []
+    assert heap.apply_policy(True, True) is True and calls == [True]
     img = sample("astronaut", (32, 32))
+    calls.clear()
+    tasks.invert(img, "conv1_1", iters=1, device="cpu")  # library default: never kept
+    assert calls == []
+    monkeypatch.setattr(tasks, "invert", functools.partial(tasks.invert, keep_freed=True))
     calls.clear()
     run = tasks.invert(img, "conv1_1", iters=1, device="cpu")  # not lean, room: kept
     assert calls == [True]
-    assert run.record["settings"]["freed_memory_kept"] is runtime.freed_memory_kept()
+    assert run.record["settings"]["freed_memory_kept"] is heap.freed_memory_kept()
     monkeypatch.setattr(D, "LEAN_PIXELS", 16 * 16)  # the same run now uses lean layers
     need = memory.estimate_bytes(32, 32, ["conv1_1"])  # lean: no kept heap counted
     with_heap = memory.estimate_bytes(32, 32, ["conv1_1"], keep_freed=True)

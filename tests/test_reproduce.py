@@ -17,7 +17,8 @@ import torch
 
 from ranvis.cli import main
 from ranvis.experiments import common, fig4, fig12, report, report_html
-from ranvis.network import Net, NetSpec
+from ranvis.nets.spec import NetSpec
+from ranvis.nets.vgg import Net
 
 FIGS = [name for name, _ in report.FIGURES]
 TINY = ["--quick", "--size", "32", "--iters", "2", "--device", "cpu"]

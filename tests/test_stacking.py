@@ -12,8 +12,13 @@ import torch
 from ranvis import stacking
 from ranvis.cli import main
 from ranvis.errors import InputError
-from ranvis.network import WEIGHTED, Net, NetSpec
+from ranvis.nets import get_arch
+from ranvis.nets.spec import NetSpec
+from ranvis.nets.vgg import Net
 from ranvis.stacking import BuildSettings, build, cache_path, candidate_seed, draw_weights
+
+VGG19 = get_arch("vgg19")
+WEIGHTED = VGG19.weighted()
 
 TINY = BuildSettings("sample:chelsea", candidates=2, size=32, iters=4, layers="conv",
                      upto="conv1_2")
@@ -32,10 +37,10 @@ def test_candidate_seeds_are_distinct_and_rectified_layers():
     assert len(seeds) == 3 * len(WEIGHTED) * 5
     plain = {v for s in range(10) for v in NetSpec.random(s).seeds.values()}
     assert not seeds & plain
-    assert stacking.rectified("conv1_1") == "relu1_1"
-    assert stacking.rectified("conv5_4") == "relu5_4"
-    assert stacking.rectified("fc7") == "relu7"
-    assert stacking.rectified("fc8") == "fc8"
+    assert VGG19.representation("conv1_1") == "relu1_1"
+    assert VGG19.representation("conv5_4") == "relu5_4"
+    assert VGG19.representation("fc7") == "relu7"
+    assert VGG19.representation("fc8") == "fc8"
 
 
 def test_same_arguments_give_the_same_spec():
@@ -46,13 +51,13 @@ def test_same_arguments_give_the_same_spec():
     assert a.seeds["conv2_1"] == candidate_seed(0, WEIGHTED.index("conv2_1"), 0)
     for name, rec in a.info["layers"].items():
         assert a.seeds[name] == rec["candidates"][rec["chosen"]]["seed"]
-        assert rec["representation"] == stacking.rectified(name)
+        assert rec["representation"] == VGG19.representation(name)
     other = build(replace(TINY, seed=1), progress=False)
     assert other.seeds["conv1_1"] != a.seeds["conv1_1"]
 
 
 def test_planted_bad_candidates_are_never_chosen():
-    draw = draw_weights(TINY.sigma)
+    draw = draw_weights(VGG19, TINY.init, TINY.sigma)
 
     def planted(name: str, k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
         w, b = draw(name, k, seed)
@@ -98,7 +103,7 @@ def test_resume_after_interruption_gives_the_uninterrupted_result(tmp_path, caps
 
 
 def test_ties_go_to_the_lowest_candidate():
-    draw = draw_weights(TINY.sigma)
+    draw = draw_weights(VGG19, TINY.init, TINY.sigma)
     spec = build(TINY, progress=False, weights=lambda name, k, seed: draw(name, 0, 7))
     for rec in spec.info["layers"].values():
         assert rec["chosen"] == 0

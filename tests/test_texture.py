@@ -11,7 +11,8 @@ from ranvis.cli import main
 from ranvis.errors import InputError
 from ranvis.images import sample
 from ranvis.losses import feature_distance, feature_loss, gram, gram_distance, gram_loss
-from ranvis.network import Net, NetSpec
+from ranvis.nets.spec import NetSpec
+from ranvis.nets.vgg import Net
 from ranvis.objectives import Term, gram_target
 from ranvis.tasks import synthesize_texture
 from ranvis.weighting import layer_factors

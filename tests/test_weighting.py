@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from ranvis.losses import feature_loss
-from ranvis.network import Net, NetSpec
+from ranvis.nets.spec import NetSpec
+from ranvis.nets.vgg import Net
 from ranvis.weighting import layer_factors
 
 

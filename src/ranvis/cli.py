@@ -16,8 +16,19 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ranvis import defaults as D
-from ranvis import runtime
 from ranvis._version import __version__
+from ranvis.cliargs import (
+    add_arch,
+    arch_name,
+    common,
+    float_list,
+    positive_float,
+    positive_int,
+    ratio3,
+    seed_int,
+    size_wh,
+)
+from ranvis.nets import ARCH_NAMES
 from ranvis.runtime import (  # noqa: F401
     EXIT_FAULT,
     EXIT_INPUT,
@@ -32,7 +43,6 @@ from ranvis.runtime import finish as _finish
 from ranvis.runtime import load_image as _load
 from ranvis.runtime import resume as _resume
 
-SEED_MAX = 2**32 - 1  # NetSpec.random gives layer i the seed 1000*s + i; PCG64 and torch take it
 EXIT_FIGURE_FAILED = 1  # reproduce: the report was written but a figure module failed (a bug)
 
 
@@ -41,124 +51,25 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def positive_int(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}")
-    return v
-
-
-def positive_float(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {s!r}") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {s!r}")
-    return v
-
-
-def size_wh(s: str) -> tuple[int, int]:
-    """'512x256' → (512, 256)."""
-    parts = s.lower().split("x")
-    if len(parts) != 2:
-        raise argparse.ArgumentTypeError(f"expected WxH like 512x256, got {s!r}")
-    w, h = (positive_int(p) for p in parts)
-    return w, h
-
-
-def seed_int(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        v = -1
-    if not 0 <= v <= SEED_MAX:
-        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {SEED_MAX}, got {s!r}")
-    return v
-
-
-def png_path(s: str) -> Path:
-    """An output image name: it must end in .png (OUT.json and OUT-loss.png go beside it)."""
-    if not s.lower().endswith(".png") or s.lower() == ".png":
-        raise argparse.ArgumentTypeError(f"expected an output file name ending in .png, got {s!r}")
-    return Path(s)
-
-
-def float_list(s: str) -> list[float]:
-    try:
-        vals = [float(v) for v in s.split(",")]
-    except ValueError:
-        vals = []
-    if not vals or not all(0 <= v < float("inf") for v in vals):
-        raise argparse.ArgumentTypeError(f"expected comma-separated non-negative numbers like "
-                                         f"1,0.5, got {s!r}")
-    return vals
-
-
-def ratio3(s: str) -> tuple[float, float, float]:
-    """'10:1:10' → (10.0, 1.0, 10.0); 'paper' → the paper's 100:1:1000 (defaults.PAPER_RATIO)."""
-    if s.strip().lower() == "paper":
-        return D.PAPER_RATIO
-    parts = s.split(":")
-    try:
-        vals = tuple(float(v) for v in parts)
-    except ValueError:
-        vals = ()
-    if len(vals) != 3 or not all(0 <= v < float("inf") for v in vals) or not any(vals):
-        raise argparse.ArgumentTypeError(f"expected three non-negative numbers A:B:G, not all "
-                                         f"zero, like 10:1:10, or 'paper', got {s!r}")
-    return vals  # type: ignore[return-value]
-
-
-def _common(p: argparse.ArgumentParser, size: int = D.SIZE) -> None:
-    """Options every optimization task takes."""
-    p.add_argument("-o", "--output", required=True, type=png_path,
-                   help="output PNG; OUT.json (run record) and OUT-loss.png are written beside it")
-    p.add_argument("--size", type=positive_int, default=size,
-                   help="resize the input so its longer side is N px (default: %(default)s)")
-    p.add_argument("--iters", type=positive_int, default=D.ITERS,
-                   help="iterations = objective evaluations (default: %(default)s)")
-    p.add_argument("--seed", type=seed_int, default=0,
-                   help="seed of the white-noise start (default: %(default)s)")
-    p.add_argument("--net", default="random",
-                   help="random (plain VGG-19 from --net-seed), stacked (the shipped ranVGG), "
-                        "or a spec JSON from build-net (default: %(default)s)")
-    p.add_argument("--net-seed", type=seed_int, default=0,
-                   help="seed of --net random (default: 0)")
-    p.add_argument("--sigma", type=positive_float, default=D.SIGMA,
-                   help="std of the random weights, --net random (default: %(default)s)")
-    p.add_argument("--pool", choices=["avg", "max"], default=D.POOL,
-                   help="pooling of --net random (default: avg)")
-    p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")
-    p.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=D.PRECISION,
-                   help="dtype the network layers compute in: auto = fp32; bf16 is about 2x "
-                        "faster per iteration on a GPU or a CPU with AMX/AVX512-BF16, and ends at "
-                        "a slightly higher loss (default: %(default)s)")
-    p.add_argument("--save-every", type=positive_int, default=None, metavar="N",
-                   help="also write OUT-iterNNNNN.png every N iterations")
-    p.add_argument("--checkpoint", type=Path, default=None, metavar="PATH",
-                   help="save the run's state to PATH every --checkpoint-every iterations and "
-                        "when interrupted; the same command with the same PATH continues from it "
-                        "(iterations count in total; the optimizer's own state restarts)")
-    p.add_argument("--checkpoint-every", type=positive_int, default=D.CHECKPOINT_EVERY,
-                   metavar="N", help="iterations between checkpoints (default: %(default)s)")
-
-
 def _net_kwargs(a: argparse.Namespace) -> dict[str, Any]:
-    return {"net": a.net, "net_seed": a.net_seed, "sigma": a.sigma, "pool": a.pool,
-            "iters": a.iters, "seed": a.seed, "optimizer": a.optimizer, "device": a.device,
-            "precision": a.precision}
+    return {"net": a.net, "arch": a.arch, "net_seed": a.net_seed, "sigma": a.sigma,
+            "pool": a.pool, "weight_init": a.weight_init, "iters": a.iters, "seed": a.seed,
+            "optimizer": a.optimizer, "device": a.device, "precision": a.precision,
+            "keep_freed": True}  # a one-run command keeps glibc's freed memory (heap.py)
+
+
+def _arch(a: argparse.Namespace) -> Any:
+    """The run's architecture: the spec's (``--net FILE``) or ``--arch``'s (default VGG-19)."""
+    from ranvis.tasks import resolve_arch
+
+    return resolve_arch(a.net, a.arch)
 
 
 def cmd_invert(a: argparse.Namespace) -> int:
-    from ranvis.network import check_layers
     from ranvis.tasks import invert
 
-    img = _load(a.image, a.size, check_layers(a.layer), optimizer=a.optimizer)
+    arch = _arch(a)
+    img = _load(a.image, a.size, arch.check_taps(a.layer), optimizer=a.optimizer, arch=arch.name)
     resume = _resume(a)
     cbs = _callbacks(a, f"invert {a.layer}", resume)
     run = invert(img, a.layer, callbacks=cbs, resume=resume, param=a.param, **_net_kwargs(a))
@@ -168,11 +79,11 @@ def cmd_invert(a: argparse.Namespace) -> int:
 
 
 def cmd_texture(a: argparse.Namespace) -> int:
-    from ranvis.network import check_layers
     from ranvis.tasks import synthesize_texture
 
-    layers = check_layers(a.layers)
-    src = _load(a.image, a.size, gram_layers=layers)
+    arch = _arch(a)
+    layers = arch.check_taps(a.layers or list(arch.presets.texture))
+    src = _load(a.image, a.size, gram_layers=layers, arch=arch.name)
     resume = _resume(a)
     cbs = _callbacks(a, "texture", resume)
     run = synthesize_texture(src, layers, out_size=a.out_size, weights=a.weights,
@@ -181,26 +92,35 @@ def cmd_texture(a: argparse.Namespace) -> int:
 
 
 def cmd_style(a: argparse.Namespace) -> int:
-    from ranvis.network import check_layers
     from ranvis.tasks import transfer_style
 
-    style_layers = check_layers(a.style_layers)
-    content = _load(a.content, a.size, check_layers(a.content_layer), style_layers,
-                    optimizer=a.optimizer)
+    arch = _arch(a)
+    style_layers = arch.check_taps(a.style_layers or list(arch.presets.style))
+    content_layer = arch.check_taps([a.content_layer or arch.presets.content])[0]
+    content = _load(a.content, a.size, [content_layer], style_layers, optimizer=a.optimizer,
+                    arch=arch.name)
     # styles at --style-scale x the output's longer side (checked for memory first);
     # transfer_style resizes them again for each coarser scale
     side = max(1, round(max(content.shape[-2:]) * a.style_scale))
-    styles = [_load(s, side, gram_layers=style_layers, fix="use a smaller --style-scale")
-              for s in a.styles]
+    styles = [_load(s, side, gram_layers=style_layers, fix="use a smaller --style-scale",
+                    arch=arch.name) for s in a.styles]
     resume = _resume(a)
     cbs = _callbacks(a, "style", resume)
     run = transfer_style(content, styles, style_weights=a.style_weights,
-                         content_layer=a.content_layer, style_layers=style_layers,
+                         content_layer=content_layer, style_layers=style_layers,
                          ratio=a.ratio, init=a.init, scales=a.scales, style_scale=a.style_scale,
                          original_colors=a.original_colors, callbacks=cbs, resume=resume,
                          **_net_kwargs(a))
     return _finish(a, run, cbs, {"content": str(a.content), "styles": [str(s) for s in a.styles],
                                  "net_arg": a.net})
+
+
+def cmd_layers(a: argparse.Namespace) -> int:
+    from ranvis.nets import get_arch
+    from ranvis.nets.table import tap_table
+
+    print(tap_table(get_arch(a.arch or D.ARCH), every=a.all))
+    return EXIT_OK
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
@@ -230,8 +150,11 @@ def cmd_build_net(a: argparse.Namespace) -> int:
     from ranvis.stacking import BuildSettings, build
 
     s = BuildSettings(reference=str(a.reference), candidates=a.candidates, size=a.size,
-                      iters=a.iters, layers=a.layers, seed=a.seed, upto=a.upto)
+                      iters=a.iters, layers=a.layers, seed=a.seed, upto=a.upto,
+                      arch=a.arch or D.ARCH, init=a.weight_init)
     command = ("ranvis build-net --reference " + s.reference +
+               (f" --arch {s.arch}" if s.arch != D.ARCH else "") +
+               (f" --weight-init {s.init}" if s.init != D.WEIGHT_INIT else "") +
                f" --candidates {s.candidates} --size {s.size} --iters {s.iters}"
                f" --layers {s.layers} --seed {s.seed}" + (f" --upto {s.upto}" if s.upto else ""))
     try:
@@ -248,8 +171,9 @@ def cmd_build_net(a: argparse.Namespace) -> int:
 
 
 def _build_net_parser(sub: Any) -> None:
-    s = sub.add_parser("build-net", help="build a stacked ranVGG: greedy layer-wise choice of "
-                       "random weights (paper section 2); writes a spec for --net")
+    s = sub.add_parser("build-net", help="build a stacked random net (the paper's ranVGG): "
+                       "greedy layer-wise choice of random weights (paper section 2); writes a "
+                       "spec for --net")
     s.add_argument("--reference", required=True,
                    help=f"reference image file or sample:NAME (the shipped net: {D.STACK_REFERENCE})")
     s.add_argument("-o", "--output", required=True, type=Path,
@@ -258,19 +182,20 @@ def _build_net_parser(sub: Any) -> None:
     s.add_argument("--candidates", type=positive_int, default=D.STACK_CANDIDATES, metavar="K",
                    help="random draws tried per layer (default: %(default)s)")
     s.add_argument("--size", type=positive_int, default=D.STACK_SIZE,
-                   help="reference longer side in px for the conv layers; fc6-fc8 always use "
-                        "its central square at 256x256 (default: %(default)s)")
+                   help="reference longer side in px; layers that need a fixed input (VGG's "
+                        "fc6-fc8) use its central square at that size (default: %(default)s)")
     s.add_argument("--iters", type=positive_int, default=D.STACK_ITERS,
                    help="L-BFGS iterations per candidate reconstruction (default: %(default)s)")
     s.add_argument("--layers", choices=["all", "conv"], default=D.STACK_LAYERS,
-                   help="all: conv1_1..fc8; conv: conv1_1..conv5_4, fc layers plain "
-                        "(default: %(default)s)")
+                   help="all: every weighted layer (VGG: conv1_1..fc8); conv: the layers "
+                        "with spatial outputs, fc layers plain (default: %(default)s)")
     s.add_argument("--upto", default=None, metavar="LAYER",
                    help="stop the search after this weighted layer (later layers plain)")
     s.add_argument("--seed", type=seed_int, default=0,
                    help="picks the family of candidate seeds and the noise start (default: 0)")
     s.add_argument("--device", default="cpu",
                    help="cpu|cuda|auto; the shipped net was built on cpu (default: cpu)")
+    add_arch(s)
     s.set_defaults(func=cmd_build_net)
 
 
@@ -289,30 +214,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="optimize pixels (the paper) or Fourier coefficients scaled by "
                         "1/sqrt(freq), a preconditioner with the same objective; auto: pixels "
                         "up to pool2, Fourier deeper (default: %(default)s)")
-    _common(s)
+    common(s)
     s.set_defaults(func=cmd_invert)
 
     s = sub.add_parser("texture", help="synthesize a texture by matching Gram matrices (eq. 5-8)")
     s.add_argument("image", help="source texture file or sample:NAME")
-    s.add_argument("--layers", default=",".join(D.TEXTURE_LAYERS),
-                   help="layers whose Gram matrices are matched; convK_1 is the conv output "
-                        "before its ReLU, as the paper names it, reluK_1 the rectified map "
-                        "(default: %(default)s)")
+    s.add_argument("--layers", default=None,
+                   help="layers whose Gram matrices are matched (default: the architecture's "
+                        "texture preset; VGG: conv1_1..conv4_1, the conv outputs before their "
+                        "ReLU as the paper names them; reluK_1 is the rectified map)")
     s.add_argument("--out-size", type=size_wh, default=None, metavar="WxH",
                    help="output size, independent of the source (default: the source's)")
     s.add_argument("--weights", choices=["auto", "equal"], default="auto",
                    help="auto: per-layer factors mu_l (eq. 8, from the source); "
                         "equal: all 1 (Gatys et al.'s weighting, the ablation) (default: auto)")
-    _common(s, size=D.TEXTURE_SIZE)
+    common(s, size=D.TEXTURE_SIZE)
     s.set_defaults(func=cmd_texture)
 
     s = sub.add_parser("style", help="transfer the style of STYLE onto CONTENT (eq. 9)")
     s.add_argument("content", help="content image file or sample:NAME")
     s.add_argument("styles", nargs="+", metavar="STYLE", help="one or more style images")
-    s.add_argument("--content-layer", default=D.CONTENT_LAYER,
-                   help="layer whose features are matched (default: %(default)s, paper §3)")
-    s.add_argument("--style-layers", default=",".join(D.STYLE_LAYERS),
-                   help="layers whose Gram matrices are matched (default: %(default)s)")
+    s.add_argument("--content-layer", default=None,
+                   help="layer whose features are matched (default: the architecture's "
+                        "content preset; VGG: conv2_2, paper §3)")
+    s.add_argument("--style-layers", default=None,
+                   help="layers whose Gram matrices are matched (default: the architecture's "
+                        "style preset; VGG: conv1_1..conv5_1)")
     r = D.RATIO
     s.add_argument("--ratio", type=ratio3, default=r, metavar="A:B:G",
                    help=f"alpha:beta:gamma = content:style:TV weights after the automatic "
@@ -330,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="coarse-to-fine over K scales halving the size, each starting from the "
                         "upsampled result of the one before; --iters is split between them, "
                         "halving per finer scale (default: 1)")
-    _common(s)
+    common(s)
     s.set_defaults(func=cmd_style)
 
     s = sub.add_parser("demo", help="the gallery: inversion, texture and style transfer on "
@@ -358,6 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")
     s.set_defaults(func=cmd_reproduce)
     _build_net_parser(sub)
+    s = sub.add_parser("layers", help="list an architecture's layers (taps) with channels, "
+                       "stride, receptive field and the smallest input each needs")
+    s.add_argument("--arch", type=arch_name, default=None, metavar="ARCH",
+                   help=f"one of {', '.join(ARCH_NAMES)} (default: {D.ARCH})")
+    s.add_argument("--all", action="store_true",
+                   help="every node the feature extractor knows, not only the readable list")
+    s.set_defaults(func=cmd_layers)
     return p
 
 
@@ -367,7 +301,6 @@ def main(argv: list[str] | None = None) -> int:
 
     def command() -> int:
         args = build_parser().parse_args(argv)
-        runtime.KEEP_FREED = True  # applied per run: runtime.apply_memory_policy
         if not getattr(args, "func", None):
             build_parser().print_help()
             return EXIT_INPUT

@@ -6,9 +6,10 @@ Every constant names its source in the paper; departures say so.
 SIGMA = 0.015  # §2: weights ~ N(0, σ), biases 0
 POOL = "avg"  # §2: average pooling, after Gatys et al.
 ITERS = 300  # our default; the paper does not state its iteration count for Figures 1-2
-TEXTURE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1")  # §3, Figure 5 (up to conv4_1)
-CONTENT_LAYER = "conv2_2"  # §3, style transfer
-STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")  # §3
+WEIGHT_INIT = "paper"  # §2: N(0, σ) for every weight; "he" draws N(0, sqrt(2/fan_in)) (nets.draw)
+ARCH = "vgg19"  # §2: the paper's network; every architecture of ranvis.nets may be chosen
+# The taps each task reads by default (the paper's: texture conv1_1..conv4_1, style conv1_1..
+# conv5_1, content conv2_2) are each architecture's presets: ranvis.nets.catalog.
 # α:β:γ of eq. 9. DEPARTURE from §3's 100:1:1000 (kept as PAPER_RATIO, CLI --ratio paper):
 # with ω, µ_l normalizing every term's input gradient (eq. 4, 8), α:β = 100:1 keeps the content
 # (measured: luminance SSIM 0.86-0.996 to the content, judge Gram distance to the style no lower
@@ -24,12 +25,13 @@ SIZE = 256  # our default longer side for inputs (the paper's fc-layer size, §3
 TEXTURE_SIZE = 128  # our default longer side for texture sources
 CHECKPOINT_EVERY = 25  # our choice: iterations between --checkpoint saves (a few seconds of work)
 MIN_IMAGE_SIDE = 8  # our choice: a smaller input (e.g. 1x1) holds no structure to reconstruct
-# The paper optimizes pixels. Departure: "auto" optimizes pixels up to pool2 and preconditioned
-# Fourier coefficients beyond (same objective; tasks.auto_param has the measurements).
+# The paper optimizes pixels. Departure: "auto" optimizes pixels up to the architecture's
+# presets.fourier_after (VGG: pool2) and preconditioned
+# Fourier coefficients beyond (same objective; tasks.inversion.auto_param has the measurements).
 INVERT_PARAM = "auto"
 # The precision the network computes in: "auto" = float32 for every task; "bf16" (opt-in) is about
 # twice as fast per iteration on CPUs with AMX / AVX512-BF16 and on GPUs, but ends a little above
-# float32's optimum (tasks.resolve_precision has the measurements). Targets,
+# float32's optimum (device.resolve_precision has the measurements). Targets,
 # factors and metrics are float32 either way, and every loss is summed in float32.
 PRECISION = "auto"
 # L-BFGS curvature pairs kept (torch.optim.LBFGS history_size): 100, as torch's default and the
@@ -48,8 +50,8 @@ LBFGS_HISTORY = 100
 STYLE_LBFGS_HISTORY = 20
 LBFGS_HISTORY_MIN = 10
 LBFGS_HISTORY_BYTES = 4 * 2**30
-# Above this many input pixels a float32 network keeps 1-byte masks, not activations (network.Net
-# ``lean``; network.LEAN_PIXELS has the measurements).
+# Above this many input pixels a float32 VGG keeps 1-byte masks, not activations (nets.vgg.Net
+# ``lean``, whose docstring has the measurements).
 LEAN_PIXELS = 1024 * 1024
 
 # build-net (stacking.py): the greedy stacked ranVGG, paper §2 (which gives no numbers for it).

@@ -26,17 +26,21 @@ class Item:
 
 
 def gallery_items(iters: int) -> list[Item]:
-    """The demo's runs. Inputs are scikit-image samples (bundled, no download)."""
+    """The demo's runs on the paper's VGG-19, its layers from the architecture's presets.
+    Inputs are scikit-image samples (bundled, no download)."""
+    from ranvis.nets import get_arch
+
+    p = get_arch(D.ARCH).presets
     inv = [Item(f"invert-{layer}", "invert", ("sample:chelsea",), (("layers", layer),),
                 f"reconstruction from {layer} of a random VGG-19 (eq. 1)")
-           for layer in ("pool1", "pool2", "pool3", "pool4")]
+           for layer in p.invert[:4]]
     tex = [Item("texture-gravel", "texture", ("sample:gravel",), (("out_size", (256, 128)),),
-                "texture from conv1_1..conv4_1 Gram matrices with factors mu_l (eq. 5-8), "
-                "synthesized wider than its source"),
+                f"texture from {p.texture[0]}..{p.texture[-1]} Gram matrices with factors mu_l "
+                "(eq. 5-8), synthesized wider than its source"),
            Item("texture-immunohistochemistry", "texture", ("sample:immunohistochemistry",), (),
                 "texture of a coloured source (eq. 5-8)")]
     sty = [Item("style-chelsea-hubble", "style", ("sample:chelsea", "sample:hubble_deep_field"), (),
-                "content conv2_2 + style conv1_1..conv5_1 + TV (eq. 9)"),
+                f"content {p.content} + style {p.style[0]}..{p.style[-1]} + TV (eq. 9)"),
            Item("style-astronaut-immunohistochemistry", "style",
                 ("sample:astronaut", "sample:immunohistochemistry"), (), "style transfer (eq. 9)")]
     return inv + tex + sty

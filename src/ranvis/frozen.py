@@ -12,8 +12,8 @@ gradient needs none of them:
   which the pool drops): shapes only.
 
 So a forward pass keeps one byte per activation (plus the features the losses hold), a quarter
-of what autograd keeps. network.Net uses these layers for float32 inputs above
-defaults.LEAN_PIXELS (``lean``; the note above network.Net has the measurements: less memory,
+of what autograd keeps. nets.vgg.Net uses these layers for float32 inputs above
+defaults.LEAN_PIXELS (``lean``; nets.vgg.Net's docstring has the measurements: less memory,
 but boolean masks cost more time than ReLU's own backward on a CPU, so small inputs keep
 PyTorch's layers). Gradients agree with
 autograd's to float rounding (tests/test_frozen.py).

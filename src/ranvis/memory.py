@@ -13,7 +13,7 @@ Per image pixel everything scales with H·W, so the model is a sum of per-layer 
           + weights up to the deepest layer, 4 bytes each (+ the float64 draw buffer)
           + HEAP_SLACK · Σ_{layers ≤ deepest} C·h·w          (heap kept by keep_freed_memory;
             LEAN_HEAP_SLACK with lean layers, counted there only with keep_freed=True:
-            such runs keep freed memory only where that fits, runtime.apply_memory_policy)
+            such runs keep freed memory only where that fits, heap.apply_policy)
           + OVERHEAD                                        (libraries loaded after the check)
 
 act_bytes: bytes autograd keeps per layer-output element: ACT_BYTES (float32), half that in
@@ -27,11 +27,13 @@ imports): style 1024² float32 5647 vs 5731, bfloat16 5046 vs 5062; at 2048², b
 was capped (100 pairs, 10 GB), bfloat16 17836 and float32 lean 16409 MB. It errs on the generous
 side by design; a refusal only happens when the estimate exceeds what is available, so it stops
 runs that cannot fit, not runs that merely look large.
-Torch-free: the CLI can ask before importing torch.
+The per-layer sizes come from the architecture (nets.arch.Arch.footprint: VGG's from its
+configuration, the others' from a pass of their graph on the ``meta`` device); the constants were
+calibrated on VGG-19 and are used as they are for every architecture (README: peak memory per
+architecture at 1024 px, measured against this estimate).
 """
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,30 +41,23 @@ from pathlib import Path
 from ranvis import defaults as D
 from ranvis.errors import InputError
 
+DEFAULT_ARCH = "vgg19"
+
 ACT_BYTES = 2.2  # float32: autograd keeps ~0.55 of all layer outputs (fitted, 768² runs)
 LEAN_ACT_BYTES = 1.0  # ranvis.frozen: 1-byte masks plus transients (768² style and texture)
 CONTENT_COPIES = 8  # measured: conv1_2 inversion at 768² (the loss layer dominates)
 GRAM_COPIES = 1  # measured: texture synthesis and style transfer at 768²
 OVERHEAD = 256 * 2**20  # SSIM, plotting and allocator slack after the check
 # bytes per activation element that glibc's heap holds on top when freed blocks are kept for reuse
-# (runtime.keep_freed_memory, which the CLI applies where it fits): style 1024² float32, 20 L-BFGS pairs, peak RSS
+# (heap.keep_freed_memory, which the CLI applies where it fits): style 1024² float32, 20 L-BFGS pairs, peak RSS
 # 4771 MB with it, 4012 MB without, model without this term 3811 MB.
 HEAP_SLACK = 1.6
 # the same with lean layers (ranvis.frozen), whose freed float32 outputs leave larger holes:
 # style 2048² float32, 20 pairs, peak RSS 18258 MB kept vs 8896 MB not, over 2.4 G elements.
-# runtime.apply_memory_policy keeps freed memory in lean runs only where this still fits.
+# heap.apply_policy keeps freed memory in lean runs only where this still fits.
 LEAN_HEAP_SLACK = 3.9
-DRAW_CHUNK = 1 << 22  # network.normal_weights draws at most this many values at once (float64)
+DRAW_CHUNK = 1 << 22  # nets.draw.normal_weights draws at most this many values at once (float64)
 GIB = 2**30
-
-
-def _layer_table() -> list[tuple[str, str, int, int, int]]:
-    """(name, kind, channels out, pools before, parameters) for every layer, without torch."""
-    from ranvis.network import LAYERS  # torch is imported there; kept lazy for the CLI
-
-    return [(la.name, la.kind, la.c_out, la.pools_before,
-             (la.c_out * la.c_in * (9 if la.kind == "conv" else 1) if la.kind in ("conv", "fc")
-              else 0)) for la in LAYERS]
 
 
 def lbfgs_pairs(numel: int, wanted: int | None = None) -> int:
@@ -73,52 +68,50 @@ def lbfgs_pairs(numel: int, wanted: int | None = None) -> int:
     return int(max(min(D.LBFGS_HISTORY_MIN, wanted), min(wanted, fit)))
 
 
-def _act_bytes(dtype: str, pixels: int) -> float:
+def _act_bytes(dtype: str, lean: bool) -> float:
     if dtype == "fp32":
-        return LEAN_ACT_BYTES if pixels > D.LEAN_PIXELS else ACT_BYTES
+        return LEAN_ACT_BYTES if lean else ACT_BYTES
     return ACT_BYTES / 2
 
 
 def estimate_bytes(height: int, width: int, layers: Sequence[str] = (), *,
                    gram_layers: Sequence[str] = (), optimizer: str = "lbfgs",
                    dtype: str = "fp32", history: int | None = None,
-                   keep_freed: bool | None = None) -> int:
+                   keep_freed: bool | None = None, arch: str = DEFAULT_ARCH,
+                   lean: bool | None = None) -> int:
     """Peak bytes of one optimization over an ``height``×``width`` image whose loss matches the
-    features of ``layers`` (content, eq. 1) and the Gram matrices of ``gram_layers`` (eq. 6).
+    features of ``layers`` (content, eq. 1) and the Gram matrices of ``gram_layers`` (eq. 6) of
+    architecture ``arch`` (a registry name).
 
     ``optimizer``: lbfgs (adds its history), adam, or none (a forward/backward pass without an
     optimizer, e.g. computing targets and factors); ``history``: the L-BFGS pairs asked for
     (default D.LBFGS_HISTORY; lbfgs_pairs caps them). ``dtype``: "fp32" or "bf16", what the layers
     compute in while optimizing (targets and factors are always float32). See the module
-    docstring for the model and its calibration. Layer names must be known (check them first
-    with ``network.check_layers``). ``keep_freed``: whether glibc keeps freed blocks
-    (runtime.keep_freed_memory) and their slack counts; None: as the ranvis command decides
-    without asking (yes unless the run uses lean layers: runtime.apply_memory_policy).
+    docstring for the model and its calibration. Layer names must be known taps of ``arch``.
+    ``keep_freed``: whether glibc keeps freed blocks (heap.keep_freed_memory) and their slack
+    counts; None: as the ranvis command decides (yes unless the run uses lean layers).
+    ``lean``: whether the network keeps 1-byte masks (VGG above D.LEAN_PIXELS in float32: None
+    decides so; other architectures have no lean layers).
     """
-    table = _layer_table()
-    order = {name: i for i, (name, *_rest) in enumerate(table)}
+    from ranvis.nets import get_arch
+
+    a = get_arch(arch)
     wanted = list(layers) + list(gram_layers)
-    deepest = max((order[n] for n in wanted), default=-1)
-
-    def out_elems(kind: str, c: int, pools: int) -> int:
-        if kind == "fc":
-            return c
-        return c * math.ceil(height / 2**pools) * math.ceil(width / 2**pools)
-
-    acts = sum(out_elems(k, c, p) for _n, k, c, p, _w in table[: deepest + 1])
-    by_name = {n: 4 * out_elems(k, c, p) for n, k, c, p, _w in table}
-    params = sum(w for *_rest, w in table[: deepest + 1])
+    fp = a.footprint(height, width, wanted)
     pixels = height * width
     image = 3 * pixels * 4
     pairs = lbfgs_pairs(3 * pixels, history) if optimizer == "lbfgs" else 1
-    setup = _act_bytes("fp32", pixels) * acts
-    run = _act_bytes(dtype, pixels) * acts + 2 * pairs * image
-    lean = dtype == "fp32" and pixels > D.LEAN_PIXELS  # network.Net.uses_lean
+    if lean is None:
+        lean = a.family == "vgg" and dtype == "fp32" and pixels > D.LEAN_PIXELS
+    setup = _act_bytes("fp32", lean) * fp.activations
+    run = _act_bytes(dtype, lean) * fp.activations + 2 * pairs * image
     keep = not lean if keep_freed is None else keep_freed
-    slack = (LEAN_HEAP_SLACK if lean else HEAP_SLACK) * acts if keep else 0.0
-    need = max(setup, run) + slack + OVERHEAD + 4 * params + (8 * 4 * min(params, DRAW_CHUNK) if params else 0)
-    need += CONTENT_COPIES * sum(by_name[n] for n in layers)
-    need += GRAM_COPIES * sum(by_name[n] for n in gram_layers)
+    slack = (LEAN_HEAP_SLACK if lean else HEAP_SLACK) * fp.activations if keep else 0.0
+    params = fp.params
+    need = max(setup, run) + slack + OVERHEAD + 4 * params + (
+        8 * 4 * min(params, DRAW_CHUNK) if params else 0)
+    need += CONTENT_COPIES * sum(4 * fp.per_tap[n] for n in layers)
+    need += GRAM_COPIES * sum(4 * fp.per_tap[n] for n in gram_layers)
     need += 4 * image
     return int(need)
 
@@ -166,19 +159,20 @@ def available_bytes(device: str = "cpu") -> int | None:
 def keeping_freed_fits(height: int, width: int, layers: Sequence[str] = (), *,
                        gram_layers: Sequence[str] = (), optimizer: str = "lbfgs",
                        device: str = "cpu", dtype: str = "fp32",
-                       history: int | None = None) -> bool:
+                       history: int | None = None, arch: str = DEFAULT_ARCH) -> bool:
     """Whether the run still fits in ``device``'s free memory when freed blocks are kept
     (:func:`estimate_bytes` with ``keep_freed=True``); True when the free memory is unknown."""
     avail = available_bytes(device)
     return avail is None or estimate_bytes(
         height, width, layers, gram_layers=gram_layers, optimizer=optimizer, dtype=dtype,
-        history=history, keep_freed=True) <= avail
+        history=history, keep_freed=True, arch=arch) <= avail
 
 
 def check_memory(height: int, width: int, layers: Sequence[str] = (), *,
                  gram_layers: Sequence[str] = (), optimizer: str = "lbfgs",
                  device: str = "cpu", option: str = "--size", fix: str | None = None,
-                 dtype: str = "fp32", history: int | None = None) -> None:
+                 dtype: str = "fp32", history: int | None = None,
+                 arch: str = DEFAULT_ARCH) -> None:
     """Raise InputError (one line) if an optimization of an ``height``×``width`` image is
     estimated to need more memory than ``device`` has free. The message names the largest size
     that would fit as a value of ``option`` (``--size``: the longer side; ``--out-size``: WxH),
@@ -189,7 +183,7 @@ def check_memory(height: int, width: int, layers: Sequence[str] = (), *,
 
     def need(h: int, w: int) -> int:
         return estimate_bytes(h, w, layers, gram_layers=gram_layers, optimizer=optimizer,
-                              dtype=dtype, history=history)
+                              dtype=dtype, history=history, arch=arch)
 
     total = need(height, width)
     if total <= avail:

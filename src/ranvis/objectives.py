@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from ranvis.losses import feature_distance, gram, gram_distance, total_variation
-from ranvis.network import LAYER_INDEX, Net
+from ranvis.nets.base import FrozenNet
 
 
 @dataclass
@@ -44,13 +44,14 @@ def gram_target(f: torch.Tensor) -> torch.Tensor:
 class Objective:
     """Σ terms + tv_weight·TV(x). Calling it returns (total, {term name: value})."""
 
-    net: Net
+    net: FrozenNet
     terms: list[Term]
     tv_weight: float = 0.0
 
     @property
     def layers(self) -> list[str]:
-        return sorted({t.layer for t in self.terms}, key=lambda n: LAYER_INDEX[n].index)
+        """The taps the terms read, in forward order (one forward pass reads them all)."""
+        return self.net.arch.check_taps([t.layer for t in self.terms])
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         feats = self.net(x, self.layers)

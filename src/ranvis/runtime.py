@@ -84,62 +84,6 @@ class Signals:
 signals = Signals()  # the running command's; replaced by each guarded() call
 
 
-#: set by the ranvis command (and the benchmarks): runs then keep freed memory for reuse
-#: (:func:`keep_freed_memory`) where it fits; see :func:`apply_memory_policy`.
-KEEP_FREED = False
-
-
-def apply_memory_policy(fits: bool) -> bool:
-    """Call :func:`keep_freed_memory` if :data:`KEEP_FREED` is set and the run ``fits`` with it.
-
-    ``fits``: the run's memory estimate *with* the kept heap is below the free memory
-    (memory.keeping_freed_fits; tasks asks it for runs with lean layers, whose kept heap is
-    largest: a 2048 px style transfer peaked at 18.3 GB with freed memory kept, 8.9 GB without,
-    and ran 32.3 against 50.8 s per iteration). Smaller runs fit whenever check_memory passed.
-    tasks calls this before each optimization; returns whether freed memory is now kept.
-    """
-    if KEEP_FREED and fits:
-        return keep_freed_memory()
-    return False
-
-
-def keep_freed_memory() -> bool:
-    """Make glibc's malloc keep freed memory for reuse: no mmap for large blocks, no trimming.
-
-    Each evaluation frees and re-allocates the same large activation tensors. By default glibc
-    serves blocks over 32 MB with mmap and unmaps them when freed, so every iteration faults in
-    fresh zeroed pages. Measured at 1024 px (style transfer, 2 cores): 1.6 M minor page faults
-    and ~3.5 s of kernel time per evaluation, 9.3–10.2 s per evaluation, against 1 fault and
-    7.2–8.1 s with this setting; at 256 px the blocks are small enough to be reused anyway.
-    The cost: the process keeps its peak memory until it exits (a one-run command reaches that
-    peak anyway). Process-wide, so the CLI asks for it (:data:`KEEP_FREED`, applied per run by
-    :func:`apply_memory_policy`); library users may call it. Returns False (and does nothing)
-    where the C library is not glibc.
-    """
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_max = -1, -4  # glibc's malloc.h
-    # a trim threshold of -1 is SIZE_MAX inside glibc: never give the heap's top back
-    global _kept
-    _kept = _kept or (bool(mallopt(m_mmap_max, 0)) and bool(mallopt(m_trim_threshold, -1)))
-    return _kept
-
-
-_kept = False
-
-
-def freed_memory_kept() -> bool:
-    """Whether :func:`keep_freed_memory` is in effect in this process (run records say so:
-    it changes time per iteration and peak memory at large sizes)."""
-    return _kept
-
-
 def check_outputs(a: argparse.Namespace) -> None:
     """InputError unless every output named by OUTPUT_ARGS can be written (nothing written)."""
     from ranvis.record import check_writable
@@ -184,28 +128,30 @@ def guarded(command: Callable[[], int]) -> int:
 
 def load_image(path: str, size: int | None, layers: Sequence[str] = (),
                gram_layers: Sequence[str] = (), *, optimizer: str = "none",
-               fix: str | None = None) -> Any:
+               fix: str | None = None, arch: str = "vgg19") -> Any:
     """Load an image for a task that matches features at ``layers`` and Gram matrices at
-    ``gram_layers``, resized so its longer side is ``size``. InputError, before any work, if the
-    image at its own resolution is smaller than D.MIN_IMAGE_SIDE or than the deepest layer needs
-    (upscaling adds no detail), or if the resized image would not fit in memory (checked before
-    resizing, with the estimate the task itself checks; ``fix`` replaces the hint's --size).
+    ``gram_layers`` of architecture ``arch``, resized so its longer side is ``size``.
+    InputError, before any work, if the image at its own resolution is smaller than
+    D.MIN_IMAGE_SIDE or than the deepest layer needs (upscaling adds no detail), or if the
+    resized image would not fit in memory (checked before resizing, with the estimate the task
+    itself checks; ``fix`` replaces the hint's --size).
     """
     from ranvis.images import load, resize
     from ranvis.memory import check_memory
-    from ranvis.network import check_layers, min_input_size
+    from ranvis.nets import get_arch
 
-    deepest = check_layers([*layers, *gram_layers])[-1]  # in network order
+    a = get_arch(arch)
+    deepest = a.check_taps([*layers, *gram_layers])[-1]  # in forward order
     img = load(path)
     h, w = img.shape[-2:]
-    need = max(D.MIN_IMAGE_SIDE, min_input_size(deepest))  # fc layers: that of pool5
+    need = max(D.MIN_IMAGE_SIDE, a.min_input(deepest))  # VGG's fc layers: that of pool5
     if min(h, w) < need:
         raise InputError(f"image {path} is {w}x{h}, too small for {deepest}: it needs at least "
                          f"{need} px on each side before resizing; give a larger image")
     if size is None or max(h, w) == size:
         return img
     th, tw = max(1, round(h * size / max(h, w))), max(1, round(w * size / max(h, w)))  # as resize
-    check_memory(th, tw, layers, gram_layers=gram_layers, optimizer=optimizer, fix=fix)
+    check_memory(th, tw, layers, gram_layers=gram_layers, optimizer=optimizer, fix=fix, arch=arch)
     return resize(img, size)
 
 

@@ -1,17 +1,19 @@
-"""The stacked ranVGG: a greedy, layer-wise choice among seeded random weights (paper §2).
+"""The stacked random network (the paper's ranVGG): a greedy, layer-wise choice among seeded
+random weights (paper §2), for any architecture of the registry.
 
 Paper §2, "To stabilize the reconstruction quality…": starting from conv1_1 and going forward,
 keep the earlier layers fixed, draw several candidate weight sets for layer l, reconstruct a
 reference image from layer l's *rectified* representation, keep the candidate that reconstructs
 best. Here:
 
-* **Seeds.** Candidate k of the weighted layer at position i of ``network.WEIGHTED`` (conv1_1 is
-  0, fc8 is 18) has the seed :func:`candidate_seed` = 10⁹ + 100000·seed + 1000·i + k, so
+* **Seeds.** Candidate k of the weighted layer at position i of ``Arch.weighted()`` (forward
+  order; VGG-19: conv1_1 is 0, fc8 is 18) has the seed :func:`candidate_seed` = 10⁹ + 100000·seed + 1000·i + k, so
   ``--seed`` picks disjoint families of networks, every candidate is regenerated from its integer
   alone, and no candidate shares a stream with a plain ``NetSpec.random(s)`` (seeds 1000·s + i).
   Layers that are not searched (fc6–fc8 with ``layers="conv"``, or beyond ``upto``) get k = 0.
-* **Representation.** Layer l's ReLU output (conv1_1 → relu1_1, fc6 → relu6); fc8 has no ReLU, so
-  its raw output.
+* **Representation.** ``Arch.representation(l)``: VGG's layer l's ReLU output (conv1_1 →
+  relu1_1, fc6 → relu6; fc8 has no ReLU, so its raw output); other architectures' the layer's own
+  output node (a rule that needs no knowledge of which activation follows).
 * **Reconstruction.** :func:`ranvis.tasks.invert` (eq. 1–4, L-BFGS) from the seeded white noise
   ``tasks.noise(seed)``, the same start for every candidate of a layer.
 * **Score (departure from the paper's "smallest loss").** The pixel RMSE ‖x − x0‖₂/√(3HW) between
@@ -30,9 +32,11 @@ best. Here:
   conv2_2/3_4/4_4/5_4: 0.006 pixel vs 0.010 feature). Both gains are small: the draws' held-out
   RMSE differs by 1–2 % at a layer.
 * **Ties.** Candidates within ``TIE_RMSE`` of the lowest score count as equal; the lowest k wins.
-* **fc layers** need a 256×256 input (paper §3): with ``layers="all"`` the conv layers are
-  searched on the reference resized to ``size`` (longer side) and fc6–fc8 on its central square
-  resized to 256×256.
+* **fc layers** of an architecture with a fixed input (VGG: 256×256, paper §3): with
+  ``layers="all"`` the conv layers are searched on the reference resized to ``size`` (longer
+  side) and fc6–fc8 on its central square resized to 256×256. Other architectures search every
+  layer on the reference at ``size``. ``layers="conv"`` searches only the layers whose
+  representation is spatial.
 
 Resume: after each layer the choices so far go to ``NET.ranvis-cache.json`` beside the output,
 keyed by every argument and the reference's pixels; a rerun with the same arguments continues
@@ -54,21 +58,17 @@ import torch
 
 from ranvis import _version
 from ranvis import defaults as D
+from ranvis.device import resolve_device
 from ranvis.errors import DegenerateGradientError, InputError
 from ranvis.images import center_square, load, resize
 from ranvis.metrics import l2_distance
-from ranvis.network import (
-    FC_INPUT_SIZE,
-    LAYER_INDEX,
-    LAYERS,
-    WEIGHTED,
-    Net,
-    NetSpec,
-    check_input_size,
-    normal_weights,
-)
+from ranvis.nets import get_arch
+from ranvis.nets.arch import Arch
+from ranvis.nets.base import FrozenNet
+from ranvis.nets.draw import draw
+from ranvis.nets.spec import NetSpec
 from ranvis.record import write_json
-from ranvis.tasks import invert, resolve_device
+from ranvis.tasks import invert
 
 ALGORITHM = 2  # bump when the search changes in a way that changes its choices (invalidates caches)
 SEED_OFFSET = 10**9  # keeps candidates apart from NetSpec.random(s) for s < 10**6
@@ -78,7 +78,6 @@ MAX_CANDIDATES = 1000  # the seed scheme leaves 1000 seeds per layer
 # draw to RMSE ~1e-8, so without it their pick would be decided by the last bits of the
 # arithmetic and change with the CPU or BLAS; with it the choice is stable across machines.
 TIE_RMSE = 1e-4
-CONV_LAYERS = [n for n in WEIGHTED if LAYER_INDEX[n].kind == "conv"]
 SELECTOR_NOTE = ("score = pixel RMSE of the reconstruction from the layer's rectified "
                  "representation; chosen over the normalized feature error (stacking.py docstring)")
 
@@ -89,14 +88,13 @@ LayerHook = Callable[[str, dict[str, Any]], None]
 
 
 def candidate_seed(seed: int, position: int, k: int) -> int:
-    """Seed of candidate ``k`` for the weighted layer at ``position`` in WEIGHTED (module doc)."""
+    """Seed of candidate ``k`` for the weighted layer at ``position`` in Arch.weighted()."""
     return SEED_OFFSET + 100_000 * seed + 1000 * position + k
 
 
-def rectified(name: str) -> str:
-    """The representation a weighted layer is judged by: its ReLU (conv1_1 → relu1_1), else itself."""
-    nxt = LAYERS[LAYER_INDEX[name].index + 1] if LAYER_INDEX[name].index + 1 < len(LAYERS) else None
-    return nxt.name if nxt is not None and nxt.kind == "relu" else name
+def conv_layers(arch: Arch) -> list[str]:
+    """The weighted layers whose representation is spatial ([B, C, h, w]), in forward order."""
+    return [n for n in arch.weighted() if arch.tap(arch.representation(n)).spatial]
 
 
 @dataclass(frozen=True)
@@ -112,6 +110,8 @@ class BuildSettings:
     sigma: float = D.SIGMA
     pool: str = D.POOL
     upto: str | None = None  # stop the search after this weighted layer (cheap builds, tests)
+    arch: str = D.ARCH
+    init: str = D.WEIGHT_INIT
 
     def searched(self) -> list[str]:
         """The weighted layers searched, in forward order. Raises InputError for bad settings."""
@@ -123,7 +123,8 @@ class BuildSettings:
             raise InputError(f"iterations must be a positive integer, got {self.iters}")
         if self.seed < 0:
             raise InputError(f"seed must be a non-negative integer, got {self.seed}")
-        names = WEIGHTED if self.layers == "all" else CONV_LAYERS
+        arch = get_arch(self.arch)
+        names = arch.weighted() if self.layers == "all" else conv_layers(arch)
         if self.upto is not None:
             if self.upto not in names:
                 raise InputError(f"upto must be one of the searched layers "
@@ -132,25 +133,31 @@ class BuildSettings:
         return list(names)
 
 
-def draw_weights(sigma: float) -> WeightsFn:
-    """The default candidates: N(0, σ) weights from the seed (network.normal_weights), zero bias."""
-    def draw(name: str, k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-        layer = LAYER_INDEX[name]
-        shape = ((layer.c_out, layer.c_in, 3, 3) if layer.kind == "conv"
-                 else (layer.c_out, layer.c_in))
-        return normal_weights(seed, shape, sigma), torch.zeros(layer.c_out)
-    return draw
+def draw_weights(arch: Arch, init: str, sigma: float) -> WeightsFn:
+    """The default candidates: weights drawn from the seed (nets.draw.draw), zero bias."""
+    def draw_one(name: str, k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        shape = arch.weight_shape(name)
+        return draw(seed, shape, init, sigma), torch.zeros(shape[0])
+    return draw_one
+
+
+def _fixed(arch: Arch, name: str) -> bool:
+    """Whether weighted layer ``name`` is judged at the architecture's fixed input size."""
+    return arch.needs_fixed_input([arch.representation(name)])
 
 
 def references(s: BuildSettings, names: list[str]) -> dict[str, torch.Tensor]:
-    """{"conv": reference at ``size``, "fc": its central square at 256×256 (if fc is searched)}."""
+    """{"conv": reference at ``size``, "fc": its central square at the architecture's fixed
+    input size (VGG's fc6–fc8: 256×256), if such a layer is searched}."""
+    arch = get_arch(s.arch)
     img = load(s.reference)
     conv = resize(img, s.size)
-    check_input_size(conv.shape[-2], conv.shape[-1], [rectified(n) for n in names
-                                                      if LAYER_INDEX[n].kind == "conv"])
+    spatial = [arch.representation(n) for n in names if not _fixed(arch, n)]
+    if spatial:
+        arch.check_input_size(conv.shape[-2], conv.shape[-1], spatial)
     refs = {"conv": conv}
-    if any(LAYER_INDEX[n].kind == "fc" for n in names):
-        refs["fc"] = center_square(img, FC_INPUT_SIZE)
+    if any(_fixed(arch, n) for n in names):
+        refs["fc"] = center_square(img, arch.fixed_input)
     return refs
 
 
@@ -185,7 +192,7 @@ def _load_cache(path: Path, key: dict[str, Any]) -> list[dict[str, Any]]:
     return done
 
 
-def score_candidate(net: Net, rep: str, ref: torch.Tensor, iters: int, seed: int,
+def score_candidate(net: FrozenNet, rep: str, ref: torch.Tensor, iters: int, seed: int,
                     bar: Any = None) -> dict[str, Any]:
     """Reconstruct ``ref`` from ``net``'s ``rep`` features; {"score": pixel RMSE, "psnr", ...}.
 
@@ -206,17 +213,18 @@ def score_candidate(net: Net, rep: str, ref: torch.Tensor, iters: int, seed: int
             "feature_error": m["feature_error"][rep], "seconds": round(time.perf_counter() - t0, 3)}
 
 
-def search_layer(net: Net, name: str, ref: torch.Tensor, s: BuildSettings, weights: WeightsFn,
+def search_layer(net: FrozenNet, name: str, ref: torch.Tensor, s: BuildSettings, weights: WeightsFn,
                  progress: bool = True) -> dict[str, Any]:
     """Try ``s.candidates`` draws for layer ``name`` on ``net`` (earlier layers fixed), install the
     lowest-score one, and return the layer's record (every candidate's seed and score)."""
     from tqdm import tqdm
 
-    pos = WEIGHTED.index(name)
-    rep = rectified(name)
+    weighted = net.arch.weighted()
+    pos = weighted.index(name)
+    rep = net.arch.representation(name)
     t0 = time.perf_counter()
     cands: list[dict[str, Any]] = []
-    with tqdm(total=s.candidates * s.iters, desc=f"{name} ({pos + 1}/{len(WEIGHTED)})",
+    with tqdm(total=s.candidates * s.iters, desc=f"{name} ({pos + 1}/{len(weighted)})",
               unit="it", disable=not progress, dynamic_ncols=True, leave=True) as bar:
         for k in range(s.candidates):
             seed_k = candidate_seed(s.seed, pos, k)
@@ -247,37 +255,39 @@ def build(settings: BuildSettings, out: str | Path | None = None, *, device: str
     names = s.searched()
     if s.pool not in ("avg", "max"):
         raise InputError(f"pool must be avg or max, got {s.pool!r}")
+    arch = get_arch(s.arch)
     refs = references(s, names)
-    weights = weights or draw_weights(s.sigma)
+    weights = weights or draw_weights(arch, s.init, s.sigma)
     key = {"algorithm": ALGORITHM, "settings": asdict(s), "reference_sha256": _digest(refs)}
-    seeds = {n: candidate_seed(s.seed, i, 0) for i, n in enumerate(WEIGHTED)}
+    seeds = {n: candidate_seed(s.seed, i, 0) for i, n in enumerate(arch.weighted())}
     dev = resolve_device(device)
-    net = Net(NetSpec(dict(seeds), s.sigma, s.pool), dev)
+    net = arch.build(NetSpec(dict(seeds), s.sigma, s.pool, s.arch, init=s.init), dev)
     cpath = cache_path(out) if out is not None else None
     done = _load_cache(cpath, key) if cpath is not None else []
     for rec in done:  # re-install the layers already chosen
         net.set_weights(rec["layer"], *weights(rec["layer"], rec["chosen"], rec["seed"]))
     t0 = time.perf_counter()
     for name in names[len(done):]:
-        ref = refs["fc" if LAYER_INDEX[name].kind == "fc" else "conv"]
+        ref = refs["fc" if _fixed(arch, name) else "conv"]
         done.append(search_layer(net, name, ref, s, weights, progress))
         if cpath is not None:
             write_json(cpath, {"key": key, "layers": done})
         if on_layer is not None:
             on_layer(name, done[-1])
     seeds.update({rec["layer"]: rec["seed"] for rec in done})
-    spec = NetSpec(seeds, s.sigma, s.pool)
-    spec.info = _info(s, key, done, Net(spec, dev), command, time.perf_counter() - t0)
+    spec = NetSpec(seeds, s.sigma, s.pool, s.arch, init=s.init)
+    spec.info = _info(s, key, done, arch.build(spec, dev), command, time.perf_counter() - t0)
     if out is not None:
         spec.save(out)
         cpath.unlink(missing_ok=True)
     return spec
 
 
-def _info(s: BuildSettings, key: dict[str, Any], done: list[dict[str, Any]], net: Net,
+def _info(s: BuildSettings, key: dict[str, Any], done: list[dict[str, Any]], net: FrozenNet,
           command: str | None, seconds: float) -> dict[str, Any]:
     last = done[-1]["layer"]  # weights up to the last conv searched, and up to fc8 if searched
-    upto = dict.fromkeys([last if LAYER_INDEX[last].kind == "conv" else CONV_LAYERS[-1], last])
+    convs = conv_layers(net.arch)
+    upto = dict.fromkeys([last if last in convs else convs[-1], last])
     checksum = {n: net.checksum(n) for n in upto}
     return {
         "built_by": command or "ranvis.stacking.build", "ranvis": _version.__version__,

@@ -24,7 +24,8 @@ import torch
 from ranvis.errors import InputError
 from ranvis.images import resize
 from ranvis.metrics import ssim
-from ranvis.network import LAYER_INDEX, Net, check_input_size, min_input_size
+from ranvis.nets.arch import Arch
+from ranvis.nets.base import FrozenNet
 from ranvis.objectives import Objective, Term, gram_target
 from ranvis.optimize import Step
 from ranvis.weighting import layer_factors
@@ -63,7 +64,7 @@ def split_iters(iters: int, scales: int) -> list[int]:
     return counts
 
 
-def style_targets(model: Net, styles: Sequence[torch.Tensor], weights: Sequence[float],
+def style_targets(model: FrozenNet, styles: Sequence[torch.Tensor], weights: Sequence[float],
                   layers: list[str]) -> dict[str, torch.Tensor]:
     """{layer: Σ_i w_i·G(F(s_i))/M_i / Σ w} — the blended Gram targets ``[1, N, N]``."""
     total = float(sum(weights))
@@ -79,7 +80,7 @@ def style_targets(model: Net, styles: Sequence[torch.Tensor], weights: Sequence[
     return targets
 
 
-def style_objective(model: Net, content: torch.Tensor, styles: Sequence[torch.Tensor],
+def style_objective(model: FrozenNet, content: torch.Tensor, styles: Sequence[torch.Tensor],
                     weights: Sequence[float], content_layer: str, style_layers: list[str],
                     ratio: tuple[float, float, float], factors: dict[str, float] | None = None,
                     tv: str = "sum") -> tuple[Objective, dict[str, float]]:
@@ -92,9 +93,10 @@ def style_objective(model: Net, content: torch.Tensor, styles: Sequence[torch.Te
     γ·Σ(Δx)²/numel (losses.total_variation as it is).
     """
     alpha, beta, gamma = ratio
-    check_input_size(content.shape[-2], content.shape[-1], [content_layer, *style_layers])
+    model.arch.check_input_size(content.shape[-2], content.shape[-1],
+                                [content_layer, *style_layers])
     for s in styles:
-        check_input_size(s.shape[-2], s.shape[-1], style_layers)
+        model.arch.check_input_size(s.shape[-2], s.shape[-1], style_layers)
     if factors is None:
         main_style = styles[max(range(len(styles)), key=lambda i: weights[i])]
         factors = {"content:" + k: v for k, v in
@@ -130,22 +132,6 @@ def scaled_styles(styles: Sequence[torch.Tensor], size: tuple[int, int], full: t
     return out
 
 
-def start_image(init: str | torch.Tensor, content: torch.Tensor, style: torch.Tensor, seed: int,
-                noise: Callable[[int, int, int], torch.Tensor]) -> torch.Tensor:
-    """The first scale's start: seeded noise, the content, the (first) style resized to the
-    content's size, or a given image resized to it."""
-    h, w = content.shape[-2:]
-    if isinstance(init, torch.Tensor):
-        return resize(init.to(content.device), (w, h))
-    if init == "noise":
-        return noise(h, w, seed).to(content.device)
-    if init == "content":
-        return content.clone()
-    if init == "style":
-        return resize(style, (w, h))
-    raise InputError(f"init must be noise, content or style, got {init!r}")
-
-
 def offset_callbacks(callbacks: Sequence[Callable[[Step], None]],
                      offset: int) -> list[Callable[[Step], None]]:
     """Callbacks that see iteration numbers continuing across scales (i + offset)."""
@@ -169,7 +155,7 @@ def merge_records(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def style_metrics(model: Net, image: torch.Tensor, content: torch.Tensor,
+def style_metrics(model: FrozenNet, image: torch.Tensor, content: torch.Tensor,
                   objective: Objective) -> dict[str, Any]:
     """SSIM to the content (colour, and luminance Y only) and the relative Gram error
     ‖G(x)/M − T‖² / ‖T‖² per style layer on the network used (T: the blended style target)."""
@@ -203,10 +189,10 @@ def check_style_args(styles: Sequence[torch.Tensor], weights: Sequence[float] | 
     return w
 
 
-def check_coarsest(size: tuple[int, int], layers: list[str], scales: int) -> None:
+def check_coarsest(arch: Arch, size: tuple[int, int], layers: list[str], scales: int) -> None:
     """InputError (naming --scales) if the coarsest scale is too small for the deepest layer."""
-    deepest = max(layers, key=lambda n: LAYER_INDEX[n].index)
-    need = min_input_size(deepest)
+    deepest = arch.deepest(layers)
+    need = arch.min_input(deepest)
     if scales > 1 and min(size) < need:
         raise InputError(f"{scales} scales make the coarsest image {size[0]}x{size[1]}, too small "
                          f"for {deepest} (at least {need} px a side); use fewer --scales or a "

@@ -17,10 +17,10 @@ import torch
 
 from ranvis.errors import DegenerateGradientError
 from ranvis.losses import feature_loss, gram, gram_loss
-from ranvis.network import Net
+from ranvis.nets.base import FrozenNet
 
 
-def layer_factors(net: Net, x0: torch.Tensor, layers: list[str], kind: str) -> dict[str, float]:
+def layer_factors(net: FrozenNet, x0: torch.Tensor, layers: list[str], kind: str) -> dict[str, float]:
     """{layer: ω_l} for kind="content" (eq. 4) or {layer: µ_l} for kind="gram" (eq. 8).
 
     ``x0``: [1, 3, H, W] in [0, 1]. One forward pass, one backward pass per layer.

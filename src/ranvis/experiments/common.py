@@ -16,7 +16,9 @@ import torch
 
 from ranvis.errors import InputError
 from ranvis.images import center_square, sample
-from ranvis.network import Net, NetSpec, load_trained
+from ranvis.nets.base import FrozenNet as Net
+from ranvis.nets.spec import NetSpec
+from ranvis.nets.trained import load_trained
 from ranvis.tasks import Run, invert
 
 #: (photo, size, layer, network key, iterations, noise seed, device) -> the run. Inversion is
@@ -43,14 +45,14 @@ class NetRow:
 def network_rows(trained: str | Path | Net | None, device: str, plain_seed: int = 0
                  ) -> list[NetRow]:
     """[stacked, plain random, trained] rows. ``trained``: a torchvision VGG-19 state-dict path
-    (loaded with ``network.load_trained``, never downloaded), a ready trained Net, or None."""
+    (loaded with ``nets.trained.load_trained``, never downloaded), a ready trained Net, or None."""
     try:
         spec = NetSpec.load("stacked")
-        stacked = NetRow("stacked ranVGG", Net(spec, device), info={"spec": spec.to_dict()})
+        stacked = NetRow("stacked ranVGG", build(spec, device), info={"spec": spec.to_dict()})
     except (InputError, FileNotFoundError):
         stacked = NetRow("stacked ranVGG", None, NO_STACKED)
     plain_spec = NetSpec.random(plain_seed)
-    plain = NetRow("plain random VGG", Net(plain_spec, device),
+    plain = NetRow("plain random VGG", build(plain_spec, device),
                    info={"net_seed": plain_seed, "sigma": plain_spec.sigma,
                          "pool": plain_spec.pool})
     if trained is None:
@@ -60,6 +62,13 @@ def network_rows(trained: str | Path | Net | None, device: str, plain_seed: int 
         source = "a ready Net" if isinstance(trained, Net) else str(trained)
         tr = NetRow("trained VGG", net, info={"weights": source, "pool": net.spec.pool})
     return [stacked, plain, tr]
+
+
+def build(spec: NetSpec, device: str) -> Net:
+    """The network a spec describes, of its own architecture."""
+    from ranvis.nets import get_arch
+
+    return get_arch(spec.arch).build(spec, device)
 
 
 def stacked_reference(rows: list[NetRow]) -> str | None:

@@ -29,11 +29,14 @@ from ranvis.experiments.common import (
     save_figure,
     stacked_reference,
 )
-from ranvis.network import FC_INPUT_SIZE, LAYER_INDEX, Net, check_layers
+from ranvis.nets import get_arch
+from ranvis.nets.base import FrozenNet as Net
 from ranvis.tasks import resolve_device
 
-POOLS = ("pool1", "pool2", "pool3", "pool4", "pool5")
-DEEP = ("conv5_1", "fc6", "fc7", "fc8")  # paper Fig. 1 also inverts conv5_1 and fc6-fc8 (256 px)
+ARCH = get_arch(D.ARCH)  # the paper's VGG-19
+POOLS = ARCH.presets.invert  # pool1 .. pool5
+DEEP = ARCH.presets.deep  # paper Fig. 1 also inverts conv5_1 and fc6-fc8 (256 px)
+FC_INPUT_SIZE = ARCH.fixed_input
 # quick: sized for the whole report in <= 10 min on 2 CPU cores (our choice, not the paper's).
 FAINT_SSIM = 0.2  # our threshold: below it a reconstruction keeps little of the photo's structure
 QUICK = {"size": 64, "iters": 100, "photos": 3, "layers": POOLS}
@@ -49,8 +52,8 @@ def _settings(quick: bool, size: int | None, iters: int | None, photos: Any,
     for k, v in (("size", size), ("iters", iters), ("layers", layers)):
         if v is not None:
             cfg[k] = v
-    cfg["layers"] = check_layers(list(cfg["layers"]))
-    fc = [n for n in cfg["layers"] if LAYER_INDEX[n].kind == "fc"]
+    cfg["layers"] = ARCH.check_taps(list(cfg["layers"]))
+    fc = [n for n in cfg["layers"] if ARCH.needs_fixed_input([n])]
     if fc and cfg["size"] != FC_INPUT_SIZE:
         cfg["layers"] = [n for n in cfg["layers"] if n not in fc]
         notes.append(f"{', '.join(fc)} left out: they need a {FC_INPUT_SIZE} px input (paper §3), "

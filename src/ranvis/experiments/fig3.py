@@ -7,7 +7,7 @@ never judged on the image it was selected on), several noise starts, and groups
 
 * ``stacked``: the shipped ranVGG (``NetSpec.load("stacked")``) or a given spec;
 * ``plain``: plain random VGG-19s ``NetSpec.random(s)`` for several seeds s;
-* ``trained`` (optional): a torchvision VGG-19 from a local file (``network.load_trained``).
+* ``trained`` (optional): a torchvision VGG-19 from a local file (``nets.trained.load_trained``).
 
 Every image is center-cropped to a square and resized to ``size``×``size`` so pixel distances
 are comparable across images. Reported per group and layer: mean, std, min, quartiles and max of
@@ -25,11 +25,15 @@ from typing import Any
 
 import numpy as np
 
-from ranvis.experiments.common import choose_photos, invert_photo, photo
+from ranvis import defaults as D
+from ranvis.experiments.common import build, choose_photos, invert_photo, photo
 from ranvis.metrics import l2_distance, psnr
-from ranvis.network import Net, NetSpec, load_trained
+from ranvis.nets import get_arch
+from ranvis.nets.base import FrozenNet as Net
+from ranvis.nets.spec import NetSpec
+from ranvis.nets.trained import load_trained
 
-POOLS = ("pool1", "pool2", "pool3", "pool4", "pool5")
+POOLS = get_arch(D.ARCH).presets.invert  # the paper's VGG-19: pool1 .. pool5
 # quick: sized with the rest of the report for <= 10 min on 2 CPU cores. Its first photos, plain
 # seed 0 and noise seed 0 are Figures 1-2's quick runs, which the report computes once
 # (common.invert_photo), so quick Figure 3 adds 8 inversion sets of 5 layers, not 12.
@@ -59,8 +63,8 @@ def _groups(stacked: Any, plain_seeds: tuple[int, ...], trained: Any,
     many = stacked if isinstance(stacked, list | tuple) else [stacked]
     specs = [s if isinstance(s, NetSpec) else NetSpec.load(s) for s in many]
     ref = specs[0].info.get("settings", {}).get("reference")
-    groups = {"stacked": [Net(spec, device) for spec in specs],
-              "plain": [Net(NetSpec.random(s), device) for s in plain_seeds]}
+    groups = {"stacked": [build(spec, device) for spec in specs],
+              "plain": [build(NetSpec.random(s), device) for s in plain_seeds]}
     if trained is not None:
         groups["trained"] = [trained if isinstance(trained, Net) else load_trained(trained, device)]
     return groups, ref

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from ranvis import defaults as D
 from ranvis.callbacks import History
 from ranvis.experiments.common import (
     NetRow,
@@ -28,11 +29,14 @@ from ranvis.experiments.common import (
 )
 from ranvis.losses import feature_loss
 from ranvis.metrics import feature_error, psnr
-from ranvis.network import FC_INPUT_SIZE, Net
+from ranvis.nets import get_arch
+from ranvis.nets.base import FrozenNet as Net
 from ranvis.optimize import Step
 from ranvis.tasks import invert, resolve_device
 
-LAYER = "conv5_1"  # paper Figure 4
+ARCH = get_arch(D.ARCH)  # the paper's VGG-19
+LAYER = ARCH.presets.deep[0]  # conv5_1, paper Figure 4
+FC_INPUT_SIZE = ARCH.fixed_input
 QUICK = {"size": 64, "iters": 200}  # our choice, sized for the whole report in <= 10 min on 2 cores
 # full: the paper's 256 px; "double the iteration limits to 4000" (§3) implies 2000 iterations.
 FULL = {"size": FC_INPUT_SIZE, "iters": 2000}

@@ -21,19 +21,19 @@ import torch
 
 from ranvis import defaults as D
 from ranvis.experiments.texture_quality import gram_distance, judge_net, texture_source
-from ranvis.network import WEIGHTED
+from ranvis.nets import get_arch
 from ranvis.tasks import make_net, resolve_device, synthesize_texture
 
-TOPS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")  # paper Fig. 5 rows, plus conv5_1
+ARCH = get_arch(D.ARCH)  # the paper's VGG-19
+TOPS = ARCH.presets.style  # conv1_1 .. conv5_1: paper Fig. 5 rows, plus conv5_1
 QUICK_SOURCES = ("brick", "gravel", "coffee_wood")
 FULL_SOURCES = ("brick", "grass", "gravel", "coffee_wood", "ihc_tissue")  # 30 runs: ~1 h, 1 CPU
 
 
 def rows() -> dict[str, tuple[list[str], str]]:
     """Row label -> (layers, weights): auto rows up to each TOPS layer, then the equal ablation."""
-    firsts = [n for n in WEIGHTED if n.endswith("_1") and n.startswith("conv")]
-    out = {f"≤{t}": (firsts[: firsts.index(t) + 1], "auto") for t in TOPS}
-    out["equal (≤conv4_1)"] = (list(D.TEXTURE_LAYERS), "equal")
+    out = {f"≤{t}": (list(TOPS[: TOPS.index(t) + 1]), "auto") for t in TOPS}
+    out[f"equal (≤{ARCH.presets.texture[-1]})"] = (list(ARCH.presets.texture), "equal")
     return out
 
 
@@ -68,15 +68,17 @@ def _plot(path: Path, srcs: dict[str, torch.Tensor], cells: dict[str, dict[str, 
 
 def _verdict(mean: dict[str, float]) -> str:
     """Plain comparison of the row means with the paper's claims (numbers from this run)."""
-    c1, c2, c4, eq = (mean[k] for k in ("≤conv1_1", "≤conv2_1", "≤conv4_1", "equal (≤conv4_1)"))
+    t1, t2, t4 = TOPS[0], TOPS[1], ARCH.presets.texture[-1]
+    c1, c2, c4, eq = (mean[k] for k in (f"≤{t1}", f"≤{t2}", f"≤{t4}", f"equal (≤{t4})"))
     best = min((k for k in mean if k.startswith("≤")), key=mean.__getitem__)
     grows = "falls" if c2 < c1 else "does NOT fall"
     ablation = ("farther from the sources than" if eq > c4 else "NOT farther than")
     return (f"Mean distance by row: {', '.join(f'{k} {v:.3f}' for k, v in mean.items())}. "
             f"{'As' if c2 < c1 else 'Unlike'} in the paper, where added layers organize the local "
-            f"conv1_1 structure, the distance {grows} from {c1:.3f} (conv1_1) to {c2:.3f} (≤conv2_1); lowest row: {best}. "
-            f"Equal weights (Gatys et al.) are {ablation} auto ≤conv4_1 ({eq:.3f} vs {c4:.3f}), "
-            "the paper's argument for µ_l. No trained-VGG row: no trained weights ship here.")
+            f"{t1} structure, the distance {grows} from {c1:.3f} ({t1}) to {c2:.3f} (≤{t2}); "
+            f"lowest row: {best}. Equal weights (Gatys et al.) are {ablation} auto ≤{t4} "
+            f"({eq:.3f} vs {c4:.3f}), the paper's argument for µ_l. No trained-VGG row: no "
+            "trained weights ship here.")
 
 
 def run(out_dir: Path, quick: bool = True, size: int | None = None, iters: int | None = None,

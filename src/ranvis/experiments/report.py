@@ -139,9 +139,9 @@ def reproduce(out_dir: str | Path, quick: bool, trained_weights: str | Path | No
     ``quick``: each module's quick settings (smaller images, fewer iterations and samples; the
     whole report in <= 10 min on 2 CPU cores). ``size``/``iters``: expert overrides passed to
     every module that accepts them (tests use tiny values). ``trained_weights``: a local
-    torchvision VGG-19 state dict, loaded once (``network.load_trained``, never downloads).
+    torchvision VGG-19 state dict, loaded once (``nets.trained.load_trained``, never downloads).
     """
-    from ranvis.network import load_trained
+    from ranvis.nets.trained import load_trained
     from ranvis.record import atomic_write, write_json
     from ranvis.tasks import resolve_device
 

@@ -26,7 +26,7 @@ import torch
 from ranvis.experiments.texture_quality import JUDGE_LAYERS, JUDGE_POOL, JUDGE_SEED, judge_net
 from ranvis.experiments.texture_quality import gram_distance as texture_distance
 from ranvis.images import from_pil, luminance, resize, sample
-from ranvis.network import Net
+from ranvis.nets.base import FrozenNet as Net
 
 CONTENTS = ("astronaut", "chelsea", "coffee", "rocket", "camera")
 #: name -> (scikit-image function, (y0, y1, x0, x1) crop or None, description)

@@ -24,8 +24,10 @@ from typing import Any
 
 import torch
 
+from ranvis import defaults as D
 from ranvis.losses import feature_loss, gram_loss
-from ranvis.network import Net
+from ranvis.nets import get_arch
+from ranvis.nets.base import FrozenNet as Net
 from ranvis.objectives import gram_target
 
 Ratio = tuple[float, float, float]
@@ -97,7 +99,8 @@ def run_one(model: Net, judge: Net, xc: torch.Tensor, xs: torch.Tensor, reading:
     from ranvis.style import style_objective
     from ranvis.tasks import noise
 
-    cl, sl = "conv2_2", ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]  # paper §3
+    presets = get_arch(D.ARCH).presets  # the paper's VGG-19: conv2_2, conv1_1 .. conv5_1 (§3)
+    cl, sl = presets.content, list(presets.style)
     start = noise(xc.shape[-2], xc.shape[-1], seed, xc.device)
     factors = readings()[reading](model, xc, xs, start, cl, sl)
     obj, _ = style_objective(model, xc, [xs], [1.0], cl, sl, ratio, factors=factors, tv=tv)

@@ -29,12 +29,15 @@ import torch
 from ranvis import defaults as D
 from ranvis.images import from_pil, resize, sample
 from ranvis.losses import gram
-from ranvis.network import Net, NetSpec
+from ranvis.nets import get_arch
+from ranvis.nets.base import FrozenNet as Net
+from ranvis.nets.spec import NetSpec
 from ranvis.tasks import make_net, noise, resolve_device, synthesize_texture
 
 JUDGE_SEED = 7  # our choice: any seed but the synthesis net's (0)
 JUDGE_POOL = "max"  # the synthesis net averages (paper §2); the judge takes the maximum
-JUDGE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+ARCH = get_arch(D.ARCH)  # synthesis and judge: the paper's VGG-19
+JUDGE_LAYERS = ARCH.presets.judge  # relu1_1 .. relu5_1
 
 #: name -> (scikit-image function, (y0, y1, x0, x1) crop in the original pixels, description)
 CROPS: dict[str, tuple[str, tuple[int, int, int, int], str]] = {
@@ -48,9 +51,9 @@ SOURCES = ("brick", "grass", "gravel", *CROPS)
 
 #: variant -> (layers, weights): what the quality table compares besides the start noise.
 VARIANTS: dict[str, tuple[tuple[str, ...], str]] = {
-    "equal": (D.TEXTURE_LAYERS, "equal"),
-    "auto": (D.TEXTURE_LAYERS, "auto"),
-    "auto_relu": (tuple(n.replace("conv", "relu") for n in D.TEXTURE_LAYERS), "auto"),
+    "equal": (ARCH.presets.texture, "equal"),
+    "auto": (ARCH.presets.texture, "auto"),
+    "auto_relu": (tuple(ARCH.representation(n) for n in ARCH.presets.texture), "auto"),
 }
 
 
@@ -68,7 +71,7 @@ def texture_source(name: str, size: int) -> torch.Tensor:
 
 def judge_net(device: str | torch.device = "cpu") -> Net:
     """The independent judge: random VGG-19, seed JUDGE_SEED, max pooling, paper σ."""
-    return Net(NetSpec.random(JUDGE_SEED, pool=JUDGE_POOL), device=device)
+    return ARCH.build(NetSpec.random(JUDGE_SEED, pool=JUDGE_POOL), device)
 
 
 @torch.no_grad()

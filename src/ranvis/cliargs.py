@@ -1,0 +1,141 @@
+"""Argument types and the option groups the ``ranvis`` subcommands share (cli.py builds the
+parsers). Torch-free, like cli.py: ``ranvis --help`` answers at once. Defaults come from
+defaults.py and the task functions' signatures, never repeated here.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ranvis import defaults as D
+from ranvis.errors import InputError
+from ranvis.nets import ARCH_NAMES, check_arch_name
+
+SEED_MAX = 2**32 - 1  # NetSpec.random gives layer i the seed 1000*s + i; PCG64 and torch take it
+
+
+def positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}")
+    return v
+
+
+def positive_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {s!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {s!r}")
+    return v
+
+
+def size_wh(s: str) -> tuple[int, int]:
+    """'512x256' → (512, 256)."""
+    parts = s.lower().split("x")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"expected WxH like 512x256, got {s!r}")
+    w, h = (positive_int(p) for p in parts)
+    return w, h
+
+
+def seed_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        v = -1
+    if not 0 <= v <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {SEED_MAX}, got {s!r}")
+    return v
+
+
+def png_path(s: str) -> Path:
+    """An output image name: it must end in .png (OUT.json and OUT-loss.png go beside it)."""
+    if not s.lower().endswith(".png") or s.lower() == ".png":
+        raise argparse.ArgumentTypeError(f"expected an output file name ending in .png, got {s!r}")
+    return Path(s)
+
+
+def float_list(s: str) -> list[float]:
+    try:
+        vals = [float(v) for v in s.split(",")]
+    except ValueError:
+        vals = []
+    if not vals or not all(0 <= v < float("inf") for v in vals):
+        raise argparse.ArgumentTypeError(f"expected comma-separated non-negative numbers like "
+                                         f"1,0.5, got {s!r}")
+    return vals
+
+
+def ratio3(s: str) -> tuple[float, float, float]:
+    """'10:1:10' → (10.0, 1.0, 10.0); 'paper' → the paper's 100:1:1000 (defaults.PAPER_RATIO)."""
+    if s.strip().lower() == "paper":
+        return D.PAPER_RATIO
+    parts = s.split(":")
+    try:
+        vals = tuple(float(v) for v in parts)
+    except ValueError:
+        vals = ()
+    if len(vals) != 3 or not all(0 <= v < float("inf") for v in vals) or not any(vals):
+        raise argparse.ArgumentTypeError(f"expected three non-negative numbers A:B:G, not all "
+                                         f"zero, like 10:1:10, or 'paper', got {s!r}")
+    return vals  # type: ignore[return-value]
+
+
+def arch_name(s: str) -> str:
+    """A registry architecture name (nets.ARCH_NAMES)."""
+    try:
+        return check_arch_name(s)
+    except InputError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_arch(p: argparse.ArgumentParser) -> None:
+    """--arch and --weight-init: which architecture a random network has, and how it is drawn."""
+    p.add_argument("--arch", type=arch_name, default=None, metavar="ARCH",
+                   help=f"architecture of --net random: {', '.join(ARCH_NAMES)} (default: "
+                        f"{D.ARCH}, the paper's; a spec brings its own; see `ranvis layers`)")
+    p.add_argument("--weight-init", choices=["paper", "he"], default=D.WEIGHT_INIT,
+                   help="paper: N(0, sigma) weights; he: N(0, sqrt(2/fan_in)) "
+                        "(default: %(default)s)")
+
+
+def common(p: argparse.ArgumentParser, size: int = D.SIZE) -> None:
+    """Options every optimization task takes."""
+    p.add_argument("-o", "--output", required=True, type=png_path,
+                   help="output PNG; OUT.json (run record) and OUT-loss.png are written beside it")
+    p.add_argument("--size", type=positive_int, default=size,
+                   help="resize the input so its longer side is N px (default: %(default)s)")
+    p.add_argument("--iters", type=positive_int, default=D.ITERS,
+                   help="iterations = objective evaluations (default: %(default)s)")
+    p.add_argument("--seed", type=seed_int, default=0,
+                   help="seed of the white-noise start (default: %(default)s)")
+    p.add_argument("--net", default="random",
+                   help="random (a plain random --arch network from --net-seed), stacked (the "
+                        "shipped ranVGG), or a spec JSON from build-net (default: %(default)s)")
+    p.add_argument("--net-seed", type=seed_int, default=0,
+                   help="seed of --net random (default: 0)")
+    p.add_argument("--sigma", type=positive_float, default=D.SIGMA,
+                   help="std of the random weights, --net random (default: %(default)s)")
+    p.add_argument("--pool", choices=["avg", "max"], default=D.POOL,
+                   help="pooling of --net random: avg swaps every max pooling of the "
+                        "architecture for an average (default: avg)")
+    add_arch(p)
+    p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")
+    p.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=D.PRECISION,
+                   help="dtype the network layers compute in: auto = fp32; bf16 is about 2x "
+                        "faster per iteration on a GPU or a CPU with AMX/AVX512-BF16, and ends at "
+                        "a slightly higher loss (default: %(default)s)")
+    p.add_argument("--save-every", type=positive_int, default=None, metavar="N",
+                   help="also write OUT-iterNNNNN.png every N iterations")
+    p.add_argument("--checkpoint", type=Path, default=None, metavar="PATH",
+                   help="save the run's state to PATH every --checkpoint-every iterations and "
+                        "when interrupted; the same command with the same PATH continues from it "
+                        "(iterations count in total; the optimizer's own state restarts)")
+    p.add_argument("--checkpoint-every", type=positive_int, default=D.CHECKPOINT_EVERY,
+                   metavar="N", help="iterations between checkpoints (default: %(default)s)")

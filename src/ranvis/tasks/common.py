@@ -1,0 +1,146 @@
+"""What the three tasks share: the network choice, the run record, one optimization.
+
+Each task (tasks.inversion, tasks.texture, tasks.transfer) is a short pipeline: check the
+input against the architecture, resolve device and precision, check memory, build the network,
+build the objective, run :func:`optimize_objective`, add metrics. Everything a call changes in
+the process (CUDA backend flags, glibc's allocator) is scoped to the run or asked for by the
+caller (``keep_freed``).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ranvis import _version
+from ranvis import defaults as D
+from ranvis.device import precision_name
+from ranvis.errors import InputError
+from ranvis.heap import apply_policy, freed_memory_kept
+from ranvis.memory import keeping_freed_fits
+from ranvis.nets import DEFAULT_ARCH, get_arch
+from ranvis.nets.arch import Arch
+from ranvis.nets.base import FrozenNet
+from ranvis.nets.spec import NetSpec
+from ranvis.objectives import Objective
+from ranvis.optimize import Result, Resume, Step, lbfgs_history, optimize
+
+NetArg = str | NetSpec | FrozenNet
+
+
+@dataclass
+class Run:
+    image: torch.Tensor  # [1, 3, H, W] in [0, 1], on the CPU
+    record: dict[str, Any]
+    result: Result
+
+
+def resolve_arch(net: NetArg = "random", arch: str | None = None) -> Arch:
+    """The architecture a task runs: a spec's or a network's own, else ``arch`` (default the
+    paper's VGG-19). InputError when ``arch`` names another than the given spec or network."""
+    if isinstance(net, FrozenNet):
+        own = net.arch.name
+    elif isinstance(net, NetSpec):
+        own = net.arch
+    elif net == "random":
+        own = None
+    else:
+        own = NetSpec.load(net).arch
+    if own is not None and arch is not None and arch != own:
+        raise InputError(f"--arch {arch} does not match the network given, which is a {own}; "
+                         "leave --arch out or give a spec of that architecture")
+    return get_arch(own or arch or DEFAULT_ARCH)
+
+
+def make_net(net: NetArg = "random", *, arch: str | None = None, net_seed: int = 0,
+             sigma: float = D.SIGMA, pool: str = D.POOL, weight_init: str = D.WEIGHT_INIT,
+             device: str | torch.device = "cpu") -> FrozenNet:
+    """'random' (seeded plain network of ``arch``, default VGG-19), 'stacked' (the shipped
+    ranVGG), a spec path, a NetSpec, or a ready network (its float32 view: tasks choose the
+    compute precision with ``precision``)."""
+    if isinstance(net, FrozenNet):
+        return net.as_dtype(torch.float32)
+    if isinstance(net, NetSpec):
+        spec = net
+    elif net == "random":
+        spec = NetSpec.random(net_seed, sigma=sigma, pool=pool,
+                              arch=resolve_arch(net, arch).name, init=weight_init)
+    else:
+        spec = NetSpec.load(net)
+    return get_arch(spec.arch).build(spec, device)
+
+
+@dataclass(frozen=True)
+class Loop:
+    """How a task's optimization runs: ``iters`` evaluations of ``optimizer`` over variable
+    ``param`` (optimize.optimize), reporting to ``callbacks``, continuing ``resume``;
+    ``history``: L-BFGS pairs; ``keep_freed``: let glibc keep freed memory where it fits
+    (heap.py; process-wide, so the caller's choice: the ranvis command says yes)."""
+
+    iters: int = D.ITERS
+    optimizer: str = "lbfgs"
+    callbacks: Sequence[Callable[[Step], None]] = ()
+    resume: Resume | None = None
+    param: str = "pixel"
+    history: int | None = None
+    keep_freed: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _fits_keeping_freed(objective: Objective, init: torch.Tensor, loop: Loop) -> bool:
+    """Does this run fit with freed memory kept? Without lean layers check_memory has counted
+    that heap already (memory.estimate_bytes)."""
+    net, (h, w) = objective.net, init.shape[-2:]
+    if not net.uses_lean(h, w) or net.device.type != "cpu":
+        return True
+    return keeping_freed_fits(
+        h, w, [t.layer for t in objective.terms if t.kind == "content"],
+        gram_layers=[t.layer for t in objective.terms if t.kind == "gram"],
+        optimizer=loop.optimizer, device="cpu", dtype=precision_name(net.dtype),
+        history=loop.history if loop.optimizer == "lbfgs" else None, arch=net.arch.name)
+
+
+def check_resume(loop: Loop, init: torch.Tensor) -> None:
+    """InputError unless the loop's iterations are positive and its checkpoint fits ``init``."""
+    if loop.iters < 1:
+        raise InputError(f"iterations must be a positive integer, got {loop.iters}")
+    if loop.resume is not None and loop.resume.image.shape != init.shape:
+        got, want = loop.resume.image.shape[-2:][::-1], init.shape[-2:][::-1]
+        raise InputError(f"the checkpoint's image is {got[0]}x{got[1]}, this run's is "
+                         f"{want[0]}x{want[1]}; delete the checkpoint or use the same options")
+
+
+def optimize_objective(task: str, objective: Objective, init: torch.Tensor, loop: Loop,
+                       settings: dict[str, Any], factors: dict[str, float]
+                       ) -> tuple[Result, dict[str, Any]]:
+    """Run the optimization from ``init`` and make its run record (record.py)."""
+    check_resume(loop, init)
+    apply_policy(loop.keep_freed, _fits_keeping_freed(objective, init, loop))
+    settings = {**settings, "freed_memory_kept": freed_memory_kept()}
+    t0 = time.perf_counter()
+    res = optimize(objective, init, loop.iters, optimizer=loop.optimizer,
+                   callbacks=loop.callbacks, resume=loop.resume, param=loop.param,
+                   history=loop.history)
+    seconds = time.perf_counter() - t0
+    n = len(res.losses)
+    if loop.optimizer == "lbfgs":
+        settings = {**settings, "lbfgs_history": lbfgs_history(init.numel(), loop.history)}
+    record = {
+        "task": task, "version": _version.__version__, "settings": settings,
+        "net": objective.net.spec.to_dict(), "factors": factors, "loss": res.losses,
+        "terms": res.terms, "iterations": n, "seconds": round(seconds, 3),
+        "seconds_per_iteration": round(seconds / max(n, 1), 5), "interrupted": res.interrupted,
+        "stopped": res.stopped, "faults": res.faults, "metrics": {},
+        "resumed_from": len(loop.resume.losses) if loop.resume is not None else 0,
+    }
+    res.image = res.image.detach().cpu()
+    return res, record
+
+
+def net_settings(model: FrozenNet, net_seed: int) -> dict[str, Any]:
+    """The run record's network settings (the full spec is the record's ``net``)."""
+    return {"arch": model.arch.name, "net_seed": net_seed, "sigma": model.spec.sigma,
+            "pool": model.spec.pool, "weight_init": model.spec.init}

@@ -186,3 +186,50 @@ def test_non_finite_loss_never_reaches_result():
 def test_bad_optimizer_name():
     with pytest.raises(ValueError, match="lbfgs"):
         optimize(quadratic(torch.zeros(1, 3, 2, 2)), torch.zeros(1, 3, 2, 2), 1, optimizer="sgd")
+
+
+# -- the loop's pieces (optimize.EvalCache, BestSoFar, FaultGuard, Evaluation) ---------------
+
+def test_loop_unchanged_by_its_decomposition():
+    """Golden losses of an L-BFGS run with two injected faults, recorded before optimize() was
+    split into named pieces: the same evaluations, restarts and convergence, value for value."""
+    from ranvis.optimize import optimize as opt
+
+    target = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    calls = [0]
+
+    def objective(x):
+        calls[0] += 1
+        loss = (x - target).pow(2).sum()
+        if calls[0] in (3, 7):
+            loss = loss * float("nan")
+        return loss, {"l2": loss}
+
+    res = opt(objective, torch.zeros(1, 3, 8, 8), 15)
+    golden = [60.413482666015625, 59.10924530029297, 59.10924530029297, 57.81923294067383,
+              46.849586486816406, 46.849586486816406, 45.701904296875, 36.013179779052734,
+              2.7852659414961956e-12, 0.0]
+    assert res.losses == golden and res.stopped == "converged"
+    assert [f.split(":")[0] for f in res.faults] == ["iteration 2", "iteration 5"]
+    assert torch.equal(res.image, target.clamp(0, 1))
+
+
+def test_eval_cache_best_so_far_and_fault_guard():
+    from ranvis.optimize import BestSoFar, EvalCache, FaultGuard, Result
+
+    cache = EvalCache(2)
+    pts = [torch.full((2,), float(v)) for v in range(3)]
+    for k, p in enumerate(pts):
+        cache.store(p, torch.tensor(float(k)), p * 10)
+    assert cache.lookup(pts[0]) is None  # only the last 2 are kept
+    loss, grad = cache.lookup(pts[2].clone())
+    assert float(loss) == 2.0 and torch.equal(grad, pts[2] * 10)
+    assert EvalCache(0).lookup(pts[0]) is None
+    best = BestSoFar(torch.zeros(1))
+    for v in (3.0, 1.0, 2.0):
+        best.offer(torch.tensor([v]), v)
+    assert best.loss == 1.0 and float(best.image) == 1.0
+    res, guard = Result(torch.zeros(1), [], {}), FaultGuard(1)
+    assert guard.stop(4, res) is False and res.stopped == "completed"
+    assert guard.stop(9, res) is True and res.stopped == "numerical fault"
+    assert res.faults[0].startswith("iteration 4") and "stopped" in res.faults[1]

@@ -16,6 +16,9 @@ is clamped to [0, 1]. The clamped image can match the features less well than th
 deep layers (reproduce's Figure 4 shows both); a smooth range penalty was tried and lowered PSNR.
 A non-finite loss or gradient never reaches the result: the loop restores the last finite image,
 restarts the optimizer from it, and stops after repeated faults. Ctrl-C returns the best so far.
+The loop is :func:`optimize`; the evaluation (:class:`Evaluation`), its cache
+(:class:`EvalCache`), the best so far (:class:`BestSoFar`) and the fault handling
+(:class:`FaultGuard`) are small named pieces; the variables are ranvis.params.
 ``param="fourier"`` optimizes the image's Fourier coefficients scaled by 1/|f|^0.5 instead of its
 pixels (a preconditioner: same objective, same optimum, but low frequencies, which carry most of
 the image, move faster). See :class:`FourierParam` for what it gained.
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ranvis.memory import lbfgs_pairs
+from ranvis.params import FourierParam, PixelParam, make_param
 
 ObjectiveFn = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
@@ -78,53 +82,6 @@ class Resume:
     best_loss: float
 
 
-class PixelParam:
-    """The paper's variable: the pixels themselves."""
-
-    name = "pixel"
-
-    def to_image(self, z: torch.Tensor) -> torch.Tensor:
-        return z
-
-    def from_image(self, x: torch.Tensor) -> torch.Tensor:
-        return x
-
-
-class FourierParam:
-    """x = 0.5 + irfft2(ẑ · s), s(f) = max(|f|·max(H, W), 1)^(-alpha), ẑ a real view of complex
-    coefficients ``[1, 3, H, W//2+1, 2]``. A change of variables only: the objective and its
-    minimizers are those of pixel space. Measured (pool3 inversion, 128 px, 300 L-BFGS
-    iterations, random VGG seed 0): astronaut 17.5 → 19.6 dB, coffee 20.4 → 23.0 dB with
-    alpha = 0.5; alpha = 1 gained less (astronaut 18.8 dB).
-    """
-
-    name = "fourier"
-
-    def __init__(self, height: int, width: int, device: torch.device, alpha: float = 0.5) -> None:
-        fy = torch.fft.fftfreq(height, device=device).view(-1, 1)
-        fx = torch.fft.rfftfreq(width, device=device).view(1, -1)
-        f = (fx.pow(2) + fy.pow(2)).sqrt() * max(height, width)
-        self.scale = f.clamp_min(1.0).pow(-alpha)  # [H, W//2+1], 1 at the lowest frequencies
-        self.size = (height, width)
-
-    def to_image(self, z: torch.Tensor) -> torch.Tensor:
-        coeffs = torch.view_as_complex(z) * self.scale
-        return 0.5 + torch.fft.irfft2(coeffs, s=self.size, norm="ortho")
-
-    def from_image(self, x: torch.Tensor) -> torch.Tensor:
-        coeffs = torch.fft.rfft2(x - 0.5, norm="ortho") / self.scale
-        return torch.view_as_real(coeffs).contiguous()
-
-
-def make_param(name: str, x: torch.Tensor) -> PixelParam | FourierParam:
-    """'pixel' (the paper) or 'fourier' (preconditioned) for images shaped like ``x``."""
-    if name == "pixel":
-        return PixelParam()
-    if name == "fourier":
-        return FourierParam(x.shape[-2], x.shape[-1], x.device)
-    raise ValueError(f"param must be 'pixel' or 'fourier', got {name!r}")
-
-
 def lbfgs_history(numel: int, wanted: int | None = None) -> int:
     """Curvature pairs L-BFGS keeps for a variable of ``numel`` float32 values: ``wanted``
     (default D.LBFGS_HISTORY), capped so the pairs (2 vectors each) fit in
@@ -159,7 +116,125 @@ class _Fault(Exception):
 CACHE = 4  # evaluations remembered: enough for the point a line search ends on
 
 
-def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, optimizer: str = "lbfgs",
+class EvalCache:
+    """The last few (point, loss, gradient) evaluated. L-BFGS re-evaluates the point its previous
+    line search ended on; served from here (same point, bit for bit), no evaluation is paid
+    twice. ``size`` 0 (Adam) remembers nothing."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+
+    def lookup(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(loss, gradient) if ``z`` was evaluated, else None."""
+        for cz, closs, cgrad in self.items:
+            if torch.equal(cz, z):
+                return closs, cgrad
+        return None
+
+    def store(self, z: torch.Tensor, loss: torch.Tensor, grad: torch.Tensor) -> None:
+        if self.size:
+            self.items.append((z.detach().clone(), loss.detach(), grad.detach().clone()))
+            del self.items[:-self.size]
+
+    def clear(self) -> None:
+        self.items.clear()
+
+
+class BestSoFar:
+    """The lowest-loss image evaluated (clamped to [0, 1]) and its loss."""
+
+    def __init__(self, image: torch.Tensor, loss: float = math.inf) -> None:
+        self.image, self.loss = image, loss
+
+    def offer(self, image: torch.Tensor, loss: float) -> None:
+        if loss < self.loss:
+            self.image, self.loss = image, loss
+
+
+class FaultGuard:
+    """Counts non-finite evaluations; says whether to restart (recording why) or stop."""
+
+    def __init__(self, max_faults: int) -> None:
+        self.max_faults, self.count = max_faults, 0
+
+    def stop(self, i: int, res: Result) -> bool:
+        """Record fault at iteration ``i`` in ``res``; True when the run must stop."""
+        self.count += 1
+        if self.count > self.max_faults:
+            res.faults.append(f"iteration {i}: non-finite loss or gradient, fault "
+                              f"{self.count}; stopped, keeping the best finite image")
+            res.stopped = "numerical fault"
+            return True
+        res.faults.append(f"iteration {i}: non-finite loss or gradient; "
+                          "restored the last finite image and restarted the optimizer")
+        return False
+
+
+class Evaluation:
+    """The closure L-BFGS and Adam call: one objective evaluation = one iteration. Serves
+    repeated points from the cache, stops at the budget, refuses non-finite values (restore
+    point: ``last_good``), records the loss history and calls the callbacks."""
+
+    def __init__(self, objective: ObjectiveFn, *, par: PixelParam | FourierParam,
+                 z: torch.Tensor, start: torch.Tensor, iters: int, res: Result,
+                 best: BestSoFar) -> None:
+        self.objective, self.par, self.z, self.iters = objective, par, z, iters
+        self.res, self.best = res, best
+        self.opt: torch.optim.Optimizer | None = None
+        self.cache = EvalCache(0)
+        self.callbacks: Sequence[Callable[[Step], None]] = ()
+        self.last_good = start.detach().clone()
+        self.i = len(res.losses)
+
+    def __call__(self) -> torch.Tensor:
+        z = self.z
+        hit = self.cache.lookup(z)
+        if hit is not None:  # the point a line search ended on: already evaluated
+            z.grad = hit[1].clone()
+            return hit[0]
+        if self.i >= self.iters:
+            raise _Budget
+        self.opt.zero_grad(set_to_none=False)
+        x = self.par.to_image(z)
+        total, parts = self.objective(x)
+        total.backward()
+        loss = float(total.detach())
+        if not (math.isfinite(loss) and bool(torch.isfinite(z.grad).all())):
+            raise _Fault
+        self.last_good = x.detach().clone()  # restore point: finite loss and gradient here
+        image = self.last_good.clamp(0, 1)
+        self.best.offer(image, loss)
+        step = self._record(loss, {k: float(v.detach()) for k, v in parts.items()}, image)
+        self.cache.store(z, total, z.grad)
+        for cb in self.callbacks:
+            cb(step)
+        return total
+
+    def _record(self, loss: float, terms: dict[str, float], image: torch.Tensor) -> Step:
+        res = self.res
+        res.last = self.last_good  # before the loss: a run that counts an evaluation has its point
+        res.losses.append(loss)
+        for k, v in terms.items():
+            res.terms.setdefault(k, []).append(v)
+        step = Step(self.i, loss, terms, image, self.last_good)
+        self.i += 1
+        return step
+
+
+def _start(x0: torch.Tensor, resume: Resume | None) -> tuple[torch.Tensor, Result, BestSoFar]:
+    """The start point, the result so far and the best so far (fresh, or from ``resume``)."""
+    start = x0 if resume is None else resume.image.to(x0.device, x0.dtype)
+    best = BestSoFar(start.detach().clone().clamp_(0, 1))
+    res = Result(best.image, [], {})
+    if resume is not None:
+        best = BestSoFar(resume.best_image.to(x0.device, x0.dtype), resume.best_loss)
+        res.losses = list(resume.losses)
+        res.terms = {k: list(v) for k, v in resume.terms.items()}
+    return start, res, best
+
+
+def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, *, optimizer: str = "lbfgs",
              lr: float | None = None, callbacks: Sequence[Callable[[Step], None]] = (),
              max_faults: int = 3, resume: Resume | None = None, param: str = "pixel",
              history: int | None = None) -> Result:
@@ -171,78 +246,32 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, optimizer: st
     the image goes back to the last point whose loss and gradient were finite and the optimizer
     restarts; after more than ``max_faults`` such faults the run stops (``stopped``).
     ``history``: L-BFGS curvature pairs (default D.LBFGS_HISTORY; :func:`lbfgs_history`).
+    The pieces: :class:`Evaluation` (the closure), :class:`EvalCache`, :class:`BestSoFar`,
+    :class:`FaultGuard`.
     """
-    start = x0 if resume is None else resume.image.to(x0.device, x0.dtype)
+    start, res, best = _start(x0, resume)
     par = make_param(param, start)
     z = par.from_image(start.detach()).clone().requires_grad_(True)  # the optimized variable
-    opt = _make_optimizer(optimizer, z, lr, history)
-    best, best_loss = start.detach().clone().clamp_(0, 1), math.inf
-    res = Result(best, [], {})
-    if resume is not None:
-        best, best_loss = resume.best_image.to(x0.device, x0.dtype), resume.best_loss
-        res.losses = list(resume.losses)
-        res.terms = {k: list(v) for k, v in resume.terms.items()}
-    last_good = start.detach().clone()
-    cache: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []  # (z, loss, grad)
-    i = len(res.losses)
-
-    def closure() -> torch.Tensor:
-        nonlocal i, best, best_loss, last_good
-        for cz, closs, cgrad in cache:  # the point a line search ended on: already evaluated
-            if torch.equal(cz, z):
-                z.grad = cgrad.clone()
-                return closs
-        if i >= iters:
-            raise _Budget
-        opt.zero_grad(set_to_none=False)
-        x = par.to_image(z)
-        total, parts = objective(x)
-        total.backward()
-        loss = float(total.detach())
-        if not (math.isfinite(loss) and bool(torch.isfinite(z.grad).all())):
-            raise _Fault
-        # Restore point: where this finite loss and gradient were evaluated.
-        last_good = x.detach().clone()
-        image = last_good.clamp(0, 1)
-        if loss < best_loss:
-            best, best_loss = image, loss
-        terms = {k: float(v.detach()) for k, v in parts.items()}
-        res.last = last_good  # before the loss: a run that counts an evaluation has its point
-        res.losses.append(loss)
-        for k, v in terms.items():
-            res.terms.setdefault(k, []).append(v)
-        step = Step(i, loss, terms, image, last_good)
-        i += 1
-        if optimizer == "lbfgs":
-            cache.append((z.detach().clone(), total.detach(), z.grad.detach().clone()))
-            del cache[:-CACHE]
-        for cb in callbacks:
-            cb(step)
-        return total
-
-    faults = 0
+    ev = Evaluation(objective, par=par, z=z, start=start, iters=iters, res=res, best=best)
+    ev.opt, ev.callbacks = _make_optimizer(optimizer, z, lr, history), callbacks
+    ev.cache = EvalCache(CACHE if optimizer == "lbfgs" else 0)
+    guard = FaultGuard(max_faults)
     try:
-        while i < iters:
-            before = i
+        while ev.i < iters:
+            before = ev.i
             try:
-                opt.step(closure)
+                ev.opt.step(ev)
             except _Budget:
                 break
             except _Fault:
-                faults += 1
-                if faults > max_faults:
-                    res.faults.append(f"iteration {i}: non-finite loss or gradient, fault "
-                                      f"{faults}; stopped, keeping the best finite image")
-                    res.stopped = "numerical fault"
+                if guard.stop(ev.i, res):
                     break
-                res.faults.append(f"iteration {i}: non-finite loss or gradient; "
-                                  "restored the last finite image and restarted the optimizer")
                 with torch.no_grad():
-                    z.copy_(par.from_image(last_good))
-                cache.clear()
-                opt = _make_optimizer(optimizer, z, lr, history)
+                    z.copy_(par.from_image(ev.last_good))
+                ev.cache.clear()
+                ev.opt = _make_optimizer(optimizer, z, lr, history)
                 continue
-            if i == before:  # a step that evaluated nothing new: L-BFGS has converged exactly
+            if ev.i == before:  # a step that evaluated nothing new: L-BFGS has converged exactly
                 res.stopped = "converged"
                 break
             if optimizer == "adam":  # projected Adam: back into [0, 1] after each step
@@ -250,5 +279,5 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, optimizer: st
                     z.copy_(par.from_image(par.to_image(z).clamp(0, 1)))
     except KeyboardInterrupt:
         res.interrupted, res.stopped = True, "interrupted"
-    res.image = best
+    res.image = best.image
     return res

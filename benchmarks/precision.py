@@ -41,8 +41,9 @@ def style_loss32(content: torch.Tensor, style: torch.Tensor, image: torch.Tensor
     from ranvis import defaults as D
 
     model = make_net("random", device="cpu")
-    obj, _ = S.style_objective(model, content, [style], [1.0], VGG19.presets.content,
-                               list(VGG19.presets.style), D.RATIO)
+    obj, _ = S.style_objective(model, content, [style], [1.0],
+                               content_layer=VGG19.presets.content,
+                               style_layers=list(VGG19.presets.style), ratio=D.RATIO)
     with torch.no_grad():
         return float(obj(image)[0])
 

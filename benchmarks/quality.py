@@ -51,7 +51,8 @@ def _ranvis_until(device: str, bar: float, cap: int) -> dict:
     checks: list[tuple[int, float]] = []  # (iteration, float32 loss at its clamped image)
     t0 = cases.clock()
     judge, _ = S.style_objective(make_net("random", device=device), xc, [xs], [1.0],
-                                 VGG19.presets.content, list(VGG19.presets.style), D.RATIO)
+                                 content_layer=VGG19.presets.content,
+                                 style_layers=list(VGG19.presets.style), ratio=D.RATIO)
 
     def stop_at_bar(step: Step) -> None:
         hits.append((step.i, step.loss, cases.clock() - t0))

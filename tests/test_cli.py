@@ -218,3 +218,40 @@ def test_interrupt_writes_best_so_far_and_exits_130(tmp_path, monkeypatch):
     rec = json.loads(out.with_suffix(".json").read_text())
     assert rec["interrupted"] is True and rec["iterations"] == 2 and len(rec["loss"]) == 2
     assert out.is_file()
+
+
+def test_style_on_another_architecture_needs_no_other_flag(tmp_path, capsys):
+    """`ranvis style a b --arch resnet18`: content and style taps from the arch's presets."""
+    out = tmp_path / "s.png"
+    code = cli.main(["style", "sample:astronaut", "sample:coffee", "--arch", "resnet18",
+                     "--size", "32", "--iters", "2", "--device", "cpu", "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    rec = json.loads(out.with_suffix(".json").read_text())
+    assert rec["net"]["arch"] == "resnet18" and rec["settings"]["content_layer"] == "layer1"
+    assert rec["settings"]["style_layers"] == ["conv1", "layer1", "layer2", "layer3"]
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--arch", "vgg20"], "unknown architecture 'vgg20'"),
+    (["--arch", "resnet18", "--layer", "pool1"], "unknown layer 'pool1' for resnet18"),
+])
+def test_unknown_arch_or_tap_exits_2_with_one_line(tmp_path, capsys, argv, needle):
+    out = tmp_path / "x.png"
+    base = ["invert", "sample:astronaut", "--size", "32", "--iters", "1", "-o", str(out)]
+    code = cli.main(base + (argv if "--layer" in argv else [*argv, "--layer", "relu"]))
+    err = _stderr_lines(capsys.readouterr().err)
+    assert code == 2 and len(err) == 1 and needle in err[0], err
+    assert "resnet50" in err[0] or "layer1" in err[0]  # the valid names are listed
+    assert not out.exists()
+
+
+def test_layers_command_prints_the_tap_table(capsys):
+    assert cli.main(["layers", "--arch", "resnet18"]) == 0
+    text = capsys.readouterr().out
+    row = next(line for line in text.splitlines() if line.startswith("layer1.0 "))
+    assert row.split() == ["layer1.0", "64", "4", "27", "px", "1", "px"]
+    assert "content layer1" in text
+    assert cli.main(["layers"]) == 0  # the paper's VGG-19 by default
+    text = capsys.readouterr().out
+    assert text.startswith("vgg19") and "pool5" in text and "256x256" in text
+    assert cli.main(["layers", "--arch", "nope"]) == 2

@@ -11,8 +11,8 @@ from ranvis.errors import InputError
 from ranvis.nets import base, get_arch, vgg
 from ranvis.nets.draw import normal_weights
 from ranvis.nets.spec import NetSpec
-from ranvis.nets.trained import load_trained
-from ranvis.nets.vgg import Net, net_from_state_dict
+from ranvis.nets.trained import load_trained, net_from_state_dict
+from ranvis.nets.vgg import Net
 
 VGG19 = get_arch("vgg19")
 LAYERS = list(vgg.layers_of("vgg19"))

@@ -90,7 +90,8 @@ def test_init_content_starts_at_the_content(imgs):
     run = transfer_style(content, [style], init="content", precision="fp32", **KW)
     net = make_net("random", device="cpu")
     ratio = tuple(run.record["settings"]["ratio"])
-    objective, _ = S.style_objective(net, content, [style], [1.0], "conv2_2", LAYERS, ratio)
+    objective, _ = S.style_objective(net, content, [style], [1.0], content_layer="conv2_2",
+                                     style_layers=LAYERS, ratio=ratio)
     with torch.no_grad():
         expected, parts = objective(content)
     assert run.record["loss"][0] == pytest.approx(float(expected), rel=1e-5)
@@ -162,7 +163,7 @@ def test_cli_style_rejects_bad_input(tmp_path, capsys):
 
 def test_cli_ratio_paper_is_the_papers(tmp_path):
     from ranvis import defaults as D
-    from ranvis.cli import ratio3
+    from ranvis.cliargs import ratio3
 
     assert ratio3("paper") == D.PAPER_RATIO == (100.0, 1.0, 1000.0)
 

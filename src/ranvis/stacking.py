@@ -44,10 +44,7 @@ from there, a cache made with other arguments is ignored (with a message) and re
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -58,6 +55,7 @@ import torch
 
 from ranvis import _version
 from ranvis import defaults as D
+from ranvis.buildcache import cache_path, digest, load_cache
 from ranvis.device import resolve_device
 from ranvis.errors import DegenerateGradientError, InputError
 from ranvis.images import center_square, load, resize
@@ -161,37 +159,6 @@ def references(s: BuildSettings, names: list[str]) -> dict[str, torch.Tensor]:
     return refs
 
 
-def _digest(refs: dict[str, torch.Tensor]) -> str:
-    h = hashlib.sha256()
-    for key in sorted(refs):
-        h.update(key.encode())
-        h.update(refs[key].contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
-def cache_path(out: str | Path) -> Path:
-    """``NET.json`` → ``NET.ranvis-cache.json`` beside it."""
-    out = Path(out)
-    return out.with_name(out.stem + ".ranvis-cache.json")
-
-
-def _load_cache(path: Path, key: dict[str, Any]) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        print(f"ranvis: {path} is unreadable; ignoring it and starting afresh", file=sys.stderr)
-        return []
-    if not isinstance(data, dict) or data.get("key") != key:
-        print(f"ranvis: {path} was made with other arguments; ignoring it and starting afresh "
-              "(it will be replaced)", file=sys.stderr)
-        return []
-    done = data.get("layers", [])
-    print(f"ranvis: resuming from {path}: {len(done)} layer(s) already chosen", file=sys.stderr)
-    return done
-
-
 def score_candidate(net: FrozenNet, rep: str, ref: torch.Tensor, iters: int, seed: int,
                     bar: Any = None) -> dict[str, Any]:
     """Reconstruct ``ref`` from ``net``'s ``rep`` features; {"score": pixel RMSE, "psnr", ...}.
@@ -258,12 +225,12 @@ def build(settings: BuildSettings, out: str | Path | None = None, *, device: str
     arch = get_arch(s.arch)
     refs = references(s, names)
     weights = weights or draw_weights(arch, s.init, s.sigma)
-    key = {"algorithm": ALGORITHM, "settings": asdict(s), "reference_sha256": _digest(refs)}
+    key = {"algorithm": ALGORITHM, "settings": asdict(s), "reference_sha256": digest(refs)}
     seeds = {n: candidate_seed(s.seed, i, 0) for i, n in enumerate(arch.weighted())}
     dev = resolve_device(device)
     net = arch.build(NetSpec(dict(seeds), s.sigma, s.pool, s.arch, init=s.init), dev)
     cpath = cache_path(out) if out is not None else None
-    done = _load_cache(cpath, key) if cpath is not None else []
+    done = load_cache(cpath, key) if cpath is not None else []
     for rec in done:  # re-install the layers already chosen
         net.set_weights(rec["layer"], *weights(rec["layer"], rec["chosen"], rec["seed"]))
     t0 = time.perf_counter()

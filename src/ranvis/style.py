@@ -81,7 +81,7 @@ def style_targets(model: FrozenNet, styles: Sequence[torch.Tensor], weights: Seq
 
 
 def style_objective(model: FrozenNet, content: torch.Tensor, styles: Sequence[torch.Tensor],
-                    weights: Sequence[float], content_layer: str, style_layers: list[str],
+                    weights: Sequence[float], *, content_layer: str, style_layers: list[str],
                     ratio: tuple[float, float, float], factors: dict[str, float] | None = None,
                     tv: str = "sum") -> tuple[Objective, dict[str, float]]:
     """Eq. 9 at one scale: α·ω·L_content + β·Σ_l µ_l·E_l + γ·TV, and the factors used.

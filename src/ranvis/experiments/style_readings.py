@@ -103,7 +103,8 @@ def run_one(model: Net, judge: Net, xc: torch.Tensor, xs: torch.Tensor, reading:
     cl, sl = presets.content, list(presets.style)
     start = noise(xc.shape[-2], xc.shape[-1], seed, xc.device)
     factors = readings()[reading](model, xc, xs, start, cl, sl)
-    obj, _ = style_objective(model, xc, [xs], [1.0], cl, sl, ratio, factors=factors, tv=tv)
+    obj, _ = style_objective(model, xc, [xs], [1.0], content_layer=cl, style_layers=sl,
+                             ratio=ratio, factors=factors, tv=tv)
     t0 = time.perf_counter()
     res = optimize(obj, start, iters)
     sc = score(judge, res.image, xc.cpu(), xs.cpu())

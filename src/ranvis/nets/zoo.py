@@ -196,7 +196,7 @@ def load_trained(path: str | Path, arch: str, device: str | torch.device = "cpu"
     BatchNorm kept with its statistics, preprocessing (x − mean)/std, max pooling swapped for
     average pooling when ``pool == "avg"`` (as Gatys et al. did for VGG)."""
     from ranvis.nets import get_arch
-    from ranvis.nets.vgg import load_state_dict
+    from ranvis.nets.trained import load_state_dict
 
     sd = load_state_dict(path)
     model = get_arch(arch).extra["make_model"]()

@@ -56,8 +56,9 @@ def _scales(model: FrozenNet, plan: Plan, loop: Loop, dtype: torch.dtype,
     for size, n in zip(plan.sizes, plan.counts, strict=True):
         xc = resize(plan.content, size).to(dev)
         xs = [s.to(dev) for s in S.scaled_styles(plan.styles, size, full, plan.style_scale)]
-        objective, factors = S.style_objective(model, xc, xs, plan.weights, plan.content_layer,
-                                               plan.style_layers, plan.ratio)
+        objective, factors = S.style_objective(
+            model, xc, xs, plan.weights, content_layer=plan.content_layer,
+            style_layers=plan.style_layers, ratio=plan.ratio)
         objective.net = model.as_dtype(dtype)
         start = (start_image(plan.init, xc, xs[0], plan.seed) if x is None
                  else resize(x, size).to(dev))

@@ -1,0 +1,152 @@
+"""The ``ranvis`` subcommands' parsers, one function each (cli.py attaches the commands).
+Torch-free: ``ranvis --help`` answers at once. Defaults come from defaults.py and the task
+functions' signatures, never repeated here.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ranvis import defaults as D
+from ranvis.cliargs import (
+    add_arch,
+    arch_name,
+    common,
+    float_list,
+    positive_float,
+    positive_int,
+    ratio3,
+    seed_int,
+    size_wh,
+)
+from ranvis.nets import ARCH_NAMES
+
+
+def add_invert(sub: Any) -> argparse.ArgumentParser:
+    s = sub.add_parser("invert", help="reconstruct an image from one layer's features (eq. 1-4)")
+    s.add_argument("image", help="image file or sample:NAME")
+    s.add_argument("--layer", required=True,
+                   help="layer(s) to invert, e.g. pool2 or pool2,pool4; fc6-fc8 need --size 256")
+    s.add_argument("--param", choices=["auto", "pixel", "fourier"], default=D.INVERT_PARAM,
+                   help="optimize pixels (the paper) or Fourier coefficients scaled by "
+                        "1/sqrt(freq), a preconditioner with the same objective; auto: pixels "
+                        "up to the architecture's fourier_after preset (VGG: pool2), Fourier "
+                        "deeper (default: %(default)s)")
+    common(s)
+    return s
+
+
+def add_texture(sub: Any) -> argparse.ArgumentParser:
+    s = sub.add_parser("texture", help="synthesize a texture by matching Gram matrices (eq. 5-8)")
+    s.add_argument("image", help="source texture file or sample:NAME")
+    s.add_argument("--layers", default=None,
+                   help="layers whose Gram matrices are matched (default: the architecture's "
+                        "texture preset; VGG: conv1_1..conv4_1, the conv outputs before their "
+                        "ReLU as the paper names them; reluK_1 is the rectified map)")
+    s.add_argument("--out-size", type=size_wh, default=None, metavar="WxH",
+                   help="output size, independent of the source (default: the source's)")
+    s.add_argument("--weights", choices=["auto", "equal"], default="auto",
+                   help="auto: per-layer factors mu_l (eq. 8, from the source); "
+                        "equal: all 1 (Gatys et al.'s weighting, the ablation) (default: auto)")
+    common(s, size=D.TEXTURE_SIZE)
+    return s
+
+
+def add_style(sub: Any) -> argparse.ArgumentParser:
+    s = sub.add_parser("style", help="transfer the style of STYLE onto CONTENT (eq. 9)")
+    s.add_argument("content", help="content image file or sample:NAME")
+    s.add_argument("styles", nargs="+", metavar="STYLE", help="one or more style images")
+    s.add_argument("--content-layer", default=None,
+                   help="layer whose features are matched (default: the architecture's "
+                        "content preset; VGG: conv2_2, paper §3)")
+    s.add_argument("--style-layers", default=None,
+                   help="layers whose Gram matrices are matched (default: the architecture's "
+                        "style preset; VGG: conv1_1..conv5_1)")
+    r = D.RATIO
+    s.add_argument("--ratio", type=ratio3, default=r, metavar="A:B:G",
+                   help=f"alpha:beta:gamma = content:style:TV weights after the automatic "
+                        f"factors; 'paper' = 100:1:1000, which here gives a blurred content (default: "
+                        f"{':'.join(f'{v:g}' for v in r)}; why: defaults.RATIO)")
+    s.add_argument("--style-weights", type=float_list, default=None, metavar="W1,W2",
+                   help="blend weights of several style images (default: equal)")
+    s.add_argument("--style-scale", type=positive_float, default=1.0, metavar="F",
+                   help="style image longer side relative to the output's (default: 1)")
+    s.add_argument("--init", choices=["noise", "content", "style"], default="noise",
+                   help="start image: white noise (the paper), the content or the first style")
+    s.add_argument("--original-colors", action="store_true",
+                   help="keep the content's colours: transfer luminance only")
+    s.add_argument("--scales", type=positive_int, default=1, metavar="K",
+                   help="coarse-to-fine over K scales halving the size, each starting from the "
+                        "upsampled result of the one before; --iters is split between them, "
+                        "halving per finer scale (default: 1)")
+    common(s)
+    return s
+
+
+def add_demo(sub: Any) -> argparse.ArgumentParser:
+    s = sub.add_parser("demo", help="the gallery: inversion, texture and style transfer on "
+                       "bundled samples, with index.html")
+    s.add_argument("-o", "--output", type=Path, default=Path("gallery"),
+                   help="output directory (default: %(default)s)")
+    s.add_argument("--size", type=positive_int, default=128)
+    s.add_argument("--iters", type=positive_int, default=200)
+    s.add_argument("--net", default="random")
+    s.add_argument("--device", default="auto")
+    return s
+
+
+def add_reproduce(sub: Any) -> argparse.ArgumentParser:
+    s = sub.add_parser("reproduce", help="regenerate every paper figure with its numbers: "
+                       "REPORT_DIR/index.html, results.json and the PNGs")
+    s.add_argument("-o", "--output", type=Path, required=True, metavar="REPORT_DIR")
+    s.add_argument("--quick", action="store_true",
+                   help="smaller images, fewer iterations and samples: <= 10 min on 2 CPU cores "
+                        "(default: the paper's sizes, hours on a CPU)")
+    s.add_argument("--trained-weights", type=Path, default=None, metavar="FILE",
+                   help="a local torchvision VGG-19 state dict (.pth) to add the trained-VGG "
+                        "rows; never downloaded")
+    # expert overrides (tests use tiny values): image side and iterations for every figure
+    s.add_argument("--size", type=positive_int, default=None, help=argparse.SUPPRESS)
+    s.add_argument("--iters", type=positive_int, default=None, help=argparse.SUPPRESS)
+    s.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")
+    return s
+
+
+def add_layers(sub: Any) -> argparse.ArgumentParser:
+    s = sub.add_parser("layers", help="list an architecture's layers (taps) with channels, "
+                       "stride, receptive field and the smallest input each needs")
+    s.add_argument("--arch", type=arch_name, default=None, metavar="ARCH",
+                   help=f"one of {', '.join(ARCH_NAMES)} (default: {D.ARCH})")
+    s.add_argument("--all", action="store_true",
+                   help="every node the feature extractor knows, not only the readable list")
+    return s
+
+
+def add_build_net(sub: Any) -> argparse.ArgumentParser:
+    s = sub.add_parser("build-net", help="build a stacked random net (the paper's ranVGG): "
+                       "greedy layer-wise choice of random weights (paper section 2); writes a "
+                       "spec for --net")
+    s.add_argument("--reference", required=True,
+                   help=f"reference image file or sample:NAME (the shipped net: {D.STACK_REFERENCE})")
+    s.add_argument("-o", "--output", required=True, type=Path,
+                   help="spec JSON to write; an interrupted build resumes from "
+                        "NAME.ranvis-cache.json beside it when rerun with the same arguments")
+    s.add_argument("--candidates", type=positive_int, default=D.STACK_CANDIDATES, metavar="K",
+                   help="random draws tried per layer (default: %(default)s)")
+    s.add_argument("--size", type=positive_int, default=D.STACK_SIZE,
+                   help="reference longer side in px; layers that need a fixed input (VGG's "
+                        "fc6-fc8) use its central square at that size (default: %(default)s)")
+    s.add_argument("--iters", type=positive_int, default=D.STACK_ITERS,
+                   help="L-BFGS iterations per candidate reconstruction (default: %(default)s)")
+    s.add_argument("--layers", choices=["all", "conv"], default=D.STACK_LAYERS,
+                   help="all: every weighted layer (VGG: conv1_1..fc8); conv: the layers "
+                        "with spatial outputs, fc layers plain (default: %(default)s)")
+    s.add_argument("--upto", default=None, metavar="LAYER",
+                   help="stop the search after this weighted layer (later layers plain)")
+    s.add_argument("--seed", type=seed_int, default=0,
+                   help="picks the family of candidate seeds and the noise start (default: 0)")
+    s.add_argument("--device", default="cpu",
+                   help="cpu|cuda|auto; the shipped net was built on cpu (default: cpu)")
+    add_arch(s)
+    return s

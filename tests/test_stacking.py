@@ -215,3 +215,23 @@ def test_fig3_tiny_writes_png_and_numbers(tmp_path):
     assert res["settings"]["stacked_reference_excluded"] == "sample:chelsea"
     json.dumps(res)
     assert res["verdict"]
+
+
+@pytest.mark.parametrize("arch,upto", [("resnet18", "layer1.0.conv1"),
+                                       ("convnext_tiny", "features.0.0")])
+def test_build_on_another_architecture(arch, upto):
+    """build-net on a torchvision architecture: weighted layers in forward order, each judged
+    by its own node (or the leaf module holding it), the spec of that architecture."""
+    s = replace(TINY, arch=arch, upto=upto, iters=2)
+    spec = build(s, progress=False)
+    a = get_arch(arch)
+    names = a.weighted()[: a.weighted().index(upto) + 1]
+    assert spec.arch == arch and spec.info["searched"] == names
+    for i, name in enumerate(names):
+        rec = spec.info["layers"][name]
+        assert rec["representation"] == a.representation(name)
+        assert spec.seeds[name] == candidate_seed(0, i, rec["chosen"])
+    assert a.representation("features.0.0") == "features.0" if arch == "convnext_tiny" else True
+    net = a.build(spec)
+    assert torch.equal(net.layer_weights(names[0])[0],
+                       draw_weights(a, "paper", s.sigma)(names[0], 0, spec.seeds[names[0]])[0])

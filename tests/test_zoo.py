@@ -165,3 +165,46 @@ def test_receptive_field_and_stride_by_hand():
     ms = get_arch("multiscale")
     assert (ms.tap("relu").channels, ms.tap("relu").receptive_field) == (1024, 55)
     assert get_arch("alexnet").min_input("features.12") == 63
+
+
+def test_trained_weights_of_a_zoo_architecture(tmp_path):
+    """A local torchvision state dict (here: torchvision's own initialization, saved) loads into
+    the right modules, keeps BatchNorm, and a state dict of another architecture is refused."""
+    from ranvis.nets._torchvision import import_torchvision
+    from ranvis.nets.trained import load_trained
+
+    tv = import_torchvision()
+    torch.manual_seed(0)
+    sd = tv.models.resnet18(weights=None).state_dict()
+    p = tmp_path / "r18.pth"
+    torch.save(sd, p)
+    net = load_trained(p, arch="resnet18")
+    assert net.trained and type(net.model.bn1).__name__ == "BatchNorm2d"
+    assert torch.equal(net.layer_weights("layer2.0.conv1")[0], sd["layer2.0.conv1.weight"])
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        f = net(x, ["conv1"])["conv1"]
+    expected = torch.nn.functional.conv2d(net.preprocess(x), sd["conv1.weight"], stride=2,
+                                          padding=3)
+    torch.testing.assert_close(f, expected, rtol=1e-4, atol=1e-4)
+    with pytest.raises(InputError, match="not a torchvision resnet50"):
+        load_trained(p, arch="resnet50")
+
+
+def test_memory_footprint_from_the_meta_pass(monkeypatch):
+    """The memory estimate's per-tap sizes are the real outputs' (resnet18 at 48x64 px), grow
+    with the image, and a run too large for the memory left is refused naming a size."""
+    from ranvis.memory import check_memory, estimate_bytes
+
+    arch = get_arch("resnet18")
+    fp = arch.footprint(48, 64, ["layer1", "layer2"])
+    with torch.no_grad():
+        out = make_net(arch="resnet18")(torch.rand(1, 3, 48, 64), ["layer1", "layer2"])
+    assert fp.per_tap == {n: out[n].numel() for n in out}
+    assert fp.activations > sum(fp.per_tap.values()) and fp.params > 0
+    small = estimate_bytes(64, 64, ["layer1"], gram_layers=["layer2"], arch="resnet18")
+    assert small < estimate_bytes(128, 128, ["layer1"], gram_layers=["layer2"], arch="resnet18")
+    monkeypatch.setenv("RANVIS_MEMORY_LIMIT", str(small))
+    check_memory(64, 64, ["layer1"], gram_layers=["layer2"], arch="resnet18")  # fits exactly
+    with pytest.raises(InputError, match="use --size 64 or less"):
+        check_memory(256, 256, ["layer1"], gram_layers=["layer2"], arch="resnet18")

@@ -170,7 +170,7 @@ def test_bad_image_exits_2(tmp_path, capsys):
 
 
 def test_two_layers(tmp_path):
-    code, out = _invert(tmp_path, layer="pool2,pool4", iters=2)
+    code, out = _invert(tmp_path, "--nets", "1", layer="pool2,pool4", iters=2)
     assert code == 0
     rec = json.loads(out.with_suffix(".json").read_text())
     assert rec["settings"]["layers"] == ["pool2", "pool4"]
@@ -227,7 +227,8 @@ def test_style_on_another_architecture_needs_no_other_flag(tmp_path, capsys):
                      "--size", "32", "--iters", "2", "--device", "cpu", "-o", str(out)])
     assert code == 0, capsys.readouterr().err
     rec = json.loads(out.with_suffix(".json").read_text())
-    assert rec["net"]["arch"] == "resnet18" and rec["settings"]["content_layer"] == "layer1"
+    # the best preset's content tap: the style tap at twice the content preset's stride
+    assert rec["net"]["arch"] == "resnet18" and rec["settings"]["content_layer"] == "layer2"
     assert rec["settings"]["style_layers"] == ["conv1", "layer1", "layer2", "layer3"]
 
 

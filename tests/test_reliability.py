@@ -112,7 +112,7 @@ BAD = [
     ("device-unknown", "invert {F}/ok.png --layer conv1_1 --device tpu -o {O}", "device"),
     ("output-parent-is-file", "invert {F}/ok.png --layer conv1_1 -o {F}/afile/o.png", "not a directory"),
     ("output-not-writable", "invert {F}/ok.png --layer conv1_1 -o /proc/ranvis-test/o.png", "not writable"),
-    ("output-not-png", "invert {F}/ok.png --layer conv1_1 -o {F}/o.jpg", ".png"),
+    ("output-not-image", "invert {F}/ok.png --layer conv1_1 -o {F}/o.gif", ".png"),
     ("checkpoint-is-dir", "invert {F}/ok.png --layer conv1_1 --checkpoint {F}/adir -o {O}", "not a file"),
     ("checkpoint-foreign", "invert {F}/ok.png --layer conv1_1 --checkpoint {F}/ok.png -o {O}", "checkpoint"),
     ("spec-malformed", "invert {F}/ok.png --layer conv1_1 --net {F}/bad.json -o {O}", "JSON"),

@@ -11,6 +11,7 @@ from ranvis.images import sample
 from ranvis.nets import ARCH_NAMES, get_arch
 from ranvis.nets.draw import normal_weights
 from ranvis.nets.spec import NetSpec
+from ranvis.presets import deep_content_tap
 from ranvis.tasks import invert, make_net, synthesize_texture, transfer_style
 
 # The weight stream is the architecture's business only through the seeds: weighted layer i of
@@ -115,7 +116,8 @@ def test_one_step_of_each_task(arch):
         assert run.record["settings"]["arch"] == arch.name
         assert all(v == v for v in run.record["loss"])  # no NaN
     assert tex.record["settings"]["layers"] == list(p.texture)
-    assert sty.record["settings"]["content_layer"] == p.content
+    strides = {t: arch.tap(t).stride for t in (*p.style, p.content)}
+    assert sty.record["settings"]["content_layer"] == deep_content_tap(p.content, p.style, strides)
 
 
 def test_format1_spec_loads_with_the_same_weights(tmp_path):

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from ranvis import cliparsers as P
 from ranvis import defaults as D
 from ranvis._version import __version__
+from ranvis.cliargs import peer_flag_error
 from ranvis.runtime import (  # noqa: F401
     EXIT_FAULT,
     EXIT_INPUT,
@@ -35,14 +36,23 @@ EXIT_FIGURE_FAILED = 1  # reproduce: the report was written but a figure module 
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse without prefix matching (``--style-weight`` must never be taken for
+    ``--style-weights``) whose errors are one line (runtime.UsageError)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
 def _net_kwargs(a: argparse.Namespace) -> dict[str, Any]:
+    iters = {"iters": a.iters} if a.iters is not None else {}  # None: the task's default
     return {"net": a.net, "arch": a.arch, "net_seed": a.net_seed, "sigma": a.sigma,
-            "pool": a.pool, "weight_init": a.weight_init, "iters": a.iters, "seed": a.seed,
+            "pool": a.pool, "weight_init": a.weight_init, **iters, "seed": a.seed,
             "optimizer": a.optimizer, "device": a.device, "precision": a.precision,
+            "preset": a.preset, "padding": a.padding,
             "keep_freed": True}  # a one-run command keeps glibc's freed memory (heap.py)
 
 
@@ -55,12 +65,21 @@ def _arch(a: argparse.Namespace) -> Any:
 
 def cmd_invert(a: argparse.Namespace) -> int:
     from ranvis.tasks import invert
+    from ranvis.tasks.inversion import Priors
+
+    from ranvis.presets import invert_recipe
+    from ranvis.tasks.inversion import is_deep
 
     arch = _arch(a)
-    img = _load(a.image, a.size, arch.check_taps(a.layer), optimizer=a.optimizer, arch=arch.name)
+    layers = arch.check_taps(a.layer)
+    if a.iters is None:  # the preset's budget (the progress bar needs it before the run)
+        a.iters = invert_recipe(a.preset, is_deep(arch, layers)).iters
+    img = _load(a.image, a.size, layers, optimizer=a.optimizer, arch=arch.name)
     resume = _resume(a)
     cbs = _callbacks(a, f"invert {a.layer}", resume)
-    run = invert(img, a.layer, callbacks=cbs, resume=resume, param=a.param, **_net_kwargs(a))
+    run = invert(img, a.layer, callbacks=cbs, resume=resume, param=a.param, nets=a.nets,
+                 levels=a.levels, noise_std=a.noise_std,
+                 priors=Priors(tv=a.tv_weight, alpha=a.alpha_weight), **_net_kwargs(a))
     return _finish(a, run, cbs, {"input": str(a.image), "net_arg": a.net,
                                  "size_arg": a.size, "save_every": a.save_every,
                                  "output": str(a.output), "device_arg": a.device})
@@ -70,6 +89,7 @@ def cmd_texture(a: argparse.Namespace) -> int:
     from ranvis.tasks import synthesize_texture
 
     arch = _arch(a)
+    a.iters = a.iters or D.ITERS
     layers = arch.check_taps(a.layers or list(arch.presets.texture))
     src = _load(a.image, a.size, gram_layers=layers, arch=arch.name)
     resume = _resume(a)
@@ -81,8 +101,10 @@ def cmd_texture(a: argparse.Namespace) -> int:
 
 def cmd_style(a: argparse.Namespace) -> int:
     from ranvis.tasks import transfer_style
+    from ranvis.tasks.transfer import Weights
 
     arch = _arch(a)
+    a.iters = a.iters or D.ITERS
     style_layers = arch.check_taps(a.style_layers or list(arch.presets.style))
     content_layer = arch.check_taps([a.content_layer or arch.presets.content])[0]
     content = _load(a.content, a.size, [content_layer], style_layers, optimizer=a.optimizer,
@@ -92,13 +114,18 @@ def cmd_style(a: argparse.Namespace) -> int:
     side = max(1, round(max(content.shape[-2:]) * a.style_scale))
     styles = [_load(s, side, gram_layers=style_layers, fix="use a smaller --style-scale",
                     arch=arch.name) for s in a.styles]
+    init = a.init
+    if init is not None and init.startswith("image:"):
+        init = _load(init[len("image:"):], max(content.shape[-2:]), [content_layer],
+                     arch=arch.name)
     resume = _resume(a)
     cbs = _callbacks(a, "style", resume)
     run = transfer_style(content, styles, style_weights=a.style_weights,
-                         content_layer=content_layer, style_layers=style_layers,
-                         ratio=a.ratio, init=a.init, scales=a.scales, style_scale=a.style_scale,
+                         content_layer=a.content_layer, style_layers=style_layers,
+                         ratio=a.ratio, init=init, scales=a.scales, style_scale=a.style_scale,
                          original_colors=a.original_colors, callbacks=cbs, resume=resume,
-                         **_net_kwargs(a))
+                         weights=Weights(a.content_weight, a.style_weight, a.tv_weight),
+                         color_match=a.color_match, nets=a.nets, **_net_kwargs(a))
     return _finish(a, run, cbs, {"content": str(a.content), "styles": [str(s) for s in a.styles],
                                  "net_arg": a.net})
 
@@ -178,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     every subcommand runs under runtime.guarded, after its output locations are checked."""
 
     def command() -> int:
+        peer = peer_flag_error(sys.argv[1:] if argv is None else argv)
+        if peer:
+            raise UsageError(peer)
         args = build_parser().parse_args(argv)
         if not getattr(args, "func", None):
             build_parser().print_help()

@@ -53,11 +53,34 @@ def seed_int(s: str) -> int:
     return v
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
 def png_path(s: str) -> Path:
-    """An output image name: it must end in .png (OUT.json and OUT-loss.png go beside it)."""
-    if not s.lower().endswith(".png") or s.lower() == ".png":
-        raise argparse.ArgumentTypeError(f"expected an output file name ending in .png, got {s!r}")
-    return Path(s)
+    """An output image name ending in .png, .jpg or .jpeg (OUT.json and OUT-loss.png go beside
+    it)."""
+    p = Path(s)
+    if p.suffix.lower() not in IMAGE_SUFFIXES or not p.stem:
+        raise argparse.ArgumentTypeError(f"expected an output file name ending in .png, .jpg or "
+                                         f".jpeg, got {s!r}")
+    return p
+
+
+def non_negative(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        v = -1.0
+    if not 0 <= v < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {s!r}")
+    return v
+
+
+def init_arg(s: str) -> str:
+    """noise | content | style | image:PATH (a start image, resized to the output)."""
+    if s in ("noise", "content", "style") or (s.startswith("image:") and len(s) > 6):
+        return s
+    raise argparse.ArgumentTypeError(f"expected noise, content, style or image:PATH, got {s!r}")
 
 
 def float_list(s: str) -> list[float]:
@@ -107,11 +130,13 @@ def add_arch(p: argparse.ArgumentParser) -> None:
 def common(p: argparse.ArgumentParser, size: int = D.SIZE) -> None:
     """Options every optimization task takes."""
     p.add_argument("-o", "--output", required=True, type=png_path,
-                   help="output PNG; OUT.json (run record) and OUT-loss.png are written beside it")
+                   help="output image, .png or .jpg; OUT.json (run record) and OUT-loss.png are "
+                        "written beside it")
     p.add_argument("--size", type=positive_int, default=size,
                    help="resize the input so its longer side is N px (default: %(default)s)")
-    p.add_argument("--iters", type=positive_int, default=D.ITERS,
-                   help="iterations = objective evaluations (default: %(default)s)")
+    p.add_argument("--iters", type=positive_int, default=None,
+                   help=f"iterations = objective evaluations (default: {D.ITERS}; invert with "
+                        "--preset best beyond pool2: 1000)")
     p.add_argument("--seed", type=seed_int, default=0,
                    help="seed of the white-noise start (default: %(default)s)")
     p.add_argument("--net", default="random",
@@ -125,6 +150,12 @@ def common(p: argparse.ArgumentParser, size: int = D.SIZE) -> None:
                    help="pooling of --net random: avg swaps every max pooling of the "
                         "architecture for an average (default: avg)")
     add_arch(p)
+    p.add_argument("--preset", choices=["best", "paper"], default="best",
+                   help="best: what measured best here (the default); paper: what He, Wang & "
+                        "Hopcroft did. Explicit options win; the run record says what ran "
+                        "(ranvis.presets)")
+    p.add_argument("--padding", choices=["zeros", "reflect"], default=None,
+                   help="the convolutions' border padding (default: the preset's)")
     p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=D.PRECISION,
@@ -139,3 +170,35 @@ def common(p: argparse.ArgumentParser, size: int = D.SIZE) -> None:
                         "(iterations count in total; the optimizer's own state restarts)")
     p.add_argument("--checkpoint-every", type=positive_int, default=D.CHECKPOINT_EVERY,
                    metavar="N", help="iterations between checkpoints (default: %(default)s)")
+
+
+# Flags of the tools people come from (jcjohnson/neural-style's Lua flags, the PyTorch
+# tutorials' and neural-style-pt's spellings) → ranvis's equivalent, named in the one-line error.
+PEER_FLAGS = {
+    "content_weight": "--content-weight (a multiplier of the automatic balance; 1 = default)",
+    "style_weight": "--style-weight (a multiplier of the automatic balance; 1 = default)",
+    "tv_weight": "--tv-weight (a multiplier of the automatic balance; 1 = default)",
+    "num_iterations": "--iters", "num-iterations": "--iters", "iterations": "--iters",
+    "steps": "--iters", "num_steps": "--iters", "num-steps": "--iters", "niter": "--iters",
+    "image_size": "--size", "image-size": "--size", "max_size": "--size", "max-size": "--size",
+    "content_image": "the first argument (CONTENT)", "style_image": "the STYLE arguments",
+    "output_image": "-o/--output", "style_blend_weights": "--style-weights",
+    "style_scale": "--style-scale", "original_colors": "--original-colors",
+    "content_layers": "--content-layer", "style_layers": "--style-layers",
+    "init_image": "--init image:PATH", "gpu": "--device", "save_iter": "--save-every",
+    "print_iter": "(the progress line prints every iteration)", "learning_rate": "--optimizer",
+}
+
+
+def peer_flag_error(argv: list[str]) -> str | None:
+    """The one-line message for the first token of ``argv`` that is a peer tool's flag
+    (``-content_weight``, ``--num-iterations``, ...), or None. No ranvis flag is a key of
+    PEER_FLAGS (tests/test_cli_flags.py checks it)."""
+    for tok in argv:
+        if not tok.startswith("-") or tok == "--":
+            continue
+        name = tok.split("=", 1)[0].lstrip("-")
+        hit = PEER_FLAGS.get(name)
+        if hit is not None:
+            return f"{tok.split('=', 1)[0]} is another tool's flag; ranvis's is {hit}"
+    return None

@@ -14,6 +14,8 @@ from ranvis.cliargs import (
     arch_name,
     common,
     float_list,
+    init_arg,
+    non_negative,
     positive_float,
     positive_int,
     ratio3,
@@ -28,11 +30,25 @@ def add_invert(sub: Any) -> argparse.ArgumentParser:
     s.add_argument("image", help="image file or sample:NAME")
     s.add_argument("--layer", required=True,
                    help="layer(s) to invert, e.g. pool2 or pool2,pool4; fc6-fc8 need --size 256")
-    s.add_argument("--param", choices=["auto", "pixel", "fourier"], default=D.INVERT_PARAM,
-                   help="optimize pixels (the paper) or Fourier coefficients scaled by "
-                        "1/sqrt(freq), a preconditioner with the same objective; auto: pixels "
-                        "up to the architecture's fourier_after preset (VGG: pool2), Fourier "
-                        "deeper (default: %(default)s)")
+    s.add_argument("--param", choices=["auto", "pixel", "fourier"], default=None,
+                   help="the full-size variable: pixels (the paper) or Fourier coefficients "
+                        "scaled by 1/sqrt(freq), a preconditioner with the same objective; auto: "
+                        "pixels up to the architecture's fourier_after preset (VGG: pool2), "
+                        "Fourier deeper (default: the preset's; best: auto, paper: pixel)")
+    s.add_argument("--nets", type=positive_int, default=None, metavar="K",
+                   help="match the features of K independent random draws at once (default: "
+                        "best: 4 beyond pool2, else 1; paper: 1)")
+    s.add_argument("--levels", type=positive_int, default=None, metavar="L",
+                   help="coarse-to-fine: L levels, the image at 1/2^(L-1) ... 1/2 of its side "
+                        "upsampled, then full size (default: best: 5 beyond pool2, else 1)")
+    s.add_argument("--noise-std", type=non_negative, default=None, metavar="S",
+                   help="std of the white-noise start (default: best 0.01 beyond pool2, else 0.1)")
+    s.add_argument("--tv-weight", type=non_negative, default=0.0, metavar="W",
+                   help="total-variation prior (beta=2), relative to the normalized feature "
+                        "terms; off in both presets (default: 0)")
+    s.add_argument("--alpha-weight", type=non_negative, default=0.0, metavar="W",
+                   help="alpha-norm prior (alpha=6, a soft [0,1] box); off in both presets "
+                        "(default: 0)")
     common(s)
     return s
 
@@ -63,23 +79,33 @@ def add_style(sub: Any) -> argparse.ArgumentParser:
     s.add_argument("--style-layers", default=None,
                    help="layers whose Gram matrices are matched (default: the architecture's "
                         "style preset; VGG: conv1_1..conv5_1)")
-    r = D.RATIO
-    s.add_argument("--ratio", type=ratio3, default=r, metavar="A:B:G",
-                   help=f"alpha:beta:gamma = content:style:TV weights after the automatic "
-                        f"factors; 'paper' = 100:1:1000, which here gives a blurred content (default: "
-                        f"{':'.join(f'{v:g}' for v in r)}; why: defaults.RATIO)")
+    s.add_argument("--ratio", type=ratio3, default=None, metavar="A:B:G",
+                   help="alpha:beta:gamma = content:style:TV weights after the automatic "
+                        "factors; 'paper' = 100:1:1000 (default: the preset's; best 1:1:0.1, "
+                        "paper 100:1:1000)")
+    for name, what in (("content", "content term alpha"), ("style", "style terms beta"),
+                       ("tv", "TV term gamma")):
+        s.add_argument(f"--{name}-weight", type=non_negative, default=1.0, metavar="W",
+                       help=f"multiplies the {what} of the automatic balance (default: 1)")
     s.add_argument("--style-weights", type=float_list, default=None, metavar="W1,W2",
                    help="blend weights of several style images (default: equal)")
     s.add_argument("--style-scale", type=positive_float, default=1.0, metavar="F",
                    help="style image longer side relative to the output's (default: 1)")
-    s.add_argument("--init", choices=["noise", "content", "style"], default="noise",
-                   help="start image: white noise (the paper), the content or the first style")
+    s.add_argument("--init", type=init_arg, default=None, metavar="START",
+                   help="noise (the paper's), content, style (the first) or image:PATH "
+                        "(default: best: the colour-matched content plus noise; paper: noise)")
+    s.add_argument("--color-match", action=argparse.BooleanOptionalAction, default=None,
+                   help="give the content the style's colours first (default: best yes, "
+                        "paper no)")
+    s.add_argument("--nets", type=positive_int, default=None, metavar="K",
+                   help="random draws matched at once (default: best 2, paper 1)")
     s.add_argument("--original-colors", action="store_true",
                    help="keep the content's colours: transfer luminance only")
-    s.add_argument("--scales", type=positive_int, default=1, metavar="K",
+    s.add_argument("--scales", type=positive_int, default=None, metavar="K",
                    help="coarse-to-fine over K scales halving the size, each starting from the "
                         "upsampled result of the one before; --iters is split between them, "
-                        "halving per finer scale (default: 1)")
+                        "halving per finer scale (default: best: 2 from 512 px, 3 from 1024 px, "
+                        "else 1; paper: 1)")
     common(s)
     return s
 

@@ -29,14 +29,15 @@ from torch.autograd.function import FunctionCtx
 class _Conv3x3(torch.autograd.Function):
     @staticmethod
     def forward(ctx: FunctionCtx, x: torch.Tensor, w: torch.Tensor,
-                b: torch.Tensor) -> torch.Tensor:
+                b: torch.Tensor, padding: int) -> torch.Tensor:
         ctx.save_for_backward(w)  # the weights are kept anyway; nothing per image is saved
-        return F.conv2d(x, w, b, padding=1)
+        ctx.padding = padding
+        return F.conv2d(x, w, b, padding=padding)
 
     @staticmethod
-    def backward(ctx: FunctionCtx, g: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+    def backward(ctx: FunctionCtx, g: torch.Tensor) -> tuple[torch.Tensor, None, None, None]:
         (w,) = ctx.saved_tensors
-        return F.conv_transpose2d(g, w, padding=1), None, None
+        return F.conv_transpose2d(g, w, padding=ctx.padding), None, None, None
 
 
 class _ReLU(torch.autograd.Function):
@@ -64,10 +65,11 @@ class _AvgPool2(torch.autograd.Function):
         return F.pad(up, (0, odd_w, 0, odd_h)) if odd_h or odd_w else up
 
 
-def conv3x3(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``F.conv2d(x, w, b, padding=1)`` for frozen ``w``, ``b`` ([C_out, C_in, 3, 3], [C_out]);
-    x: [B, C_in, H, W] → [B, C_out, H, W]. No gradient reaches ``w`` or ``b``."""
-    return _Conv3x3.apply(x, w, b)
+def conv3x3(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, padding: int = 1) -> torch.Tensor:
+    """``F.conv2d(x, w, b, padding=padding)`` for frozen ``w``, ``b`` ([C_out, C_in, 3, 3],
+    [C_out]); x: [B, C_in, H, W] → [B, C_out, H + 2p − 2, W + 2p − 2]. No gradient reaches ``w``
+    or ``b``. ``padding=0`` serves inputs padded beforehand (nets.vgg's reflect padding)."""
+    return _Conv3x3.apply(x, w, b, padding)
 
 
 def relu(x: torch.Tensor) -> torch.Tensor:

@@ -162,7 +162,8 @@ def load(path: str | Path, size: Size | None = None) -> torch.Tensor:
 
 
 def save(img: torch.Tensor, path: str | Path) -> None:
-    """Write ``[1, 3, H, W]`` or ``[3, H, W]`` as an 8-bit RGB PNG, atomically.
+    """Write ``[1, 3, H, W]`` or ``[3, H, W]`` as an 8-bit RGB PNG (or JPEG, quality 95, when
+    ``path`` ends in .jpg or .jpeg), atomically.
 
     Creates missing parent directories, writes a temporary file beside ``path`` and renames it
     into place, so readers never see a partial file. The bytes depend only on the pixel values
@@ -187,7 +188,10 @@ def save(img: torch.Tensor, path: str | Path) -> None:
     try:
         with tempfile.NamedTemporaryFile(delete=False, dir=parent, suffix=".tmp") as f:
             tmp_name = f.name
-            pil.save(f, format="PNG")  # Pillow's PNG writer adds no time or metadata chunks
+            if p.suffix.lower() in (".jpg", ".jpeg"):
+                pil.save(f, format="JPEG", quality=95)
+            else:  # Pillow's PNG writer adds no time or metadata chunks
+                pil.save(f, format="PNG")
         os.chmod(tmp_name, 0o644)  # NamedTemporaryFile creates 0600
         os.replace(tmp_name, p)
         tmp_name = None

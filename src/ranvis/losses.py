@@ -149,3 +149,25 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
     dx = x[..., :, 1:] - x[..., :, :-1]
     dy = x[..., 1:, :] - x[..., :-1, :]
     return (dx.pow(2).sum() + dy.pow(2).sum()) / x.numel()
+
+
+def tv_norm(x: torch.Tensor, beta: float = 2.0) -> torch.Tensor:
+    """Mahendran & Vedaldi's total-variation prior R_TV^β(x) = Σ_ij ((Δx)² + (Δy)²)^(β/2),
+    summed over channels and positions of ``[B, C, H, W]`` (forward differences; the last row
+    and column have none). β = 2 is the plain sum of squared differences (their value for
+    inversion); β < 2 needs a small ε inside the root, added here (1e-8) so the gradient is finite
+    on flat regions. A plain sum: its gradient per pixel does not depend on the image size, like
+    the factor-normalized feature terms'. A constant image has zero TV.
+    """
+    dx = x[..., :-1, 1:] - x[..., :-1, :-1]
+    dy = x[..., 1:, :-1] - x[..., :-1, :-1]
+    sq = dx.pow(2) + dy.pow(2)
+    return sq.sum() if beta == 2.0 else (sq + 1e-8).pow(beta / 2.0).sum()
+
+
+def alpha_norm(x: torch.Tensor, alpha: float = 6.0) -> torch.Tensor:
+    """Mahendran & Vedaldi's α-norm prior, here a soft box around [0, 1]: Σ |2(x − ½)|^α over
+    ``[B, C, H, W]``. Each pixel costs at most 1 inside the range and grows fast beyond it
+    (α = 6, their value), so it keeps an unprojected optimizer (L-BFGS) near the displayable range.
+    """
+    return (2.0 * (x - 0.5)).abs().pow(alpha).sum()

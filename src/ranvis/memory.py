@@ -83,7 +83,7 @@ def estimate_bytes(height: int, width: int, layers: Sequence[str] = (), *,
                    gram_layers: Sequence[str] = (), optimizer: str = "lbfgs",
                    dtype: str = "fp32", history: int | None = None,
                    keep_freed: bool | None = None, arch: str = DEFAULT_ARCH,
-                   lean: bool | None = None) -> int:
+                   lean: bool | None = None, copies: int = 1) -> int:
     """Peak bytes of one optimization over an ``height``×``width`` image whose loss matches the
     features of ``layers`` (content, eq. 1) and the Gram matrices of ``gram_layers`` (eq. 6) of
     architecture ``arch`` (a registry name).
@@ -96,7 +96,9 @@ def estimate_bytes(height: int, width: int, layers: Sequence[str] = (), *,
     ``keep_freed``: whether glibc keeps freed blocks (heap.keep_freed_memory) and their slack
     counts; None: as the ranvis command decides (yes unless the run uses lean layers).
     ``lean``: whether the network keeps 1-byte masks (VGG above D.LEAN_PIXELS in float32: None
-    decides so; other architectures have no lean layers).
+    decides so; other architectures have no lean layers). ``copies``: networks evaluated in one
+    objective (an inversion matched on several random draws keeps each one's activations and
+    weights until the backward pass).
     """
     from ranvis.nets import get_arch
 
@@ -114,7 +116,7 @@ def estimate_bytes(height: int, width: int, layers: Sequence[str] = (), *,
     slack = (LEAN_HEAP_SLACK if lean else HEAP_SLACK) * fp.activations if keep else 0.0
     params = fp.params
     overhead = OVERHEAD + (GRAPH_OVERHEAD if a.family == "graph" else 0)
-    need = max(setup, run) + slack + overhead + 4 * params + (
+    need = copies * (max(setup, run) + slack + 4 * params) + overhead + (
         8 * 4 * min(params, DRAW_CHUNK) if params else 0)
     need += CONTENT_COPIES * sum(4 * fp.per_tap[n] for n in layers)
     need += GRAM_COPIES * sum(4 * fp.per_tap[n] for n in gram_layers)
@@ -178,7 +180,7 @@ def check_memory(height: int, width: int, layers: Sequence[str] = (), *,
                  gram_layers: Sequence[str] = (), optimizer: str = "lbfgs",
                  device: str = "cpu", option: str = "--size", fix: str | None = None,
                  dtype: str = "fp32", history: int | None = None,
-                 arch: str = DEFAULT_ARCH) -> None:
+                 arch: str = DEFAULT_ARCH, copies: int = 1) -> None:
     """Raise InputError (one line) if an optimization of an ``height``×``width`` image is
     estimated to need more memory than ``device`` has free. The message names the largest size
     that would fit as a value of ``option`` (``--size``: the longer side; ``--out-size``: WxH),
@@ -189,7 +191,7 @@ def check_memory(height: int, width: int, layers: Sequence[str] = (), *,
 
     def need(h: int, w: int) -> int:
         return estimate_bytes(h, w, layers, gram_layers=gram_layers, optimizer=optimizer,
-                              dtype=dtype, history=history, arch=arch)
+                              dtype=dtype, history=history, arch=arch, copies=copies)
 
     total = need(height, width)
     if total <= avail:

@@ -2,6 +2,11 @@
 
 A term matches either the features of one layer (``"content"``, eq. 1) or their Gram matrix
 (``"gram"``, eq. 6). Each term's value is reported, already multiplied by its factor and weight.
+Optional image priors (Mahendran & Vedaldi 2015/2016): total variation and the α-norm, as plain
+sums (losses.tv_norm, losses.alpha_norm), whose per-pixel gradient, like the factor-normalized
+terms', does not depend on the image size, so one weight serves every size and layer.
+:class:`Ensemble` sums the objectives of K networks with weight 1/K each (eq. 1 against K
+independent random draws at once).
 """
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ranvis.losses import feature_distance, gram, gram_distance, total_variation
+from ranvis.losses import alpha_norm, feature_distance, gram, gram_distance, total_variation
 from ranvis.nets.base import FrozenNet
 
 
@@ -42,11 +47,14 @@ def gram_target(f: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class Objective:
-    """Σ terms + tv_weight·TV(x). Calling it returns (total, {term name: value})."""
+    """Σ terms + tv_weight·TV(x) + alpha_weight·Σ|2(x − ½)|⁶. Calling it on x ``[1, 3, H, W]``
+    returns (total, {term name: value}); TV is losses.total_variation (a per-element mean; the
+    callers that mean a sum pass γ·numel)."""
 
     net: FrozenNet
     terms: list[Term]
     tv_weight: float = 0.0
+    alpha_weight: float = 0.0
 
     @property
     def layers(self) -> list[str]:
@@ -58,5 +66,41 @@ class Objective:
         parts = {t.name: t.value(feats[t.layer]) for t in self.terms}
         if self.tv_weight:
             parts["tv"] = self.tv_weight * total_variation(x)
+        if self.alpha_weight:
+            parts["alpha"] = self.alpha_weight * alpha_norm(x)
         total = torch.stack(list(parts.values())).sum()
         return total, parts
+
+
+@dataclass
+class Ensemble:
+    """(1/K)·Σ_k objective_k(x): one image against K objectives (usually the same terms on K
+    independent random networks). Term names gain ``#k``; priors count once, from the first
+    (the others' are ignored). ``net`` and ``terms`` are the first objective's (memory checks,
+    metrics)."""
+
+    members: list[Objective]
+
+    @property
+    def net(self) -> FrozenNet:
+        return self.members[0].net
+
+    @property
+    def terms(self) -> list[Term]:
+        return self.members[0].terms
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if len(self.members) == 1:
+            return self.members[0](x)
+        k_inv = 1.0 / len(self.members)
+        parts: dict[str, torch.Tensor] = {}
+        for k, obj in enumerate(self.members):
+            feats = obj.net(x, obj.layers)
+            for t in obj.terms:
+                parts[f"{t.name}#{k}"] = k_inv * t.value(feats[t.layer])
+        first = self.members[0]
+        if first.tv_weight:
+            parts["tv"] = first.tv_weight * total_variation(x)
+        if first.alpha_weight:
+            parts["alpha"] = first.alpha_weight * alpha_norm(x)
+        return torch.stack(list(parts.values())).sum(), parts

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 import torch
 
 from ranvis.memory import lbfgs_pairs
-from ranvis.params import FourierParam, PixelParam, make_param
+from ranvis.params import Param, make_param
+from ranvis.stopping import Plateau
 
 ObjectiveFn = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
@@ -62,7 +63,9 @@ class Result:
     terms: dict[str, list[float]]
     interrupted: bool = False
     faults: list[str] = field(default_factory=list)  # what went non-finite, and what was done
-    stopped: str = "completed"  # completed | converged (no step left) | interrupted | numerical fault
+    # completed | converged (no step left) | plateau (stopping.Plateau) | interrupted |
+    # numerical fault
+    stopped: str = "completed"
     last: torch.Tensor | None = None  # the last point evaluated, unclamped ([1, 3, H, W])
 
 
@@ -176,7 +179,7 @@ class Evaluation:
     repeated points from the cache, stops at the budget, refuses non-finite values (restore
     point: ``last_good``), records the loss history and calls the callbacks."""
 
-    def __init__(self, objective: ObjectiveFn, *, par: PixelParam | FourierParam,
+    def __init__(self, objective: ObjectiveFn, *, par: Param,
                  z: torch.Tensor, start: torch.Tensor, iters: int, res: Result,
                  best: BestSoFar) -> None:
         self.objective, self.par, self.z, self.iters = objective, par, z, iters
@@ -236,8 +239,8 @@ def _start(x0: torch.Tensor, resume: Resume | None) -> tuple[torch.Tensor, Resul
 
 def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, *, optimizer: str = "lbfgs",
              lr: float | None = None, callbacks: Sequence[Callable[[Step], None]] = (),
-             max_faults: int = 3, resume: Resume | None = None, param: str = "pixel",
-             history: int | None = None) -> Result:
+             max_faults: int = 3, resume: Resume | None = None, param: str | Param = "pixel",
+             history: int | None = None, plateau: Plateau | None = None) -> Result:
     """Minimize ``objective(x)`` over the image x ∈ [0, 1]^{1×3×H×W}, starting at ``x0``.
 
     Runs ``iters`` objective evaluations in total (with ``resume``: the iterations it already
@@ -246,6 +249,8 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, *, optimizer:
     the image goes back to the last point whose loss and gradient were finite and the optimizer
     restarts; after more than ``max_faults`` such faults the run stops (``stopped``).
     ``history``: L-BFGS curvature pairs (default D.LBFGS_HISTORY; :func:`lbfgs_history`).
+    ``param``: the variable (params.make_param: a name or a variable object). ``plateau``: stop
+    early, ``stopped="plateau"``, once the loss has stopped improving (stopping.Plateau).
     The pieces: :class:`Evaluation` (the closure), :class:`EvalCache`, :class:`BestSoFar`,
     :class:`FaultGuard`.
     """
@@ -273,6 +278,9 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, *, optimizer:
                 continue
             if ev.i == before:  # a step that evaluated nothing new: L-BFGS has converged exactly
                 res.stopped = "converged"
+                break
+            if plateau is not None and plateau.flat(res.losses):
+                res.stopped = "plateau"
                 break
             if optimizer == "adam":  # projected Adam: back into [0, 1] after each step
                 with torch.no_grad():

@@ -1,8 +1,25 @@
-"""The variable an optimization moves: the pixels (the paper), or preconditioned Fourier
-coefficients of the image (same objective, same optimum; low frequencies move faster)."""
+"""The variable an optimization moves: the pixels (the paper), preconditioned Fourier
+coefficients of the image (same objective, same optimum; low frequencies move faster), or a
+smaller image upsampled to the full size (a coarse-to-fine stage, tasks.stages).
+
+Each variable maps z → image ``[1, 3, H, W]`` (``to_image``, differentiable) and back
+(``from_image``: a z whose image is the given one, or its nearest for a coarse variable)."""
 from __future__ import annotations
 
+from typing import Protocol
+
 import torch
+import torch.nn.functional as F
+
+
+class Param(Protocol):
+    """What optimize() needs of a variable."""
+
+    name: str
+
+    def to_image(self, z: torch.Tensor) -> torch.Tensor: ...
+
+    def from_image(self, x: torch.Tensor) -> torch.Tensor: ...
 
 
 class PixelParam:
@@ -43,8 +60,29 @@ class FourierParam:
         return torch.view_as_real(coeffs).contiguous()
 
 
-def make_param(name: str, x: torch.Tensor) -> PixelParam | FourierParam:
-    """'pixel' (the paper) or 'fourier' (preconditioned) for images shaped like ``x``."""
+class UpsampleParam:
+    """x = 0.5 + bilinear_upsample(z) to ``full`` (H, W), z of size ``coarse`` (h, w): the image
+    can only hold what a ``coarse`` image holds, so an optimizer moving z builds the layout
+    first (coarse-to-fine, tasks.stages). ``from_image``: the area-averaged image (the nearest
+    coarse image up to the blur of upsampling)."""
+
+    name = "upsample"
+
+    def __init__(self, coarse: tuple[int, int], full: tuple[int, int]) -> None:
+        self.coarse, self.full = tuple(coarse), tuple(full)
+
+    def to_image(self, z: torch.Tensor) -> torch.Tensor:
+        return 0.5 + F.interpolate(z, size=self.full, mode="bilinear", align_corners=False)
+
+    def from_image(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x - 0.5, size=self.coarse, mode="area")
+
+
+def make_param(name: str | Param, x: torch.Tensor) -> Param:
+    """'pixel' (the paper) or 'fourier' (preconditioned) for images shaped like ``x``; a
+    variable object (e.g. :class:`UpsampleParam`) is used as given."""
+    if not isinstance(name, str):
+        return name
     if name == "pixel":
         return PixelParam()
     if name == "fourier":

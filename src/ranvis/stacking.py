@@ -169,7 +169,7 @@ def score_candidate(net: FrozenNet, rep: str, ref: torch.Tensor, iters: int, see
     cbs = [lambda _step: bar.update(1)] if bar is not None else []
     try:
         run = invert(ref, rep, net=net, iters=iters, seed=seed, device=str(net.device),
-                     callbacks=cbs)
+                     callbacks=cbs, preset="paper", param="auto")  # as measured (D.STACK_*)
     except DegenerateGradientError as e:  # weighting.layer_factors: no usable input gradient
         return {"score": math.inf, "error": str(e), "seconds": round(time.perf_counter() - t0, 3)}
     if run.record["interrupted"]:  # optimize() turns Ctrl-C into an early return: pass it on

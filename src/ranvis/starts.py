@@ -8,11 +8,12 @@ from ranvis.errors import InputError
 from ranvis.images import resize
 
 
-def noise(height: int, width: int, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Seeded white noise N(0.5, D.NOISE_STD²) in [0, 1], [1, 3, H, W]; drawn on the CPU, so the
+def noise(height: int, width: int, seed: int, device: torch.device | str = "cpu",
+          std: float = D.NOISE_STD) -> torch.Tensor:
+    """Seeded white noise N(0.5, std²) in [0, 1], [1, 3, H, W]; drawn on the CPU, so the
     same seed gives the same start on every device."""
     g = torch.Generator().manual_seed(seed)
-    x = 0.5 + D.NOISE_STD * torch.randn(1, 3, height, width, generator=g)
+    x = 0.5 + std * torch.randn(1, 3, height, width, generator=g)
     return x.clamp_(0, 1).to(device)
 
 

@@ -13,6 +13,8 @@ preprocessing), the same variable the optimizer moves.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
 from ranvis.errors import DegenerateGradientError
@@ -45,3 +47,31 @@ def layer_factors(net: FrozenNet, x0: torch.Tensor, layers: list[str], kind: str
                              f"--sigma nearer the paper's 0.015")
         factors[name] = 1.0 / mean_abs
     return factors
+
+
+def start_factors(objective: object, x: torch.Tensor, kind: str = "gram") -> dict[str, float]:
+    """{term name: factor} that give each ``kind`` term of ``objective`` (objectives.Objective)
+    a mean input gradient |∂(factor·E_l)/∂x| of 1 *at the image x* ([1, 3, H, W]), with E_l the
+    term against its real target, not the zero representation of eq. 4/8.
+
+    Style transfer's ``best`` preset (ranvis.presets) measures µ_l here, at its start image: eq. 8
+    normalizes each Gram term at its "maximum", where the style image's Gram matrix is compared
+    with zero, but the transfer starts near the content, where the terms' pushes can differ by
+    orders of magnitude from one pair to the next (the loss at the start ranged 315 to 7473 over
+    four pairs, ranvis.style). Normalized at the start, every pair begins with the same balance
+    and one α:β serves them all. One forward pass, one backward pass per term.
+    """
+    terms = [t for t in objective.terms if t.kind == kind]
+    x = x.detach().clone().requires_grad_(True)
+    feats = objective.net(x, objective.net.arch.check_taps([t.layer for t in terms]))
+    out: dict[str, float] = {}
+    for i, t in enumerate(terms):
+        value = replace(t, factor=1.0, weight=1.0).value(feats[t.layer])
+        (grad,) = torch.autograd.grad(value, x, retain_graph=i < len(terms) - 1)
+        mean_abs = grad.abs().mean().item()
+        if not (0 < mean_abs < float("inf")):
+            raise DegenerateGradientError(f"the input gradient of {t.name} at the start image is "
+                                          "zero or non-finite, so its factor is undefined; "
+                                          "use another start (--init) or --preset paper")
+        out[t.name] = 1.0 / mean_abs
+    return out

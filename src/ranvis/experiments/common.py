@@ -40,6 +40,7 @@ class NetRow:
     net: Net | None
     note: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    preset: str = "paper"  # ranvis.presets: "best" inverts on net seeds info["net_seed"] + k
 
 
 def network_rows(trained: str | Path | Net | None, device: str, plain_seed: int = 0
@@ -130,12 +131,19 @@ def _net_key(net: Net) -> Any:
 
 
 def invert_photo(name: str, size: int, layer: str, net: Net, iters: int, seed: int,
-                 device: str) -> Run:
-    """``invert(photo(name, size), layer, ...)`` with its defaults, memoized for this process."""
-    key = (name, size, layer, _net_key(net), iters, seed, str(device))
+                 device: str, preset: str = "paper") -> Run:
+    """``invert(photo(name, size), layer, ...)`` with ``preset`` (the paper's figures: "paper",
+    eq. 1 over pixels from white noise on ``net``; "best": the default recipe on ``net``'s
+    random draws, net seeds s, s+1, … of a plain random ``net`` of seed s), memoized for this
+    process."""
+    key = (name, size, layer, _net_key(net), iters, seed, str(device), preset)
     if key not in _INVERSIONS:
-        _INVERSIONS[key] = invert(photo(name, size), layer, net=net, iters=iters, seed=seed,
-                                  device=device)
+        target = net
+        if preset == "best":
+            target, base = "random", min(net.spec.seeds.values()) // 1000
+        _INVERSIONS[key] = invert(photo(name, size), layer, net=target, iters=iters, seed=seed,
+                                  device=device, preset=preset,
+                                  **({"net_seed": base} if preset == "best" else {}))
     return _INVERSIONS[key]
 
 

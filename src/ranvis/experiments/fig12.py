@@ -74,7 +74,8 @@ def _invert_all(rows: list[NetRow], names: list[str], cfg: dict[str, Any], seed:
             if row.net is None:
                 continue
             for layer in cfg["layers"]:
-                run = invert_photo(name, cfg["size"], layer, row.net, cfg["iters"], seed, device)
+                run = invert_photo(name, cfg["size"], layer, row.net, cfg["iters"], seed, device,
+                                   preset=row.preset)
                 m = run.record["metrics"]
                 cells.append({"network": row.name, "photo": name, "layer": layer,
                               "psnr": m["psnr"], "ssim": m["ssim"],
@@ -153,7 +154,7 @@ def _verdict(table: list[dict[str, Any]], rows: list[NetRow], layers: list[str])
     text = ("Paper: ranVGG reconstructs recognisable images up to pool5 and better than the "
             "trained VGG, especially from deep layers. Here mean PSNR falls with depth, "
             + "; ".join(parts) + ".")
-    st, pl, tr = (r.name for r in rows)
+    st, pl, tr = (r.name for r in rows[:3])
     ran_best = st if rows[0].net is not None else pl
     ssim = {t["layer"]: t["ssim_mean"] for t in table if t["network"] == ran_best}
     faint = [la for la in layers if (ssim.get(la) or 0.0) < FAINT_SSIM]
@@ -174,6 +175,10 @@ def _verdict(table: list[dict[str, Any]], rows: list[NetRow], layers: list[str])
                  f"({', '.join(wins) or 'none'}): this {verb} the paper.")
     else:
         text += " The trained VGG was not run (no weights given), so that comparison is untested."
+    if len(rows) > 3:
+        best = rows[3].name
+        gains = [f"{la} {psnr(best, la) - psnr(pl, la):+.1f} dB" for la in layers]
+        text += f" The best preset against the paper's recipe on the same random VGG: {', '.join(gains)}."
     return text
 
 
@@ -191,6 +196,8 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None,
     dev = str(resolve_device(device))
     cfg, notes = _settings(quick, size, iters, photos, layers)
     rows = network_rows(trained, dev, plain_seed)
+    plain = rows[1]
+    rows.append(NetRow("random VGG, best preset", plain.net, info=plain.info, preset="best"))
     ref = stacked_reference(rows)
     names = (choose_photos(cfg["photos"], ref) if isinstance(cfg["photos"], int)
              else list(cfg["photos"]))

@@ -71,7 +71,7 @@ def _curve(row: NetRow, x0: torch.Tensor, iters: int, seed: int, device: str) ->
     base = float(feature_loss(torch.zeros_like(f0), f0))  # L(0, Φ(x0)) = ‖Φ(x0)‖²/(2NM)
     hist, quality = History(), _Quality(net, x0, f0, max(1, iters // CURVE_POINTS))
     run = invert(x0, LAYER, net=net, iters=iters, seed=seed, device=device,
-                 callbacks=[hist, quality])
+                 callbacks=[hist, quality], preset="paper", param="auto")
     omega = run.record["factors"][LAYER]
     fe = [v / (omega * base) for v in hist.losses]
     best = min(fe)

@@ -6,6 +6,10 @@ Format 2 (written now) names the architecture and the initialization::
     {"format": 2, "arch": "resnet18", "init": "paper", "sigma": 0.015, "pool": "avg",
      "seeds": {"conv1": 0, "layer1.0.conv1": 1, ...}, "info": {...}}
 
+``padding`` (written only when it is not ``zeros``, the paper's): ``reflect`` pads every
+convolution's input with its own mirror image instead of zeros (nets.vgg, nets.zoo; why:
+ranvis.presets).
+
 Format 1 (ranvis before the architecture registry) was VGG-19 only, with the ``paper``
 initialization; it loads as format 2 with ``init: paper`` and gives the same weights.
 """
@@ -25,6 +29,7 @@ SPEC_FORMAT = 2
 READ_FORMATS = (1, 2)
 DEFAULT_SIGMA = 0.015  # paper §2
 DEFAULT_ARCH = "vgg19"  # the paper's network
+PADDINGS = ("zeros", "reflect")
 
 
 def _weighted(arch: str) -> list[str]:
@@ -46,13 +51,15 @@ class NetSpec:
     format: int = SPEC_FORMAT
     info: dict[str, Any] = field(default_factory=dict)
     init: str = "paper"
+    padding: str = "zeros"
 
     @classmethod
     def random(cls, seed: int = 0, sigma: float = DEFAULT_SIGMA, pool: str = "avg", *,
-               arch: str = DEFAULT_ARCH, init: str = "paper") -> NetSpec:
+               arch: str = DEFAULT_ARCH, init: str = "paper",
+               padding: str = "zeros") -> NetSpec:
         """A plain random network: weighted layer i gets seed 1000*seed+i."""
         return cls({n: 1000 * seed + i for i, n in enumerate(_weighted(arch))}, sigma, pool,
-                   arch, init=init)
+                   arch, init=init, padding=padding)
 
     def __post_init__(self) -> None:
         if self.format not in READ_FORMATS:
@@ -81,6 +88,9 @@ class NetSpec:
             raise InputError(f"pool must be 'avg' or 'max', got {self.pool!r}")
         if self.pool != "avg" and not has_pool:
             raise InputError(f"{self.arch} has no pooling layer to swap; leave pool at avg")
+        if self.padding not in PADDINGS:
+            raise InputError(f"padding must be one of {', '.join(PADDINGS)}, "
+                             f"got {self.padding!r}")
         if self.init not in INITS:
             raise InputError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
         if not (isinstance(self.sigma, (int, float)) and not isinstance(self.sigma, bool)
@@ -90,6 +100,8 @@ class NetSpec:
     def to_dict(self) -> dict[str, Any]:
         d = {"format": self.format, "arch": self.arch, "init": self.init, "sigma": self.sigma,
              "pool": self.pool, "seeds": self.seeds}
+        if self.padding != "zeros":
+            d["padding"] = self.padding
         if self.info:
             d["info"] = self.info
         return d
@@ -106,7 +118,7 @@ class NetSpec:
             return cls(seeds=d["seeds"], sigma=d.get("sigma", DEFAULT_SIGMA),
                        pool=d.get("pool", "avg"), arch=d.get("arch", DEFAULT_ARCH),
                        format=d.get("format", -1), info=d.get("info", {}),
-                       init=d.get("init", "paper"))
+                       init=d.get("init", "paper"), padding=d.get("padding", "zeros"))
         except (TypeError, ValueError) as e:
             if isinstance(e, InputError):
                 raise

@@ -8,7 +8,7 @@ registry (format-1 specs included): same names, same seeds, same stream.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -154,6 +154,23 @@ def _conv3x3(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return F.conv2d(x, w, b, padding=1)
 
 
+def _reflect1(x: torch.Tensor) -> torch.Tensor:
+    """Pad one pixel on every side with the mirror image (edge values where a side is 1 px,
+    which a mirror cannot pad)."""
+    mode = "reflect" if min(x.shape[-2:]) > 1 else "replicate"
+    return F.pad(x, (1, 1, 1, 1), mode=mode)
+
+
+def _convs(lean: bool, padding: str) -> Callable[..., torch.Tensor]:
+    """The 3x3 convolution a forward pass runs: PyTorch's or ranvis.frozen's (``lean``), with
+    zero padding (the paper's VGG) or ``reflect`` padding (NetSpec.padding)."""
+    if padding == "zeros":
+        return frozen.conv3x3 if lean else _conv3x3
+    if lean:
+        return lambda x, w, b: frozen.conv3x3(_reflect1(x), w, b, padding=0)
+    return lambda x, w, b: F.conv2d(_reflect1(x), w, b)
+
+
 def _avg_pool2(x: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(x, 2)
 
@@ -247,8 +264,8 @@ class Net(FrozenNet):
         if self.channels_last:
             h = h.contiguous(memory_format=torch.channels_last)
         lean = self.uses_lean(x.shape[-2], x.shape[-1])
-        conv, relu, avg = ((frozen.conv3x3, frozen.relu, frozen.avg_pool2) if lean else
-                           (_conv3x3, F.relu, _avg_pool2))
+        relu, avg = (frozen.relu, frozen.avg_pool2) if lean else (F.relu, _avg_pool2)
+        conv = _convs(lean, self.spec.padding)
         out: dict[str, torch.Tensor] = {}
         for layer in self.layers[: last + 1]:
             if layer.kind == "conv":

@@ -54,9 +54,14 @@ def _replace(model: nn.Module, kind: type, make: Callable[[nn.Module], nn.Module
             setattr(model.get_submodule(parent) if parent else model, leaf, make(m))
 
 
-def prepare(model: nn.Module, pool: str, trained: bool) -> nn.Module:
-    """BatchNorm → identity (untrained only), max → average pooling (``pool == "avg"``), eval
-    mode, no gradients."""
+def prepare(model: nn.Module, pool: str, trained: bool, padding: str = "zeros") -> nn.Module:
+    """BatchNorm → identity (untrained only), max → average pooling (``pool == "avg"``),
+    convolutions padded with ``padding`` (NetSpec.padding; "zeros" as built), eval mode, no
+    gradients."""
+    if padding != "zeros":
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d) and any(m.padding):
+                m.padding_mode = padding
     if not trained:
         _replace(model, nn.modules.batchnorm._BatchNorm, lambda m: nn.Identity())
     if pool == "avg":
@@ -87,7 +92,7 @@ class ZooNet(FrozenNet):
             if model is None:
                 with torch.device("meta"):
                     model = self.arch.extra["make_model"]()
-                model = prepare(model, spec.pool, trained=False)
+                model = prepare(model, spec.pool, trained=False, padding=spec.padding)
             shared = _Shared(model)
         self.shared = shared
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -27,6 +27,8 @@ from ranvis.nets.base import FrozenNet
 from ranvis.nets.spec import NetSpec
 from ranvis.objectives import Objective
 from ranvis.optimize import Result, Resume, Step, lbfgs_history, optimize
+from ranvis.stopping import Plateau
+from ranvis.tasks.stages import Stage, run_stages
 
 NetArg = str | NetSpec | FrozenNet
 
@@ -57,10 +59,12 @@ def resolve_arch(net: NetArg = "random", arch: str | None = None) -> Arch:
 
 def make_net(net: NetArg = "random", *, arch: str | None = None, net_seed: int = 0,
              sigma: float = D.SIGMA, pool: str = D.POOL, weight_init: str = D.WEIGHT_INIT,
-             device: str | torch.device = "cpu") -> FrozenNet:
+             device: str | torch.device = "cpu", padding: str | None = None) -> FrozenNet:
     """'random' (seeded plain network of ``arch``, default VGG-19), 'stacked' (the shipped
     ranVGG), a spec path, a NetSpec, or a ready network (its float32 view: tasks choose the
-    compute precision with ``precision``)."""
+    compute precision with ``precision``). ``padding``: the convolutions' padding ("zeros", the
+    paper's, or "reflect"; NetSpec.padding), None: the spec's own; a ready network keeps its own.
+    """
     if isinstance(net, FrozenNet):
         return net.as_dtype(torch.float32)
     if isinstance(net, NetSpec):
@@ -70,7 +74,22 @@ def make_net(net: NetArg = "random", *, arch: str | None = None, net_seed: int =
                               arch=resolve_arch(net, arch).name, init=weight_init)
     else:
         spec = NetSpec.load(net)
+    if padding is not None and padding != spec.padding:
+        spec = replace(spec, padding=padding)
     return get_arch(spec.arch).build(spec, device)
+
+
+def make_nets(count: int, net: NetArg = "random", *, net_seed: int = 0,
+              **kwargs: Any) -> list[FrozenNet]:
+    """``count`` independent random draws (net seeds ``net_seed`` … ``net_seed + count − 1``) of
+    a random network (keywords as :func:`make_net`); a given spec or network is one network, so
+    ``count`` > 1 then raises InputError."""
+    if count < 1:
+        raise InputError(f"nets must be a positive integer, got {count}")
+    if count > 1 and not (isinstance(net, str) and net == "random"):
+        raise InputError(f"--nets {count} draws random networks; a given network or spec is "
+                         "one network (use --nets 1)")
+    return [make_net(net, net_seed=net_seed + k, **kwargs) for k in range(count)]
 
 
 @dataclass(frozen=True)
@@ -78,7 +97,9 @@ class Loop:
     """How a task's optimization runs: ``iters`` evaluations of ``optimizer`` over variable
     ``param`` (optimize.optimize), reporting to ``callbacks``, continuing ``resume``;
     ``history``: L-BFGS pairs; ``keep_freed``: let glibc keep freed memory where it fits
-    (heap.py; process-wide, so the caller's choice: the ranvis command says yes)."""
+    (heap.py; process-wide, so the caller's choice: the ranvis command says yes). ``stages``:
+    coarse-to-fine stages (tasks.stages; they replace ``param``, and a resumed run continues
+    with the last one); ``plateau``: stop once the loss is flat (stopping.Plateau)."""
 
     iters: int = D.ITERS
     optimizer: str = "lbfgs"
@@ -88,6 +109,8 @@ class Loop:
     history: int | None = None
     keep_freed: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    stages: tuple[Stage, ...] = ()
+    plateau: Plateau | None = None
 
 
 def _fits_keeping_freed(objective: Objective, init: torch.Tensor, loop: Loop) -> bool:
@@ -121,9 +144,14 @@ def optimize_objective(task: str, objective: Objective, init: torch.Tensor, loop
     apply_policy(loop.keep_freed, _fits_keeping_freed(objective, init, loop))
     settings = {**settings, "freed_memory_kept": freed_memory_kept()}
     t0 = time.perf_counter()
-    res = optimize(objective, init, loop.iters, optimizer=loop.optimizer,
-                   callbacks=loop.callbacks, resume=loop.resume, param=loop.param,
-                   history=loop.history)
+    kwargs = {"optimizer": loop.optimizer, "callbacks": loop.callbacks, "history": loop.history}
+    if loop.stages and loop.resume is None:
+        res = run_stages(objective, init, list(loop.stages), optimize_kwargs=kwargs,
+                         plateau=loop.plateau)
+    else:
+        param = loop.stages[-1].param if loop.stages else loop.param
+        res = optimize(objective, init, loop.iters, resume=loop.resume, param=param,
+                       plateau=loop.plateau, **kwargs)
     seconds = time.perf_counter() - t0
     n = len(res.losses)
     if loop.optimizer == "lbfgs":
@@ -140,7 +168,9 @@ def optimize_objective(task: str, objective: Objective, init: torch.Tensor, loop
     return res, record
 
 
-def net_settings(model: FrozenNet, net_seed: int) -> dict[str, Any]:
-    """The run record's network settings (the full spec is the record's ``net``)."""
+def net_settings(model: FrozenNet, net_seed: int, nets: int = 1) -> dict[str, Any]:
+    """The run record's network settings (the full spec is the record's ``net``; with ``nets``
+    draws, the first's, the others having net seeds ``net_seed + k``)."""
     return {"arch": model.arch.name, "net_seed": net_seed, "sigma": model.spec.sigma,
-            "pool": model.spec.pool, "weight_init": model.spec.init}
+            "pool": model.spec.pool, "weight_init": model.spec.init,
+            "padding": model.spec.padding, "nets": nets}

@@ -1,28 +1,37 @@
-"""Inversion (paper eq. 1–4): reconstruct an image from its features at one or more taps."""
+"""Inversion (paper eq. 1–4): reconstruct an image from its features at one or more taps.
+
+Two recipes (ranvis.presets): ``paper`` (eq. 1 from white noise over pixels, one network) and
+``best`` (the default: deep taps matched on several random draws at once, coarse-to-fine).
+"""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from ranvis import defaults as D
+from ranvis import presets as P
 from ranvis.device import backend_flags, precision_name, resolve_device, resolve_precision
 from ranvis.errors import InputError
 from ranvis.memory import check_memory
 from ranvis.metrics import feature_error, psnr, ssim
 from ranvis.nets.arch import Arch
-from ranvis.objectives import Objective, Term
+from ranvis.nets.base import FrozenNet
+from ranvis.objectives import Ensemble, Objective, Term
 from ranvis.optimize import Resume, Step
 from ranvis.starts import noise
 from ranvis.tasks.common import (
     Loop,
     NetArg,
     Run,
-    make_net,
+    make_nets,
     net_settings,
     optimize_objective,
     resolve_arch,
 )
+from ranvis.tasks.stages import coarse_to_fine
 from ranvis.weighting import layer_factors
 
 
@@ -37,8 +46,23 @@ def auto_param(arch: Arch, layers: list[str]) -> str:
     the preconditioner gains several dB there. Other architectures' boundary is set by analogy
     (the first tap at stride 4, nets.catalog), not measured.
     """
-    last = arch.tap(arch.presets.fourier_after).index
-    return "pixel" if arch.tap(arch.deepest(layers)).index <= last else "fourier"
+    return "fourier" if is_deep(arch, layers) else "pixel"
+
+
+def is_deep(arch: Arch, layers: list[str]) -> bool:
+    """Whether the deepest of ``layers`` lies beyond the architecture's ``fourier_after``."""
+    return arch.tap(arch.deepest(layers)).index > arch.tap(arch.presets.fourier_after).index
+
+
+@dataclass(frozen=True)
+class Priors:
+    """Opt-in natural-image priors (off in both presets): ``tv`` · Σ(Δx)² (β = 2) and ``alpha``
+    · Σ|2(x − ½)|⁶ (a soft box), plain sums whose per-pixel gradient is on the scale of the
+    ω-normalized feature terms' (mean 1 at the zero representation, eq. 4), so one weight
+    serves every layer and size."""
+
+    tv: float = 0.0
+    alpha: float = 0.0
 
 
 def _check_given(layers: list[str], factors: dict[str, float] | None,
@@ -53,53 +77,99 @@ def _check_given(layers: list[str], factors: dict[str, float] | None,
     return given
 
 
+def _objective(models: list[FrozenNet], x0: torch.Tensor, layers: list[str],
+               given: dict[str, float], priors: Priors, dtype: torch.dtype
+               ) -> tuple[Ensemble, dict[str, float]]:
+    """Eq. 1 on every network (ω_l each at ``x0``, eq. 4; ``given`` overrides), averaged, plus the
+    priors; the factors of the first network (what the run record reports)."""
+    members, first = [], None
+    for model in models:
+        with torch.no_grad():
+            targets = model(x0, layers)
+        missing = [n for n in layers if n not in given]  # a user may override some or all ω_l
+        f = {**(layer_factors(model, x0, missing, "content") if missing else {}), **given}
+        f = {n: float(f[n]) for n in layers}
+        first = first or f
+        terms = [Term(n, n, "content", targets[n], f[n]) for n in layers]
+        members.append(Objective(model.as_dtype(dtype), terms, tv_weight=priors.tv * x0.numel(),
+                                 alpha_weight=priors.alpha))
+    return Ensemble(members), first
+
+
+def _recipe(preset: str, arch: Arch, layers: list[str], overrides: dict[str, Any], *,
+            random: bool = True) -> dict[str, Any]:
+    """The preset's recipe with every non-None ``overrides`` value in its place; a given
+    network (``random`` False) is one network unless ``overrides`` asks for more."""
+    r = P.invert_recipe(preset, is_deep(arch, layers))
+    out = {"nets": r.nets if random else 1, "levels": r.levels, "param": r.param,
+           "noise_std": r.noise_std, "iters": r.iters}
+    if out["param"] == "auto":
+        out["param"] = auto_param(arch, layers)
+    out.update({k: v for k, v in overrides.items() if v is not None})
+    if out["param"] == "auto":
+        out["param"] = auto_param(arch, layers)
+    return out
+
+
 def invert(image: torch.Tensor, layers: str | list[str], *, arch: str | None = None,
-           net: NetArg = "random", net_seed: int = 0, sigma: float = D.SIGMA,
-           pool: str = D.POOL, weight_init: str = D.WEIGHT_INIT, iters: int = D.ITERS,
-           seed: int = 0, optimizer: str = "lbfgs", init: torch.Tensor | None = None,
-           factors: dict[str, float] | None = None, device: str = "auto",
-           callbacks: Sequence[Callable[[Step], None]] = (), resume: Resume | None = None,
-           param: str = D.INVERT_PARAM, precision: str = D.PRECISION,
-           keep_freed: bool = False) -> Run:
+           preset: str = P.DEFAULT, net: NetArg = "random", net_seed: int = 0,
+           sigma: float = D.SIGMA, pool: str = D.POOL, weight_init: str = D.WEIGHT_INIT,
+           iters: int | None = None, seed: int = 0, optimizer: str = "lbfgs",
+           init: torch.Tensor | None = None, factors: dict[str, float] | None = None,
+           device: str = "auto", callbacks: Sequence[Callable[[Step], None]] = (),
+           resume: Resume | None = None, param: str | None = None,
+           precision: str = D.PRECISION, keep_freed: bool = False, nets: int | None = None,
+           levels: int | None = None, noise_std: float | None = None,
+           priors: Priors = Priors(), padding: str | None = None) -> Run:
     """Reconstruct ``image`` ([1,3,H,W] in [0,1]) from its features at ``layers`` (eq. 1–4).
 
-    ``arch``: the architecture of a random net (default VGG-19; a spec or network brings its
-    own). Starts from seeded white noise (or ``init``); several layers add their ω-weighted
-    terms. ``param``: optimize pixels ("pixel", the paper) or preconditioned Fourier
-    coefficients ("fourier"; optimize.FourierParam), same objective; "auto": :func:`auto_param`.
-    ``resume`` continues an interrupted run (checkpoint.py). ``precision``: the layers' dtype
-    (device.resolve_precision). ``keep_freed``: tasks.common.Loop. Raises InputError, before any
-    work, for bad layers, a too-small image, or one whose estimated memory need exceeds the
-    device's. Metrics: PSNR and SSIM against ``image``, normalized feature error per layer.
+    ``preset`` (ranvis.presets): "best" (default) or "paper"; ``iters`` (evaluations; None: the
+    preset's, 1000 for ``best`` beyond the architecture's ``fourier_after``, else 300), ``nets`` (independent random
+    draws matched at once), ``levels`` (coarse-to-fine levels, 1: none), ``param`` (the
+    full-size variable: "pixel", the paper's, "fourier", preconditioned, or "auto",
+    :func:`auto_param`) and ``noise_std`` (of the white-noise start) override the preset's
+    choice. ``arch``: the architecture of a random net (default VGG-19; a spec or network brings
+    its own). Several layers add their ω-weighted terms. ``init``: start there instead of noise.
+    ``priors``: opt-in image priors. ``padding``: the convolutions' ("zeros", the paper's and
+    both presets'; "reflect" measured worse here: presets.py). ``resume`` continues an interrupted run (checkpoint.py).
+    ``precision``: the layers' dtype. ``keep_freed``: tasks.common.Loop. Raises InputError,
+    before any work, for bad layers, a too-small image, or one whose estimated memory need
+    exceeds the device's. Metrics: PSNR and SSIM against ``image``, normalized feature error
+    per layer on the first network.
     """
     a = resolve_arch(net, arch)
     layers = a.check_taps(layers)
     a.check_input_size(image.shape[-2], image.shape[-1], layers)
-    param = auto_param(a, layers) if param == "auto" else param
+    r = _recipe(preset, a, layers, {"nets": nets, "levels": levels, "param": param,
+                                    "noise_std": noise_std, "iters": iters},
+                random=isinstance(net, str) and net == "random")
+    iters = r["iters"]
     dev, dtype = resolve_device(device), resolve_precision(precision)
     check_memory(image.shape[-2], image.shape[-1], layers, optimizer=optimizer, device=str(dev),
-                 dtype=precision_name(dtype), arch=a.name)
-    model = make_net(net, arch=a.name, net_seed=net_seed, sigma=sigma, pool=pool,
-                     weight_init=weight_init, device=dev)
+                 dtype=precision_name(dtype), arch=a.name, copies=r["nets"])
+    models = make_nets(r["nets"], net, arch=a.name, net_seed=net_seed, sigma=sigma, pool=pool,
+                       weight_init=weight_init, device=dev, padding=padding)
     given = _check_given(layers, factors, init, image)
-    loop = Loop(iters, optimizer, callbacks, resume, param, keep_freed=keep_freed)
-    settings = {"layers": layers, "iters": iters, "seed": seed, **net_settings(model, net_seed),
+    h, w = image.shape[-2:]
+    stages = tuple(coarse_to_fine(h, w, iters, r["levels"], r["param"])) if r["levels"] > 1 else ()
+    loop = Loop(iters, optimizer, callbacks, resume, r["param"], keep_freed=keep_freed,
+                stages=stages)
+    settings = {"preset": preset, "layers": layers, "iters": iters, "seed": seed,
+                **net_settings(models[0], net_seed, r["nets"]), "levels": r["levels"],
                 "precision": precision_name(dtype), "optimizer": optimizer, "device": str(dev),
-                "size": list(image.shape[-2:][::-1]),
-                "init": "noise" if init is None else "given", "param": param}
+                "size": [w, h], "init": "noise" if init is None else "given",
+                "noise_std": r["noise_std"], "param": r["param"],
+                "stages": [[s.param if isinstance(s.param, str) else list(s.param.coarse[::-1]),
+                            s.iters] for s in stages],
+                "priors": {"tv": priors.tv, "alpha": priors.alpha}}
     with backend_flags(dev, dtype):
         x0 = image.to(dev)
+        objective, f = _objective(models, x0, layers, given, priors, dtype)
+        start = (noise(h, w, seed, dev, r["noise_std"]) if init is None else init.to(dev))
+        res, record = optimize_objective("invert", objective, start, loop, settings, f)
         with torch.no_grad():
-            targets = model(x0, layers)
-        missing = [n for n in layers if n not in given]  # a user may override some or all ω_l
-        factors = {**(layer_factors(model, x0, missing, "content") if missing else {}), **given}
-        factors = {n: float(factors[n]) for n in layers}
-        terms = [Term(n, n, "content", targets[n], factors[n]) for n in layers]
-        start = noise(*image.shape[-2:], seed, dev) if init is None else init.to(dev)
-        res, record = optimize_objective("invert", Objective(model.as_dtype(dtype), terms),
-                                         start, loop, settings, factors)
-        with torch.no_grad():
-            feats = model(res.image.to(dev), layers)
+            feats = models[0](res.image.to(dev), layers)
+            targets = models[0](x0, layers)
     record["metrics"] = {"psnr": psnr(res.image, image), "ssim": ssim(res.image, image),
                          "feature_error": {n: feature_error(feats[n], targets[n]) for n in layers}}
     return Run(res.image, record, res)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ranvis import defaults as D
+from ranvis import presets as P
 from ranvis.device import backend_flags, precision_name, resolve_device, resolve_precision
 from ranvis.errors import InputError
 from ranvis.memory import check_memory
@@ -58,7 +59,8 @@ def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None 
                        weights: str = "auto", device: str = "auto",
                        callbacks: Sequence[Callable[[Step], None]] = (),
                        resume: Resume | None = None, precision: str = D.PRECISION,
-                       keep_freed: bool = False) -> Run:
+                       keep_freed: bool = False, preset: str = P.DEFAULT,
+                       padding: str | None = None) -> Run:
     """Synthesize a texture whose Gram matrices at ``layers`` match ``source``'s (eq. 5–8).
 
     ``source`` [1,3,h,w] in [0,1]. ``layers`` (a list or "conv1_1,conv2_1"; None: the
@@ -69,7 +71,10 @@ def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None 
     µ_l (eq. 8, computed at the source); ``'equal'`` gives every layer weight 1 (Gatys et al.'s
     weighting, the ablation). ``out_size`` = (W, H), any size: targets are G/M (objectives.Term).
     Metrics: per layer, ‖Ĝ(x) − Ĝ(source)‖/‖Ĝ(source)‖ with Ĝ = G/M on the synthesis net.
-    ``precision``, ``keep_freed``: as tasks.inversion.invert.
+    ``preset`` (ranvis.presets): "best" (default) pads every convolution of a VGG with the
+    mirror image ("reflect"; other architectures keep zeros: not measured, and their large
+    kernels cannot mirror-pad small maps), "paper" with zeros; ``padding`` overrides it. ``precision``, ``keep_freed``: as
+    tasks.inversion.invert.
     """
     a = resolve_arch(net, arch)
     layers = a.check_taps(a.presets.texture if layers is None else (
@@ -85,9 +90,10 @@ def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None 
                  arch=a.name)
     check_memory(source.shape[-2], source.shape[-1], gram_layers=layers, optimizer="none",
                  device=str(dev), arch=a.name)
+    padding = padding or (P.texture_padding(preset) if a.family == "vgg" else "zeros")
     model = make_net(net, arch=a.name, net_seed=net_seed, sigma=sigma, pool=pool,
-                     weight_init=weight_init, device=dev)
-    settings = {"layers": layers, "iters": iters, "seed": seed, **net_settings(model, net_seed),
+                     weight_init=weight_init, device=dev, padding=padding)
+    settings = {"preset": preset, "layers": layers, "iters": iters, "seed": seed, **net_settings(model, net_seed),
                 "precision": precision_name(dtype), "optimizer": optimizer, "weights": weights,
                 "device": str(dev), "source_size": list(source.shape[-2:][::-1]),
                 "out_size": [w_out, h_out]}

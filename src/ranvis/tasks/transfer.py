@@ -1,5 +1,6 @@
 """Style transfer (paper eq. 9): α·ω·L_content + β·Σ µ_l·E_l + γ·TV, at one or more scales.
-The building blocks (objective at one scale, TV scaling, schedule, metrics) are ranvis.style."""
+The building blocks (objective at one scale, TV scaling, schedule, metrics) are ranvis.style;
+the two recipes (``paper``, ``best``) are ranvis.presets."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -9,30 +10,29 @@ from typing import Any
 import torch
 
 from ranvis import defaults as D
+from ranvis import presets as P
 from ranvis import style as S
+from ranvis.color import match_colors
 from ranvis.device import backend_flags, precision_name, resolve_device, resolve_precision
 from ranvis.errors import InputError
 from ranvis.images import luminance_transfer, resize
 from ranvis.memory import check_memory
+from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
-from ranvis.objectives import Objective
+from ranvis.objectives import Ensemble
 from ranvis.optimize import Result, Resume, Step
 from ranvis.starts import start_image
-from ranvis.tasks.common import (
-    Loop,
-    NetArg,
-    Run,
-    make_net,
-    net_settings,
-    optimize_objective,
-    resolve_arch,
-)
-
+from ranvis.stopping import Plateau
+from ranvis.tasks.common import Loop, NetArg, Run, make_nets, net_settings, optimize_objective
+from ranvis.tasks.common import resolve_arch
+from ranvis.weighting import start_factors
 
 @dataclass(frozen=True)
 class Plan:
     """One style transfer's inputs and schedule: the taps, α:β:γ, the start, the scale sizes
-    (W, H), coarsest first, and the iterations of each."""
+    (W, H), coarsest first, and the iterations of each; ``factors``: where µ_l is measured
+    ("zero": at the style, eq. 8; "start": at each scale's start image); ``start_noise``: std of
+    the noise added to an image start."""
 
     content: torch.Tensor
     styles: Sequence[torch.Tensor]
@@ -45,96 +45,192 @@ class Plan:
     sizes: list[tuple[int, int]]
     counts: list[int]
     seed: int
+    factors: str = "zero"
+    start_noise: float = 0.0
 
 
-def _scales(model: FrozenNet, plan: Plan, loop: Loop, dtype: torch.dtype,
-            settings: dict[str, Any]) -> tuple[Result, dict[str, Any], Objective]:
-    """The loop over scales (coarsest first); the record gains "scales". ``model`` (float32)
-    sets targets and factors; the layers compute in ``dtype`` meanwhile."""
-    dev, full = model.device, plan.sizes[-1]
+def _start(plan: Plan, xc: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+    """The first scale's start: start_image, plus seeded noise of ``start_noise`` on an image."""
+    x = start_image(plan.init, xc, xs, plan.seed)
+    if plan.start_noise and not (isinstance(plan.init, str) and plan.init == "noise"):
+        g = torch.Generator().manual_seed(plan.seed)
+        x = x + plan.start_noise * torch.randn(x.shape, generator=g).to(x.device)
+    return x.clamp(0, 1)
+
+
+def _objective(models: list[FrozenNet], plan: Plan, xc: torch.Tensor, xs: list[torch.Tensor],
+               start: torch.Tensor, dtype: torch.dtype) -> tuple[Ensemble, dict[str, float]]:
+    """Eq. 9 at one scale on every network, averaged; the first network's factors."""
+    members, first = [], None
+    for model in models:
+        obj, factors = S.style_objective(model, xc, xs, plan.weights,
+                                         content_layer=plan.content_layer,
+                                         style_layers=plan.style_layers, ratio=plan.ratio)
+        if plan.factors == "start":
+            at_start = start_factors(obj, start, "gram")
+            obj.terms = [replace(t, factor=at_start.get(t.name, t.factor)) for t in obj.terms]
+            factors = {**factors, **{"style:" + k: v for k, v in at_start.items()}}
+        obj.net = model.as_dtype(dtype)
+        members.append(obj)
+        first = first or factors
+    return Ensemble(members), first
+
+
+def _scales(models: list[FrozenNet], plan: Plan, loop: Loop, dtype: torch.dtype,
+            settings: dict[str, Any]) -> tuple[Result, dict[str, Any], Ensemble]:
+    """The loop over scales (coarsest first); the record gains "scales". ``models`` (float32)
+    set targets and factors; the layers compute in ``dtype`` meanwhile."""
+    dev, full = models[0].device, plan.sizes[-1]
     x, record, done, per_scale = None, None, 0, []
     for size, n in zip(plan.sizes, plan.counts, strict=True):
         xc = resize(plan.content, size).to(dev)
         xs = [s.to(dev) for s in S.scaled_styles(plan.styles, size, full, plan.style_scale)]
-        objective, factors = S.style_objective(
-            model, xc, xs, plan.weights, content_layer=plan.content_layer,
-            style_layers=plan.style_layers, ratio=plan.ratio)
-        objective.net = model.as_dtype(dtype)
-        start = (start_image(plan.init, xc, xs[0], plan.seed) if x is None
-                 else resize(x, size).to(dev))
+        start = _start(plan, xc, xs[0]) if x is None else resize(x, size).to(dev)
+        objective, factors = _objective(models, plan, xc, xs, start, dtype)
         step_loop = replace(loop, iters=n, callbacks=S.offset_callbacks(loop.callbacks, done),
                             resume=loop.resume if x is None else None)
         res, rec = optimize_objective("style", objective, start, step_loop, settings, factors)
         per_scale.append({"size": list(size), "iters": rec["iterations"], "seconds": rec["seconds"],
-                          "factors": factors, "style_sizes": [list(s.shape[-2:][::-1]) for s in xs]})
+                          "factors": factors, "style_sizes": [list(s.shape[-2:][::-1]) for s in xs],
+                          "stopped": rec["stopped"]})
         record = rec if record is None else S.merge_records(record, rec)
         x, done = res.image, done + rec["iterations"]
-        if rec["interrupted"] or rec["stopped"] not in ("completed", "converged"):
+        if rec["interrupted"] or rec["stopped"] not in ("completed", "converged", "plateau"):
             break
     assert record is not None
     record["scales"] = per_scale
     return res, record, objective
 
 
+@dataclass(frozen=True)
+class Weights:
+    """Multipliers of the automatic balance α:β:γ (1 = as the preset sets it): what neural-style's
+    ``-content_weight``, ``-style_weight``, ``-tv_weight`` do, here relative to ω and µ_l."""
+
+    content: float = 1.0
+    style: float = 1.0
+    tv: float = 1.0
+
+    def apply(self, ratio: Sequence[float]) -> tuple[float, float, float]:
+        if min(self.content, self.style, self.tv) < 0:
+            raise InputError(f"content, style and tv weights must be non-negative, got {self}")
+        a, b, g = ratio
+        return (a * self.content, b * self.style, g * self.tv)
+
+
+def _recipe(preset: str, a: Arch, content: torch.Tensor, given: dict[str, Any], *,
+            random: bool = True) -> dict[str, Any]:
+    """The preset's choices (presets.style_recipe) with every non-None ``given`` in place. A
+    given network (``random`` False) is one network unless ``given`` asks for more; reflect
+    padding is the preset's on VGG only (measured there; a torchvision net's large kernels
+    cannot mirror-pad small maps)."""
+    r = P.style_recipe(preset)
+    strides = {t: a.tap(t).stride for t in a.presets.style + (a.presets.content,)}
+    layer = (P.deep_content_tap(a.presets.content, a.presets.style, strides) if r.deep_content
+             else a.presets.content)
+    out = {"ratio": r.ratio, "init": r.init, "color_match": r.color_match,
+           "nets": r.nets if random else 1,
+           "padding": r.padding if a.family == "vgg" else "zeros", "content_layer": layer, "style_layers": a.presets.style,
+           "scales": P.style_scales(preset, max(content.shape[-2:]))}
+    out.update({k: v for k, v in given.items() if v is not None})
+    out["plateau"] = Plateau() if r.plateau else None
+    out["factors"], out["start_noise"] = r.factors, r.start_noise
+    return out
+
+
 def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
-                   arch: str | None = None, style_weights: Sequence[float] | None = None,
+                   arch: str | None = None, preset: str = P.DEFAULT,
+                   style_weights: Sequence[float] | None = None,
                    content_layer: str | None = None, style_layers: Sequence[str] | None = None,
-                   ratio: tuple[float, float, float] = D.RATIO,
-                   init: str | torch.Tensor = "noise", scales: int = 1,
+                   ratio: tuple[float, float, float] | None = None, weights: Weights = Weights(),
+                   init: str | torch.Tensor | None = None, scales: int | None = None,
                    style_scale: float | None = None, original_colors: bool = False,
-                   net: NetArg = "random", net_seed: int = 0, sigma: float = D.SIGMA,
-                   pool: str = D.POOL, weight_init: str = D.WEIGHT_INIT, iters: int = D.ITERS,
-                   seed: int = 0, optimizer: str = "lbfgs", device: str = "auto",
-                   callbacks: Sequence[Callable[[Step], None]] = (),
+                   color_match: bool | None = None, nets: int | None = None,
+                   padding: str | None = None, net: NetArg = "random", net_seed: int = 0,
+                   sigma: float = D.SIGMA, pool: str = D.POOL, weight_init: str = D.WEIGHT_INIT,
+                   iters: int = D.ITERS, seed: int = 0, optimizer: str = "lbfgs",
+                   device: str = "auto", callbacks: Sequence[Callable[[Step], None]] = (),
                    resume: Resume | None = None, precision: str = D.PRECISION,
                    keep_freed: bool = False) -> Run:
     """Content of ``content`` in the style of ``styles`` (eq. 9): α·ω·L_content + β·Σµ_l·E_l + γ·TV.
 
     ``content`` [1,3,H,W] sets the output size. ``styles``: one or more [1,3,h,w] images of any
-    size, blended by ``style_weights`` (Gram targets Σ w_i G_i / Σ w_i). ``content_layer`` and
-    ``style_layers`` default to the architecture's presets (VGG: conv2_2 and conv1_1 … conv5_1,
-    §3). ``style_scale`` F resizes each style to F × the output's longer side (None: as given).
-    ``init``: noise | content | style | an image. ``scales`` K > 1: coarse-to-fine, K scales
-    halving the size, each started from the upsampled result of the one before, ``iters`` split
-    by ``style.split_iters``. ``original_colors``: keep the content's chroma (I, Q of YIQ). How
-    α:β:γ and the factors are applied: see ranvis.style. The default ``ratio`` is *not* the
-    paper's 100:1:1000 (defaults.RATIO says why). ``precision``, ``keep_freed``: as invert.
+    size, blended by ``style_weights`` (Gram targets Σ w_i G_i / Σ w_i). ``preset`` (ranvis.presets,
+    "best" or "paper") chooses what is left as None: ``content_layer``, ``style_layers`` (the
+    architecture's taps), ``ratio`` α:β:γ, ``init`` (noise | content | style | an image),
+    ``scales`` (coarse-to-fine: each scale halves the next, ``iters`` split by
+    ``style.split_iters``), ``color_match`` (give the content the main style's colours first,
+    color.match_colors: then it is the content target and the start), ``nets`` (random draws
+    matched at once) and ``padding``. ``weights`` multiply α, β, γ (1 = the preset's balance).
+    ``style_scale`` F resizes each style to F × the output's longer side (None: as given).
+    ``original_colors``: keep the content's chroma (I, Q of YIQ). ``precision``,
+    ``keep_freed``: as invert. The best recipe stops once the loss is flat (stopping.Plateau).
     """
     a = resolve_arch(net, arch)
-    weights = S.check_style_args(styles, style_weights, ratio)
-    style_layers = a.check_taps(list(a.presets.style if style_layers is None else style_layers))
-    content_layer = a.check_taps([content_layer or a.presets.content])[0]
+    w = S.check_style_args(styles, style_weights, ratio or P.BEST_RATIO)
+    r = _recipe(preset, a, content, {
+        "ratio": ratio, "init": init, "color_match": color_match, "nets": nets,
+        "padding": padding, "scales": scales, "content_layer": content_layer,
+        "style_layers": None if style_layers is None else list(style_layers)},
+        random=isinstance(net, str) and net == "random")
+    r["style_layers"] = a.check_taps(list(r["style_layers"]))
+    r["content_layer"] = a.check_taps([r["content_layer"]])[0]
     dev, dtype = resolve_device(device), resolve_precision(precision)
-    check_memory(content.shape[-2], content.shape[-1], [content_layer], gram_layers=style_layers,
-                 optimizer=optimizer, device=str(dev), dtype=precision_name(dtype),
-                 history=D.STYLE_LBFGS_HISTORY, arch=a.name)
-    for s in styles:
-        check_memory(s.shape[-2], s.shape[-1], gram_layers=style_layers, optimizer="none",
-                     device=str(dev), fix="use a smaller --style-scale", arch=a.name)
-    model = make_net(net, arch=a.name, net_seed=net_seed, sigma=sigma, pool=pool,
-                     weight_init=weight_init, device=dev)
+    _check_memory(content, styles, r, optimizer, dev, dtype, a)
+    models = make_nets(r["nets"], net, arch=a.name, net_seed=net_seed, sigma=sigma, pool=pool,
+                       weight_init=weight_init, device=dev, padding=r["padding"])
     full = (content.shape[-1], content.shape[-2])
-    sizes, counts = S.scale_sizes(*full, scales), S.split_iters(iters, scales)
-    S.check_coarsest(a, sizes[0], [content_layer, *style_layers], scales)
-    if resume is not None and scales > 1:
+    sizes, counts = S.scale_sizes(*full, r["scales"]), S.split_iters(iters, r["scales"])
+    S.check_coarsest(a, sizes[0], [r["content_layer"], *r["style_layers"]], r["scales"])
+    if resume is not None and r["scales"] > 1:
         raise InputError("--checkpoint continues single-scale runs only; use --scales 1")
-    plan = Plan(content, styles, weights, content_layer, style_layers, ratio, init, style_scale,
-                sizes, counts, seed)
-    settings = {"content_layer": content_layer, "style_layers": style_layers,
-                "ratio": list(ratio), "style_weights": weights,
-                "init": init if isinstance(init, str) else "given", "scales": scales,
-                "scale_sizes": [list(s) for s in sizes], "scale_iters": counts,
-                "style_scale": style_scale, "original_colors": original_colors,
-                "iters": iters, "seed": seed, **net_settings(model, net_seed),
-                "precision": precision_name(dtype), "optimizer": optimizer, "device": str(dev),
-                "size": list(full), "style_sizes": [list(s.shape[-2:][::-1]) for s in styles]}
+    main = styles[max(range(len(styles)), key=lambda i: w[i])]
+    target = match_colors(content, main) if r["color_match"] else content
+    plan = Plan(target, styles, w, r["content_layer"], r["style_layers"],
+                weights.apply(r["ratio"]), r["init"], style_scale, sizes, counts, seed,
+                r["factors"], r["start_noise"])
+    settings = _settings(preset, r, plan, weights, models, net_seed, dtype, dev, styles, iters,
+                         original_colors)
+    settings["optimizer"] = optimizer
     loop = Loop(iters, optimizer, callbacks, resume, history=D.STYLE_LBFGS_HISTORY,
-                keep_freed=keep_freed)
+                keep_freed=keep_freed, plateau=r["plateau"])
     with backend_flags(dev, dtype):
-        res, record, objective = _scales(model, plan, loop, dtype, settings)
+        res, record, objective = _scales(models, plan, loop, dtype, settings)
         image = resize(res.image, full)
         if original_colors:
             image = luminance_transfer(image, content)
         res.image, res.losses, res.terms = image, record["loss"], record["terms"]
-        record["metrics"] = S.style_metrics(model, image, content, objective)
+        record["metrics"] = S.style_metrics(models[0], image, content, objective.members[0])
     return Run(image, record, res)
+
+
+def _check_memory(content: torch.Tensor, styles: Sequence[torch.Tensor], r: dict[str, Any],
+                  optimizer: str, dev: torch.device, dtype: torch.dtype, a: Arch) -> None:
+    """InputError before any work if the transfer or a style's targets would not fit."""
+    check_memory(content.shape[-2], content.shape[-1], [r["content_layer"]],
+                 gram_layers=r["style_layers"], optimizer=optimizer, device=str(dev),
+                 dtype=precision_name(dtype), history=D.STYLE_LBFGS_HISTORY, arch=a.name,
+                 copies=r["nets"])
+    for s in styles:
+        check_memory(s.shape[-2], s.shape[-1], gram_layers=r["style_layers"], optimizer="none",
+                     device=str(dev), fix="use a smaller --style-scale", arch=a.name)
+
+
+def _settings(preset: str, r: dict[str, Any], plan: Plan, weights: Weights,
+              models: list[FrozenNet], net_seed: int, dtype: torch.dtype, dev: torch.device,
+              styles: Sequence[torch.Tensor], iters: int, original_colors: bool
+              ) -> dict[str, Any]:
+    """The run record's settings: the preset and every value it chose."""
+    init = plan.init if isinstance(plan.init, str) else "given"
+    return {"preset": preset, "content_layer": plan.content_layer,
+            "style_layers": plan.style_layers, "ratio": list(r["ratio"]),
+            "weights": {"content": weights.content, "style": weights.style, "tv": weights.tv},
+            "style_weights": plan.weights, "init": init, "start_noise": plan.start_noise,
+            "color_match": r["color_match"], "factors_at": plan.factors,
+            "plateau": None if r["plateau"] is None else vars(r["plateau"]),
+            "scales": len(plan.sizes), "scale_sizes": [list(s) for s in plan.sizes],
+            "scale_iters": plan.counts, "style_scale": plan.style_scale,
+            "original_colors": original_colors, "iters": iters, "seed": plan.seed,
+            **net_settings(models[0], net_seed, len(models)), "precision": precision_name(dtype),
+            "device": str(dev), "size": list(plan.sizes[-1]),
+            "style_sizes": [list(s.shape[-2:][::-1]) for s in styles]}

@@ -1,0 +1,105 @@
+"""Style transfer judged pair by pair, as a user sees it (issue 18's targets, every pair).
+
+For each content/style pair: run ``transfer_style`` with a preset and score the result by
+  * layout kept: Pearson correlation of the blurred luminance (Gaussian, σ = longer side / 64)
+    of the result and of the content; target ≥ 0.80;
+  * style arrived: ratio d(result, style) / d(content, style), d the Gram distance on the
+    independent judge network (texture_quality.judge_net: VGG-19 seed 7, max pooling, relu1_1 …
+    relu5_1), which the transfer never uses; target ≤ 0.15.
+Prints one row per pair (and the worst of each), writes every result and a grid PNG
+(content, style, result per row). Images: a file name in ``--images`` (stem, any extension),
+a scikit-image sample name, or a style_quality.STYLES name.
+
+    python -m ranvis.experiments.style_pairs --images DIR --pairs p1:s1,p2:s2 --out out/pairs
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ranvis.experiments.style_quality import STYLES, gram_distance
+from ranvis.experiments.style_quality import image as named_image
+from ranvis.experiments.texture_quality import judge_net
+from ranvis.images import load, luminance, resize, save
+from ranvis.tasks import transfer_style
+
+DEFAULT_PAIRS = "chelsea:hubble,astronaut:ihc,coffee:retina,rocket:brick,camera:grass"
+
+
+def blurred_luminance(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Y of YIQ, Gaussian-blurred with reflected borders, ``[1, 1, H, W]``."""
+    y = luminance(x.float().cpu())
+    r = int(3 * sigma) + 1
+    k = torch.exp(-torch.arange(-r, r + 1).float() ** 2 / (2 * sigma**2))
+    k = k / k.sum()
+    y = F.conv2d(F.pad(y, (r, r, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
+    return F.conv2d(F.pad(y, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1))
+
+
+def layout_corr(x: torch.Tensor, content: torch.Tensor) -> float:
+    """Pearson correlation of the blurred luminances of ``x`` and ``content`` (resized to x)."""
+    c = resize(content, (x.shape[-1], x.shape[-2]))
+    s = max(x.shape[-2:]) / 64
+    a = blurred_luminance(x, s).flatten().double()
+    b = blurred_luminance(c, s).flatten().double()
+    a, b = a - a.mean(), b - b.mean()
+    return float((a @ b) / (a.norm() * b.norm() + 1e-12))
+
+
+def find_image(name: str, folder: Path | None, size: int) -> torch.Tensor:
+    """``name`` from ``folder`` (any extension), else a sample or STYLES name; longer side size."""
+    if folder is not None:
+        hits = sorted(folder.glob(name + ".*"))
+        if hits:
+            return resize(load(str(hits[0])), size)
+    if name in STYLES:
+        return resize(named_image(name), size)
+    return resize(load("sample:" + name), size)
+
+
+def grid(rows: list[list[torch.Tensor]], side: int) -> torch.Tensor:
+    """Rows of images, each resized to a ``side``-px square tile, 2 px white gaps."""
+    tiles = [torch.cat([F.pad(resize(t, (side, side)), (1, 1, 1, 1), value=1.0) for t in row], 3)
+             for row in rows]
+    return torch.cat(tiles, 2)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
+    ap.add_argument("--images", type=Path, default=None)
+    ap.add_argument("--pairs", default=DEFAULT_PAIRS)
+    ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--iters", type=int, default=300)
+    ap.add_argument("--preset", default="best")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=Path("out/style-pairs"))
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    a.out.mkdir(parents=True, exist_ok=True)
+    judge, rows, worst = judge_net(), [], (math.inf, -math.inf)
+    print("| content | style | corr | judge ratio | evals | stopped | s |\n|---|---|---|---|---|---|---|")
+    for pair in a.pairs.split(","):
+        c_name, s_name = pair.split(":")
+        c, s = find_image(c_name, a.images, a.size), find_image(s_name, a.images, a.size)
+        t0 = time.perf_counter()
+        run = transfer_style(c, [s], preset=a.preset, iters=a.iters, device="cpu")
+        secs = time.perf_counter() - t0
+        corr = layout_corr(run.image, c)
+        ratio = gram_distance(judge, run.image, s) / gram_distance(judge, c, s)
+        worst = (min(worst[0], corr), max(worst[1], ratio))
+        rec = run.record
+        print(f"| {c_name} | {s_name} | {corr:.3f} | {ratio:.3f} | {rec['iterations']} | "
+              f"{rec['stopped']} | {secs:.0f} |", flush=True)
+        save(run.image, str(a.out / f"{a.preset}-{c_name}-{s_name}.png"))
+        rows.append([c, s, run.image])
+    print(f"worst: corr {worst[0]:.3f}, judge ratio {worst[1]:.3f}")
+    save(grid(rows, 128), str(a.out / f"grid-{a.preset}.png"))
+
+
+if __name__ == "__main__":
+    main()

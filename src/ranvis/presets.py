@@ -1,0 +1,117 @@
+"""The two recipes every task offers: ``paper`` (what He, Wang & Hopcroft did) and ``best``
+(what measured best here, the default). Torch-free, so the CLI reads them without torch.
+
+A preset fills in whatever the caller leaves as ``None``; every explicit option wins, and the run
+record's ``settings`` says which preset ran and every value it chose.
+
+Inversion (eq. 1–4):
+  * ``paper``: eq. 1 alone, one random network, pixels, from white noise, L-BFGS.
+  * ``best``: the same for taps up to the architecture's ``fourier_after`` (VGG: pool2, stride
+    4), where pixel-space L-BFGS already converges (pool1 ≥ 45 dB, pool2 ≥ 33 dB). Deeper, the
+    image matches the features of ``nets`` = 4 independent draws of the same architecture at
+    once (4x the cost of an evaluation), optimized coarse-to-fine: the variable is the image at
+    1/16, 1/8, 1/4, 1/2 of its side, bilinearly upsampled, then the full image in the
+    preconditioned Fourier basis (tasks.stages). Measured (128 px, VGG-19, 400 evaluations,
+    benchmarks/README.md "Deep inversion"): pool5 of two photographs 12.7 / 11.1 dB (today's
+    defaults) → 22.9 / 16.9 dB, SSIM 0.08 / 0.14 → 0.73 / 0.46; neither ingredient alone does it
+    (4 draws without coarse-to-fine 11.6 dB, coarse-to-fine with one draw 16.3 / 11.1 dB).
+Style transfer (eq. 9):
+  * ``paper``: α:β:γ = 100:1:1000, content conv2_2, µ_l at the zero representation (eq. 8),
+    white-noise start, zero padding, one network.
+  * ``best``: the content photo's colours are first matched to the style's (mean and
+    covariance in RGB, images.match_colors), which is the content target and, with a little
+    noise, the start; µ_l are measured at that start (each style term's mean input gradient is
+    1 where the optimization begins, instead of at the zero representation); the content tap is
+    one scale deeper (VGG: conv3_1); two network draws; reflect padding; α:β:γ = 1:1:0.1; the run
+    stops when the loss has stopped improving (optimize.Plateau). Why, with numbers:
+    ranvis.style's module docstring.
+Texture synthesis (eq. 5–8):
+  * ``paper``: zero padding. ``best``: reflect padding, which removes the border artefacts (the
+    zero padding stands for a mid-grey frame around every map, which a texture of another size or
+    a dark texture cannot reproduce).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PRESETS = ("best", "paper")
+DEFAULT = "best"
+
+
+@dataclass(frozen=True)
+class InvertRecipe:
+    """How an inversion runs: ``nets`` draws matched at once, ``levels`` coarse-to-fine levels
+    (1: none), the full-size variable ``param``, the start noise's std, the network padding."""
+
+    nets: int = 1
+    levels: int = 1
+    param: str = "pixel"
+    noise_std: float = 0.1
+    padding: str = "zeros"
+    iters: int = 300  # the default budget (defaults.ITERS) when the caller gives none
+
+
+@dataclass(frozen=True)
+class StyleRecipe:
+    """How a style transfer runs (module doc)."""
+
+    ratio: tuple[float, float, float]
+    init: str
+    factors: str  # "zero" (eq. 8 as written) | "start" (measured at the start image)
+    color_match: bool
+    deep_content: bool
+    nets: int
+    padding: str
+    plateau: bool
+    start_noise: float  # std of the noise added to an image start
+
+
+PAPER_RATIO = (100.0, 1.0, 1000.0)  # α:β:γ, §3, as printed
+BEST_RATIO = (1.0, 1.0, 0.1)
+
+
+def check_preset(name: str) -> str:
+    """``name`` if it is a preset, else ValueError naming them (the CLI offers choices)."""
+    if name not in PRESETS:
+        from ranvis.errors import InputError
+
+        raise InputError(f"preset must be one of {', '.join(PRESETS)}, got {name!r}")
+    return name
+
+
+def invert_recipe(preset: str, deep: bool) -> InvertRecipe:
+    """The inversion recipe of ``preset``; ``deep``: the deepest tap lies beyond the
+    architecture's ``fourier_after`` (VGG-19: deeper than pool2)."""
+    if check_preset(preset) == "paper":
+        return InvertRecipe()
+    if not deep:
+        return InvertRecipe(param="auto")
+    return InvertRecipe(nets=4, levels=5, param="fourier", noise_std=0.01, iters=1000)
+
+
+def style_recipe(preset: str) -> StyleRecipe:
+    """The style-transfer recipe of ``preset`` (module doc)."""
+    if check_preset(preset) == "paper":
+        return StyleRecipe(PAPER_RATIO, "noise", "zero", False, False, 1, "zeros", False, 0.0)
+    return StyleRecipe(BEST_RATIO, "content", "start", True, True, 2, "reflect", True, 0.1)
+
+
+def deep_content_tap(content: str, style: tuple[str, ...], strides: dict[str, int]) -> str:
+    """The ``best`` preset's content tap: the first style tap at twice the stride of the
+    architecture's content preset (VGG: conv2_2 → conv3_1), else the content preset itself.
+    Measured on VGG-19 only; other architectures follow by analogy. ``strides``: {tap: stride}."""
+    want = 2 * strides[content]
+    return next((t for t in style if strides[t] == want), content)
+
+
+def style_scales(preset: str, side: int) -> int:
+    """Coarse-to-fine scales of a style transfer whose longer side is ``side``: ``best`` runs
+    two from 512 px and three from 1024 px (each half the next), ``paper`` one."""
+    if check_preset(preset) == "paper":
+        return 1
+    return 1 + (side >= 512) + (side >= 1024)
+
+
+def texture_padding(preset: str) -> str:
+    """The network padding texture synthesis uses under ``preset``."""
+    return "zeros" if check_preset(preset) == "paper" else "reflect"

@@ -1,0 +1,68 @@
+"""Coarse-to-fine inversion: one objective (always at the full size), a sequence of variables.
+
+Stage k optimizes an image at 1/2^(L−1−k) of the full side, bilinearly upsampled to the full size
+(params.UpsampleParam), starting where the stage before ended; the last stage moves the full
+image (``final``: "fourier" or "pixel"). The coarse image can only hold the layout and colours,
+which is what a deep random representation pins down least well by gradient descent: from
+white noise the optimizer otherwise settles on a high-frequency pattern that matches the
+features about as well (the "colour noise" pool4/pool5 reconstructions). Measured: presets.py.
+Each stage is an optimize() call continuing the one before (optimize.Resume): iteration numbers,
+the loss history and the best image carry over, the L-BFGS history starts afresh.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ranvis.errors import InputError
+from ranvis.optimize import Result, Resume, optimize
+from ranvis.params import Param, UpsampleParam, make_param
+from ranvis.stopping import Plateau
+
+COARSE_SHARE = 0.15  # of the budget per coarse stage; the full-size stage gets the rest (≥ 40 %)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """``iters`` evaluations over variable ``param``."""
+
+    param: str | Param
+    iters: int
+
+
+def coarse_to_fine(height: int, width: int, iters: int, levels: int,
+                   final: str = "fourier") -> list[Stage]:
+    """``levels`` stages for an ``height``×``width`` image and a budget of ``iters``: sides
+    1/2^(levels−1), …, 1/2 of the full one, each with COARSE_SHARE of ``iters``, then the full
+    image over ``final`` with the rest. Levels under 4 px a side, or that a small budget would
+    give no evaluation (``iters`` < 7), are dropped."""
+    if levels < 1:
+        raise InputError(f"levels must be a positive integer, got {levels}")
+    stages: list[Stage] = []
+    n = int(COARSE_SHARE * iters)
+    for k in range(levels - 1, 0, -1):
+        h, w = round(height / 2**k), round(width / 2**k)
+        if min(h, w) >= 4 and n >= 1:
+            stages.append(Stage(UpsampleParam((h, w), (height, width)), n))
+    return [*stages, Stage(final, iters - sum(s.iters for s in stages))]
+
+
+def run_stages(objective: object, x0: torch.Tensor, stages: list[Stage], *,
+               optimize_kwargs: dict, plateau: Plateau | None = None) -> Result:
+    """Run ``stages`` in order from ``x0`` (``[1, 3, H, W]``), each continuing the last; a
+    coarse stage on a plateau hands over to the next, the last one ends the run. Stops early
+    on an interruption or a numerical fault. Returns the run's Result (all stages' history, the
+    lowest-loss image of any stage)."""
+    done, resume, res = 0, None, None
+    for stage in stages:
+        done += stage.iters
+        res = optimize(objective, x0, done, param=make_param(stage.param, x0),
+                       resume=resume, plateau=plateau, **optimize_kwargs)
+        if res.stopped not in ("completed", "converged", "plateau"):
+            break
+        done = len(res.losses)
+        last = res.last if res.last is not None else res.image
+        resume = Resume(last, res.losses, res.terms, res.image, min(res.losses, default=float("inf")))
+    assert res is not None
+    return res

@@ -123,9 +123,10 @@ def test_fig12_with_stacked_and_trained_rows(tmp_path: Path, monkeypatch: pytest
     d = fig12.run(tmp_path, size=32, iters=2, photos=1, layers=("pool1", "pool3"),
                   trained=Net(NetSpec.random(5)), device="cpu")
     nets = {r["network"] for r in d["numbers"]["table"]}
-    assert nets == {"stacked ranVGG", "plain random VGG", "trained VGG"}
-    assert len(d["numbers"]["table"]) == 6 and len(d["numbers"]["cells"]) == 6
+    assert nets == {"stacked ranVGG", "plain random VGG", "trained VGG", "random VGG, best preset"}
+    assert len(d["numbers"]["table"]) == 8 and len(d["numbers"]["cells"]) == 8
     assert "trained VGG at" in d["verdict"] and "stacked beats plain" in d["verdict"]
+    assert "best preset against the paper's recipe" in d["verdict"]
     assert (tmp_path / d["figures"][0]).is_file()
 
 

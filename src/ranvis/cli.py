@@ -64,11 +64,9 @@ def _arch(a: argparse.Namespace) -> Any:
 
 
 def cmd_invert(a: argparse.Namespace) -> int:
-    from ranvis.tasks import invert
-    from ranvis.tasks.inversion import Priors
-
     from ranvis.presets import invert_recipe
-    from ranvis.tasks.inversion import is_deep
+    from ranvis.tasks import invert
+    from ranvis.tasks.inversion import Priors, is_deep
 
     arch = _arch(a)
     layers = arch.check_taps(a.layer)

@@ -11,20 +11,25 @@ Inversion (eq. 1–4):
     image matches the features of ``nets`` = 4 independent draws of the same architecture at
     once (4x the cost of an evaluation), optimized coarse-to-fine: the variable is the image at
     1/16, 1/8, 1/4, 1/2 of its side, bilinearly upsampled, then the full image in the
-    preconditioned Fourier basis (tasks.stages). Measured (128 px, VGG-19, 400 evaluations,
-    benchmarks/README.md "Deep inversion"): pool5 of two photographs 12.7 / 11.1 dB (today's
-    defaults) → 22.9 / 16.9 dB, SSIM 0.08 / 0.14 → 0.73 / 0.46; neither ingredient alone does it
-    (4 draws without coarse-to-fine 11.6 dB, coarse-to-fine with one draw 16.3 / 11.1 dB).
+    preconditioned Fourier basis (tasks.stages), from white noise of std 0.01, with a default
+    budget of 1000 evaluations. Measured (VGG-19, 128 px centre crops of two photographs not in
+    this repository, benchmarks/README.md "Deep inversion"): pool5 12.7 dB / SSIM 0.08 with the
+    previous default (one net, Fourier, noise 0.1, 1000 evaluations) → 22.9 / 0.73 and 16.9 /
+    0.46 at 400 evaluations, 19.7 / 0.61 on the harder photo at 1000; neither ingredient alone
+    does it (4 draws without coarse-to-fine 11.6 dB, coarse-to-fine with one draw 16.3 / 11.1
+    dB). Reflect padding, TV and the α-norm were measured and left out (benchmarks/README.md).
 Style transfer (eq. 9):
   * ``paper``: α:β:γ = 100:1:1000, content conv2_2, µ_l at the zero representation (eq. 8),
     white-noise start, zero padding, one network.
   * ``best``: the content photo's colours are first matched to the style's (mean and
-    covariance in RGB, images.match_colors), which is the content target and, with a little
-    noise, the start; µ_l are measured at that start (each style term's mean input gradient is
-    1 where the optimization begins, instead of at the zero representation); the content tap is
-    one scale deeper (VGG: conv3_1); two network draws; reflect padding; α:β:γ = 1:1:0.1; the run
-    stops when the loss has stopped improving (optimize.Plateau). Why, with numbers:
-    ranvis.style's module docstring.
+    covariance in RGB, color.match_colors), which is the content target and, with noise of std
+    0.1, the start; µ_l are measured at that start (each style term's mean input gradient is
+    1 where the optimization begins, weighting.start_factors, instead of at the zero
+    representation); the content tap is one scale deeper (VGG: conv3_1; others:
+    :func:`deep_content_tap`); two network draws; reflect padding (VGG); α:β:γ = 1:1:0.1; the
+    run stops when the loss has stopped improving (stopping.Plateau); two scales from 512 px.
+    Why, with numbers (the stall of the previous default and what each change did):
+    benchmarks/README.md, "Style transfer".
 Texture synthesis (eq. 5–8):
   * ``paper``: zero padding. ``best``: reflect padding, which removes the border artefacts (the
     zero padding stands for a mid-grey frame around every map, which a texture of another size or

@@ -12,7 +12,7 @@ How α:β:γ is applied:
     ``losses.total_variation`` is a per-element mean; the weight given to it is γ·numel.
   * The paper's 100:1:1000 keeps the content under every reading of eq. 4/8 that we measured
     (experiments/style_readings.py), and its γ = 1000 either blurs everything (sum) or does
-    nothing (mean); defaults.RATIO departs from it and says why.
+    nothing (mean); the ``best`` preset (ranvis.presets) departs from it and says why.
 """
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ from ranvis.tasks.common import (
     optimize_objective,
     resolve_arch,
 )
-from ranvis.tasks.stages import coarse_to_fine
+from ranvis.tasks.stages import Stage, coarse_to_fine
 from ranvis.weighting import layer_factors
 
 
@@ -96,6 +96,12 @@ def _objective(models: list[FrozenNet], x0: torch.Tensor, layers: list[str],
     return Ensemble(members), first
 
 
+def _stage_list(stages: Sequence[Stage]) -> list[list[Any]]:
+    """The run record's stages: [[W, H] of a coarse stage or the full-size variable, iters]."""
+    return [[s.param if isinstance(s.param, str) else list(s.param.coarse[::-1]), s.iters]
+            for s in stages]
+
+
 def _recipe(preset: str, arch: Arch, layers: list[str], overrides: dict[str, Any], *,
             random: bool = True) -> dict[str, Any]:
     """The preset's recipe with every non-None ``overrides`` value in its place; a given
@@ -158,9 +164,7 @@ def invert(image: torch.Tensor, layers: str | list[str], *, arch: str | None = N
                 **net_settings(models[0], net_seed, r["nets"]), "levels": r["levels"],
                 "precision": precision_name(dtype), "optimizer": optimizer, "device": str(dev),
                 "size": [w, h], "init": "noise" if init is None else "given",
-                "noise_std": r["noise_std"], "param": r["param"],
-                "stages": [[s.param if isinstance(s.param, str) else list(s.param.coarse[::-1]),
-                            s.iters] for s in stages],
+                "noise_std": r["noise_std"], "param": r["param"], "stages": _stage_list(stages),
                 "priors": {"tv": priors.tv, "alpha": priors.alpha}}
     with backend_flags(dev, dtype):
         x0 = image.to(dev)

@@ -23,9 +23,17 @@ from ranvis.objectives import Ensemble
 from ranvis.optimize import Result, Resume, Step
 from ranvis.starts import start_image
 from ranvis.stopping import Plateau
-from ranvis.tasks.common import Loop, NetArg, Run, make_nets, net_settings, optimize_objective
-from ranvis.tasks.common import resolve_arch
+from ranvis.tasks.common import (
+    Loop,
+    NetArg,
+    Run,
+    make_nets,
+    net_settings,
+    optimize_objective,
+    resolve_arch,
+)
 from ranvis.weighting import start_factors
+
 
 @dataclass(frozen=True)
 class Plan:

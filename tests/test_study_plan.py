@@ -49,6 +49,20 @@ def test_example_plan_parses_and_expands(capsys: pytest.CaptureFixture[str], tmp
     assert shipped_path("fig3").is_file()
 
 
+def test_task_seeds_override_the_studys() -> None:
+    t = _tables(seeds="0-2", starts=[5])
+    t["task"].append({"kind": "texture", "images": ["sample:brick"], "seeds": [0, 1]})
+    t["arch"].append({"spec": "stacked"})
+    cells = expand(parse_plan(t, Path.cwd())).cells
+    draws = {(c.info["task"], c.info["arch"]): set() for c in cells}
+    for c in cells:
+        draws[(c.info["task"], c.info["arch"])].add((c.info["net_seed"], c.info["start"]))
+    assert draws[("invert", "vgg11-avg")] == {(0, 5), (1, 5), (2, 5)}
+    assert draws[("invert", "stacked")] == {(None, 5)}  # a fixed network: the starts only
+    assert draws[("texture", "vgg11-avg")] == {(0, 0), (1, 1)}  # own seeds, start = seed
+    assert draws[("texture", "stacked")] == {(None, 0), (None, 1)}
+
+
 def test_stride_rule_takes_the_last_tap_of_each_stride() -> None:
     want = {("vgg19", 4): "relu3_4", ("vgg19", 16): "relu5_4", ("vgg11", 8): "relu4_2",
             ("resnet18", 4): "layer1.1", ("resnet50", 16): "layer3.5",

@@ -80,14 +80,6 @@ def net_settings(net: NetChoice, seed: int | None) -> dict[str, Any]:
             "net_seed": seed}
 
 
-def _draws(plan: Plan, net: NetChoice) -> list[tuple[int | None, int]]:
-    """(net_seed, start) pairs: seeds × starts; a start defaults to its seed; a fixed network
-    has no net seed, so its starts are the starts, or else the seeds."""
-    if not net.random:
-        return [(None, s) for s in (plan.starts or plan.seeds)]
-    return [(seed, start) for seed in plan.seeds for start in (plan.starts or (seed,))]
-
-
 def _load_all(refs: tuple[ImageRef, ...], size: int, grid: Grid) -> list[tuple[ImageRef, str]]:
     out = []
     for ref in refs:
@@ -106,10 +98,10 @@ def _task_cells(plan: Plan, task: Task, grid: Grid) -> None:
     for label in task.nets:
         grid.missing += [{"task": task.name, "kind": task.kind, "arch": label, "stride": t.stride,
                           "reason": t.reason} for t in tg[label] if not t.runs]
-    for draw_index in range(max(len(_draws(plan, n)) for n in nets.values())):
+    for draw_index in range(max(len(plan.draws(task, nets[n])) for n in task.nets)):
         for (ref, sha), (sref, ssha) in ((i, s) for i in images for s in styles):
             for label in task.nets:
-                draws = _draws(plan, nets[label])
+                draws = plan.draws(task, nets[label])
                 if draw_index >= len(draws):
                     continue
                 for target in (t for t in tg[label] if t.runs):

@@ -23,7 +23,7 @@ def task_targets(plan: Plan, task: Task) -> dict[str, list[Target]]:
     return out
 
 
-def _is_judge(net: NetChoice, seeds: tuple[int, ...]) -> bool:
+def _is_judge(net: NetChoice, seeds: list[int | None]) -> bool:
     """Whether ``net`` (with these seeds) is the judge network. σ does not matter: the judge's
     distance is scale-free (experiments.texture_quality), so a rescaled judge is the judge."""
     from ranvis.experiments.texture_quality import JUDGE_POOL, JUDGE_SEED
@@ -54,7 +54,8 @@ def check_plan(plan: Plan) -> None:
         if task.kind == "invert":
             continue  # inversion is scored against the image itself, not by the judge
         for label in task.nets:
-            if _is_judge(nets[label], plan.seeds):
+            seeds = [seed for seed, _start in plan.draws(task, nets[label])]
+            if _is_judge(nets[label], seeds):
                 raise InputError(f"{label} (with the plan's seeds) includes the judge network of "
                                  "texture and style scores (random VGG-19 seed 7, max pooling); "
                                  "leave seed 7 out so the judge stays independent")

@@ -19,6 +19,7 @@
     kind = "invert"                # invert | texture | style
     strides = [4, 8, 16]           # per architecture, the last tap at that stride; or taps = [...]
     # images = [...]  styles = [...]  archs = ["vgg19-avg"]  options = { param = "auto" }
+    # seeds = [0, 1]  starts = [0]   (this task's own; default: the study's)
 
 :func:`parse_plan` checks every value (study.fields) and the architectures and taps
 (ranvis.nets) and returns a :class:`Plan`; study.cells expands it into cells.
@@ -39,7 +40,8 @@ KINDS = ("invert", "texture", "style")
 DEFAULT_STRIDES = (4, 8, 16)  # an invert task without strides or taps
 _KEYS = {"study": {"name", "size", "iters", "seeds", "starts", "images"},
          "arch": {"name", "pool", "init", "sigma", "label", "spec", "weights"},
-         "task": {"kind", "name", "strides", "taps", "images", "styles", "archs", "options"}}
+         "task": {"kind", "name", "strides", "taps", "images", "styles", "archs", "options",
+                  "seeds", "starts"}}
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ class NetChoice:
 
 @dataclass(frozen=True)
 class Task:
-    """One task of the plan over its images (and styles) and its networks (labels)."""
+    """One task of the plan over its images (and styles) and its networks (labels); ``seeds``
+    and ``starts`` override the study's when given (:meth:`Plan.draws`)."""
 
     kind: str
     name: str
@@ -75,6 +78,8 @@ class Task:
     taps: tuple[str, ...] = ()
     styles: tuple[ImageRef, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
+    seeds: tuple[int, ...] | None = None
+    starts: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,15 @@ class Plan:
     nets: tuple[NetChoice, ...]
     tasks: tuple[Task, ...]
     source: str = ""
+
+    def draws(self, task: Task, net: NetChoice) -> list[tuple[int | None, int]]:
+        """(net_seed, start) pairs of ``task`` on ``net``: seeds × starts, a start defaulting to
+        its seed; a fixed network has no net seed, so its starts are the starts, or the seeds."""
+        seeds = task.seeds or self.seeds
+        starts = task.starts or (self.starts if task.seeds is None else None)
+        if not net.random:
+            return [(None, s) for s in (starts or seeds)]
+        return [(seed, start) for seed in seeds for start in (starts or (seed,))]
 
 
 def _table(data: Any, section: str) -> dict[str, Any]:
@@ -211,4 +225,7 @@ def _task(t: dict[str, Any], i: int, images: Any, nets: tuple[NetChoice, ...], b
                 taps=tuple(F.str_list(t["taps"], f"{where}.taps")) if "taps" in t else (),
                 styles=tuple(F.image_refs(t["styles"], f"{where}.styles", base))
                 if "styles" in t else (),
-                options=F.task_options(fn, t.get("options"), f"{where}.options"))
+                options=F.task_options(fn, t.get("options"), f"{where}.options"),
+                seeds=tuple(F.int_list(t["seeds"], f"{where}.seeds")) if "seeds" in t else None,
+                starts=tuple(F.int_list(t["starts"], f"{where}.starts"))
+                if "starts" in t else None)

@@ -126,29 +126,44 @@ def test_ray_gives_the_same_scores(local: tuple[Path, Path], tmp_path: Path) -> 
     assert "RAY_USAGE_STATS_ENABLED" not in os.environ  # restored after the study
 
 
-def test_killed_driver_loses_nothing_and_rerun_recomputes_no_finished_cell(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    plan = _write_plan(tmp_path, seeds=4)  # 16 cells, one worker: seconds to kill it in
-    out = tmp_path / "out"
+def _run_until_stored(plan: Path, out: Path, keys: list[str], n: int, sig: int) -> int:
+    """Run the study in a child process, send it ``sig`` once ``n`` cells are stored; its exit
+    status."""
     env = {**os.environ, "PYTHONPATH": SRC}
     proc = subprocess.Popen([sys.executable, "-m", "ranvis", "study", str(plan), "-o", str(out),
                              "--workers", "1", "--no-progress"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    keys = [c.key for c in expand(load_plan(plan)).cells]
     store = CellStore(out)
     deadline = time.monotonic() + 120
-    while sum(store.state(k) == STORED for k in keys) < 3 and time.monotonic() < deadline:
+    while sum(store.state(k) == STORED for k in keys) < n and time.monotonic() < deadline:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)  # no chance to clean up
-    proc.wait(timeout=30)
+    proc.send_signal(sig)
+    return proc.wait(timeout=60)
+
+
+def test_killed_driver_loses_nothing_and_rerun_recomputes_no_finished_cell(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = _write_plan(tmp_path, seeds=3)  # 12 cells, one worker: seconds to stop it in
+    out = tmp_path / "out"
+    keys = [c.key for c in expand(load_plan(plan)).cells]
+    store = CellStore(out)
+    # Ctrl-C: the worker is stopped, the stored cells are written up, exit 130
+    assert _run_until_stored(plan, out, keys, 2, signal.SIGINT) == 130
+    stored = [k for k in keys if store.state(k) == STORED]
+    assert 2 <= len(stored) < len(keys)
+    assert set(pd.read_csv(out / "results.csv").query("status == 'ok'").key) == set(stored)
+    # SIGKILL: no chance to clean up
+    assert _run_until_stored(plan, out, keys, len(stored) + 1, signal.SIGKILL) == -signal.SIGKILL
     done = {k: (out / "cells" / k / "cell.json").read_bytes() for k in keys
             if store.state(k) == STORED}
-    assert 3 <= len(done) < len(keys)
+    assert len(stored) < len(done) < len(keys)
     assert all(store.state(k) in (STORED, "absent") for k in keys)  # nothing half-written
-    assert main(["study", str(plan), "-o", str(out), "--workers", "1", "--no-progress"]) == 0
+    assert main(["study", str(plan), "-o", str(out), "--inline", "--no-progress"]) == 0
     line = _summary(capsys.readouterr().err)
     assert f"{len(done)} stored before, {len(keys) - len(done)} computed" in line
     assert all((out / "cells" / k / "cell.json").read_bytes() == v for k, v in done.items())
+    runs = json.loads((out / "study.json").read_text())["runs"]
+    assert [r["computed"] for r in runs][-1] == len(keys) - len(done)
 
 
 def test_corrupt_cells_are_detected_and_recomputed(local: tuple[Path, Path], tmp_path: Path,

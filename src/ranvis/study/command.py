@@ -47,7 +47,15 @@ def cmd_study(a: argparse.Namespace) -> int:
 
     plan = _plan(a)
     opts = _options(a)
-    s = run_study(plan, a.output, opts)  # type: ignore[arg-type]
+    try:
+        s = run_study(plan, a.output, opts)  # type: ignore[arg-type]
+    except KeyboardInterrupt:  # the first SIGINT/SIGTERM (a second one quits at once)
+        from ranvis import runtime
+
+        print(f"ranvis: study interrupted by {runtime.signals.name}; every finished cell is "
+              f"stored in {Path(a.output) / 'cells'} and the results of those are written; run "
+              "the same command again to continue", file=sys.stderr)
+        return runtime.signals.status
     rate = f", {s.cells_per_hour:.0f} cells/hour" if s.computed else ""
     print(f"study {a.output}: {s.cells} cells: {s.stored_before} stored before, {s.computed} "
           f"computed, {s.failed} failed" + (f" ({s.corrupt} corrupt, recomputed)" if s.corrupt

@@ -76,6 +76,7 @@ def test_local_study_writes_table_cells_plots_page(local: tuple[Path, Path]) -> 
     assert df[SCORES].notna().all().all() and (df.threads == 1).all()
     assert df.mv_error.isna().all()  # one image: the M&V normalizer is undefined
     assert ((df.psnr > 5) & (df.psnr < 40)).all() and (df.seconds > 0).all()
+    assert (df.cpu_seconds > 0).all() and (df.cpu_seconds < 4 * df.seconds).all()
     store = CellStore(out)
     for key in df.key:
         cell = json.loads((out / "cells" / key / "cell.json").read_text())

@@ -72,15 +72,18 @@ def png_bytes(image: Any) -> bytes:
 
 
 def run_cell(job: dict[str, Any]) -> dict[str, Any]:
-    """Compute one cell: its image (PNG bytes), its run record, its scores and the seconds it
-    took (network, optimization and judging). Exceptions propagate: the driver retries."""
+    """Compute one cell: its image (PNG bytes), its run record, its scores, the seconds it took
+    (network, optimization and judging) and the CPU seconds its process spent on it (which a
+    machine shared with other jobs does not inflate). Exceptions propagate: the driver
+    retries."""
     import torch
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     device = job.get("device", "cpu")
     run, scores = _run_task(job, device)
     return {"key": job["key"], "scores": {k: float(v) for k, v in scores.items()},
             "seconds": round(time.perf_counter() - t0, 3), "png": png_bytes(run.image),
+            "cpu_seconds": round(time.process_time() - c0, 3),
             "record": run.record,
             "environment": {"host": platform.node(), "device": device,
                             "threads": torch.get_num_threads(), "torch": torch.__version__}}

@@ -59,6 +59,7 @@ class Summary:
     compute_seconds: float = 0.0
     wall_seconds: float = 0.0
     cell_seconds: float = 0.0
+    cell_cpu_seconds: float = 0.0
     started: str = ""
 
     @property
@@ -121,6 +122,7 @@ def _compute(todo: list[Cell], grid: Grid, store: CellStore, ex: Executor, opts:
                     store.write(cell.key, cell.settings, cell.info, result, attempt)
                     s.computed += 1
                     s.cell_seconds += result["seconds"]
+                    s.cell_cpu_seconds += result.get("cpu_seconds", 0.0)
                     bar.update(1)
                     continue
                 errors.setdefault(cell.key, []).append(error)

@@ -67,7 +67,8 @@ class CellStore:
         write_json(folder / "record.json", result["record"])
         cell = {"key": key, "status": "ok", "settings": settings, "info": info,
                 "scores": result["scores"], "seconds": result["seconds"],
-                "environment": result["environment"], "attempts": attempts,
+                "cpu_seconds": result.get("cpu_seconds"), "environment": result["environment"],
+                "attempts": attempts,
                 "stored_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "files": {n: _sha(folder / n) for n in ("image.png", "record.json")}}
         write_json(folder / "cell.json", cell)

@@ -26,7 +26,8 @@ SETTINGS = ("task", "kind", "arch", "arch_name", "pool", "init", "sigma", "fixed
             "stride", "image", "style", "net_seed", "start", "size", "iters", "options")
 SCORES = ("psnr", "ssim", "l2", "mv_error", "feature_error", "judge_distance",
           "judge_distance_noise", "gram_error", "d", "d_content", "ssim_style")
-COLUMNS = ("key", "status", *SETTINGS, *SCORES, "seconds", "device", "threads", "error")
+COLUMNS = ("key", "status", *SETTINGS, *SCORES, "seconds", "cpu_seconds", "device", "threads",
+           "error")
 
 
 def _number(v: Any) -> float:
@@ -44,7 +45,8 @@ def _row(cell: Any, grid_settings: dict[str, Any], stored: dict[str, Any] | None
                            "options": json.dumps(grid_settings["options"], sort_keys=True)}
     if stored is not None:
         env = stored.get("environment", {})
-        row.update(status="ok", seconds=stored["seconds"], device=env.get("device"),
+        row.update(status="ok", seconds=stored["seconds"], cpu_seconds=stored.get("cpu_seconds"),
+                   device=env.get("device"),
                    threads=env.get("threads"),
                    **{k: _number(v) for k, v in stored["scores"].items()})
     elif failure is not None:

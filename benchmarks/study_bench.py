@@ -79,6 +79,7 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def main() -> None:
+    """Run the configurations in turn, ``--repeats`` times; print each run and the table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", default="1,2", help="local pool sizes, e.g. 1,2 or 1,2,4,8,16")
     ap.add_argument("--ray", type=int, default=None, metavar="N",

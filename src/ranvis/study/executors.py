@@ -35,11 +35,20 @@ class Executor(Protocol):
     workers: int
     threads: int | None
 
-    def start(self) -> None: ...
-    def capacity(self) -> int: ...
-    def submit(self, job: dict[str, Any]) -> Any: ...
-    def wait(self, handles: list[Any]) -> list[Done]: ...
-    def close(self, now: bool = False) -> None: ...
+    def start(self) -> None:
+        """Start the workers (the driver times this as start-up)."""
+
+    def capacity(self) -> int:
+        """How many jobs the driver may keep in flight."""
+
+    def submit(self, job: dict[str, Any]) -> Any:
+        """Queue one job (study.runcell); a handle to wait on."""
+
+    def wait(self, handles: list[Any]) -> list[Done]:
+        """The finished ones among ``handles`` (waits up to about a second for one)."""
+
+    def close(self, now: bool = False) -> None:
+        """Stop the workers; ``now``: without letting the jobs in flight finish."""
 
 
 def describe(e: BaseException) -> str:

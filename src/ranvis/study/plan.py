@@ -62,6 +62,7 @@ class NetChoice:
 
     @property
     def random(self) -> bool:
+        """A random network drawn per seed (not a fixed spec or trained weights)."""
         return self.spec is None and self.weights is None
 
 

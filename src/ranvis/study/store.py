@@ -34,6 +34,7 @@ class CellStore:
         self.failed = self.root / "failed"
 
     def folder(self, key: str) -> Path:
+        """``DIR/cells/KEY``: where the cell of ``key`` is (or would be) stored."""
         return self.cells / key
 
     def state(self, key: str) -> str:

@@ -28,6 +28,8 @@ class Target:
 
     @property
     def runs(self) -> bool:
+        """Whether this target has a tap to run (else it is a requested combination without a
+        cell, with its reason)."""
         return bool(self.taps)
 
 

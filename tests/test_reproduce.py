@@ -6,14 +6,13 @@ import importlib.util
 import json
 import math
 import re
-import shutil
-import subprocess
 import sys
 import types
 from pathlib import Path
 
 import pytest
 import torch
+from browser import check_page
 
 from ranvis.cli import main
 from ranvis.experiments import common, fig4, fig12, report, report_html
@@ -90,26 +89,7 @@ def test_fig12_table_and_fig4_curves_in_results(tiny_report: Path) -> None:
 
 
 def test_page_in_headless_chromium(tiny_report: Path, tmp_path: Path) -> None:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None and Path("/usr/bin/chromium").exists():
-        browser = "/usr/bin/chromium"
-    if browser is None:
-        pytest.skip("no headless browser: install Chromium (apt-get install chromium) to check "
-                    "that the report page renders")
-    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--no-first-run", "--window-size=1280,3000"]
-    url = (tiny_report / "index.html").resolve().as_uri()
-    shot = tmp_path / "shot.png"
-    subprocess.run([*flags, f"--user-data-dir={tmp_path / 'p1'}", f"--screenshot={shot}", url],
-                   capture_output=True, timeout=120, check=False)
-    assert shot.is_file() and shot.stat().st_size > 10_000
-    dom = subprocess.run([*flags, f"--user-data-dir={tmp_path / 'p2'}", "--dump-dom", url],
-                         capture_output=True, text=True, timeout=120, check=False).stdout
-    imgs = re.findall(r"<img [^>]*>", dom)
-    expected = re.findall(r"<img ", (tiny_report / "index.html").read_text())
-    assert len(imgs) == len(expected) > 0
-    assert all('data-loaded="1"' in tag for tag in imgs), [t for t in imgs if "loaded=\"1\"" not in t]
+    check_page(tiny_report / "index.html", tmp_path)
 
 
 def test_fig12_with_stacked_and_trained_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

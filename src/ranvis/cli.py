@@ -183,6 +183,12 @@ def cmd_build_net(a: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_study(a: argparse.Namespace) -> int:
+    from ranvis.study.command import cmd_study as run
+
+    return run(a)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ranvis", description="Deep visualization with untrained, random-weight "
                 "networks (He, Wang, Hopcroft, NIPS 2016; the paper's VGG-19 by default, any "
@@ -192,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands = {"invert": cmd_invert, "texture": cmd_texture, "style": cmd_style,
                 "demo": cmd_demo, "reproduce": cmd_reproduce, "build_net": cmd_build_net,
-                "layers": cmd_layers}
+                "layers": cmd_layers, "study": cmd_study}
     for name, func in commands.items():
         getattr(P, f"add_{name}")(sub).set_defaults(func=func)
     return p

@@ -1,5 +1,7 @@
 """What the inversion figures (1–2, 3 and 4) share: the networks compared, the photos, crops,
-stats, and a per-process memo of inversions (Figures 1–2 and 3 ask for some of the same runs).
+stats, and a per-process memo of inversions (a run asked for again in the same report is not
+recomputed; Figure 3, which once shared Figures 1–2's runs this way, now runs its cells through
+the study runner, ranvis.study, which stores them).
 
 Networks, one row each, in the paper's order: the stacked ranVGG (``NetSpec.load("stacked")``),
 a plain random VGG-19 (``NetSpec.random(seed)``) and, when weights are given, the trained VGG-19.
@@ -22,8 +24,8 @@ from ranvis.nets.trained import load_trained
 from ranvis.tasks import Run, invert
 
 #: (photo, size, layer, network key, iterations, noise seed, device) -> the run. Inversion is
-#: deterministic given these (same machine and thread count), so a figure asking for a run an
-#: earlier figure of the same report did reuses it instead of recomputing it.
+#: deterministic given these (same machine and thread count), so a run asked for twice in a
+#: report is computed once.
 _INVERSIONS: dict[tuple[Any, ...], Run] = {}
 
 #: scikit-image photographs (bundled, no download), in the order figures use them.

@@ -19,27 +19,26 @@ different ``--seed``) make the stacked group a sample of the *procedure*, not of
 """
 from __future__ import annotations
 
+import os
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ranvis import defaults as D
-from ranvis.experiments.common import build, choose_photos, invert_photo, photo
-from ranvis.metrics import l2_distance, psnr
+from ranvis.errors import InputError
+from ranvis.experiments.common import choose_photos
 from ranvis.nets import get_arch
 from ranvis.nets.base import FrozenNet as Net
 from ranvis.nets.spec import NetSpec
-from ranvis.nets.trained import load_trained
 
 POOLS = get_arch(D.ARCH).presets.invert  # the paper's VGG-19: pool1 .. pool5
-# quick: sized with the rest of the report for <= 10 min on 2 CPU cores. Its first photos, plain
-# seed 0 and noise seed 0 are Figures 1-2's quick runs, which the report computes once
-# (common.invert_photo), so quick Figure 3 adds 8 inversion sets of 5 layers, not 12.
-QUICK = {"size": 64, "iters": 100, "photos": 2, "inits": (0, 1), "plain_seeds": (0, 1)}
-FULL = {"size": 128, "iters": 300, "photos": 5, "inits": (0, 1, 2),
-        "plain_seeds": (0, 1, 2, 3, 4)}
+# The settings live in the shipped study plans data/plans/fig3-quick.toml and fig3.toml; quick
+# is sized with the rest of the report for <= 10 min on 2 CPU cores. Its cells are stored in
+# OUT/study/cells and reused by a rerun into the same folder (ranvis.study).
+PLANS = {True: "fig3-quick", False: "fig3"}
 
 
 def _stats(v: list[float]) -> dict[str, float]:
@@ -56,18 +55,6 @@ def _spread(rows: list[dict[str, Any]], key: str, by: tuple[str, ...]) -> float:
     for r in rows:
         groups.setdefault(tuple(r[b] for b in by), []).append(r[key])
     return float(np.mean([np.std(v) for v in groups.values()]))
-
-
-def _groups(stacked: Any, plain_seeds: tuple[int, ...], trained: Any,
-            device: str) -> tuple[dict[str, list[Net]], str | None]:
-    many = stacked if isinstance(stacked, list | tuple) else [stacked]
-    specs = [s if isinstance(s, NetSpec) else NetSpec.load(s) for s in many]
-    ref = specs[0].info.get("settings", {}).get("reference")
-    groups = {"stacked": [build(spec, device) for spec in specs],
-              "plain": [build(NetSpec.random(s), device) for s in plain_seeds]}
-    if trained is not None:
-        groups["trained"] = [trained if isinstance(trained, Net) else load_trained(trained, device)]
-    return groups, ref
 
 
 def _summary(rows: list[dict[str, Any]], groups: list[str], layers: tuple[str, ...]) -> dict:
@@ -135,50 +122,131 @@ def _verdict(table: dict[str, Any], layers: tuple[str, ...]) -> str:
             f"and start a stacked net beats a plain one in {100 * win:.0f}% of cases.")
 
 
+def _stacked_tables(stacked: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """[[arch]] tables of the stacked group (one or several specs) and the first's reference."""
+    many = stacked if isinstance(stacked, list | tuple) else [stacked]
+    specs = [s if isinstance(s, NetSpec) else NetSpec.load(s) for s in many]
+    ref = specs[0].info.get("settings", {}).get("reference")
+    tables = []
+    for i, (raw, spec) in enumerate(zip(many, specs, strict=True)):
+        label = "stacked" if len(many) == 1 else f"stacked-{i}"
+        tables.append({"spec": spec.to_dict() if isinstance(raw, NetSpec) else str(raw),
+                       "label": label})
+    return tables, ref
+
+
+def _trained_table(trained: Any, trained_weights: Any) -> list[dict[str, Any]]:
+    path = trained_weights if trained_weights is not None else trained
+    if path is None:
+        return []
+    if isinstance(path, Net):
+        raise InputError("Figure 3 runs through the study runner, whose workers load trained "
+                         "weights from a file: give trained_weights=PATH")
+    return [{"name": D.ARCH, "weights": str(path), "label": "trained"}]
+
+
+def plan_tables(quick: bool, *, size: int | None = None, iters: int | None = None,
+                images: tuple[str, ...] | None = None, layers: tuple[str, ...] = POOLS,
+                inits: tuple[int, ...] | None = None, plain_seeds: tuple[int, ...] | None = None,
+                stacked: Any = "stacked", trained: Any = None,
+                trained_weights: Any = None) -> tuple[dict[str, Any], str | None]:
+    """The shipped Figure 3 plan (quick or full) with ``run``'s overrides applied, as tables
+    for study.parse_plan; and the stacked net's reference image (never judged)."""
+    from ranvis.study.shipped import shipped_path
+
+    tables = tomllib.loads(shipped_path(PLANS[quick]).read_text(encoding="utf-8"))
+    study = tables["study"]
+    for key, v in (("size", size), ("iters", iters), ("seeds", plain_seeds), ("starts", inits)):
+        if v is not None:
+            study[key] = list(v) if isinstance(v, tuple) else v
+    stacked_tables, ref = _stacked_tables(stacked)
+    ref_name = ref.removeprefix("sample:") if isinstance(ref, str) else None
+    names = images or choose_photos(len(study["images"]), ref_name)
+    study["images"] = [n if n.startswith("sample:") else f"sample:{n}" for n in names]
+    plain = {"name": D.ARCH, "label": "plain"}
+    tables["arch"] = [*stacked_tables, plain, *_trained_table(trained, trained_weights)]
+    tables["task"] = [{"kind": "invert", "taps": list(layers)}]
+    return tables, ref
+
+
+def _study_options(device: str, workers: int | None, progress: bool) -> Any:
+    """A local pool on the CPU (all cores, one torch thread per worker unless ``workers`` says
+    otherwise; 0: in this process); in this process on a GPU."""
+    from ranvis.study import StudyOptions
+
+    cpus = os.cpu_count() or 1
+    n = cpus if workers is None else workers
+    if not str(device).startswith("cpu") or n == 0:
+        return StudyOptions(executor="inline", device=str(device), progress=progress,
+                            report=False)
+    return StudyOptions(executor="local", workers=n, threads=max(1, cpus // n),
+                        device=str(device), progress=progress, report=False)
+
+
+def _rows(plan: Any, study_dir: Path) -> list[dict[str, Any]]:
+    """Figure 3's samples from the stored cells: group, net, image, init, layer, l2, psnr."""
+    from ranvis.study.cells import expand
+    from ranvis.study.store import CellStore
+    from ranvis.study.table import rows as table_rows
+
+    table = table_rows(expand(plan), CellStore(study_dir))
+    bad = [r for r in table if r["status"] != "ok"]
+    if bad:
+        raise RuntimeError(f"{len(bad)} Figure 3 cells did not finish ({bad[0]['status']}: "
+                           f"{bad[0].get('error')}); see {study_dir}")
+    seeds = list(plan.seeds)
+    out = []
+    for r in table:
+        group, _, index = r["arch"].partition("-")
+        net = seeds.index(r["net_seed"]) if r["net_seed"] is not None else int(index or 0)
+        out.append({"group": group, "net": net, "image": r["image"].removeprefix("sample:"),
+                    "init": r["start"], "layer": r["tap"], "l2": r["l2"], "psnr": r["psnr"]})
+    return out
+
+
 def run(out_dir: Path, quick: bool = True, size: int | None = None, *,
         images: tuple[str, ...] | None = None, layers: tuple[str, ...] = POOLS,
         inits: tuple[int, ...] | None = None, plain_seeds: tuple[int, ...] | None = None,
         iters: int | None = None, stacked: Any = "stacked", trained: Any = None,
-        device: str = "cpu", progress: bool = False) -> dict[str, Any]:
-    """Measure Figure 3; write ``fig3.png`` into ``out_dir``; return the experiment dict.
+        trained_weights: Any = None, device: str = "cpu", workers: int | None = None,
+        progress: bool = False) -> dict[str, Any]:
+    """Measure Figure 3 through the study runner; write ``fig3.png`` into ``out_dir``; return
+    the experiment dict. The cells are stored in ``out_dir/study`` (ranvis.study).
 
-    ``images``: sample names (default: the first ``photos`` of common.PHOTOS, skipping the
-    stacked net's reference image).
-    ``stacked``: "stacked", a spec path or NetSpec, or a list of them (several stacked nets).
-    ``trained``: a path to a torchvision VGG-19 state dict or a ready Net (third group).
+    The plan is the shipped ``fig3-quick.toml`` or ``fig3.toml`` with these overrides:
+    ``images``: sample names (default: the plan's number of photos of common.PHOTOS, skipping
+    the stacked net's reference image); ``stacked``: "stacked", a spec path or NetSpec, or a
+    list of them (several stacked nets); ``trained_weights`` (or ``trained``): a path to a
+    torchvision VGG-19 state dict (third group). ``workers``: cell processes (None: one per
+    CPU; 0: in this process).
     """
+    from ranvis.study import parse_plan, run_study
+
     t0 = time.perf_counter()
-    cfg = dict(QUICK if quick else FULL)
-    cfg.update({k: v for k, v in {"size": size, "iters": iters, "inits": inits,
-                                  "plain_seeds": plain_seeds}.items() if v is not None})
-    groups, ref = _groups(stacked, tuple(cfg["plain_seeds"]), trained, device)
-    ref_name = ref.removeprefix("sample:") if isinstance(ref, str) else None
-    names = tuple(images or choose_photos(cfg["photos"], ref_name))
-    rows: list[dict[str, Any]] = []
-    for img_name in names:
-        x0 = photo(img_name, cfg["size"])
-        for g, nets in groups.items():
-            for ni, net in enumerate(nets):
-                for init in cfg["inits"]:
-                    for layer in layers:
-                        r = invert_photo(img_name, cfg["size"], layer, net, cfg["iters"], init,
-                                         device).image
-                        rows.append({"group": g, "net": ni, "image": img_name, "init": init,
-                                     "layer": layer, "l2": l2_distance(r, x0), "psnr": psnr(r, x0)})
-                        if progress:
-                            print(img_name, g, ni, init, layer, round(rows[-1]["l2"], 3),
-                                  flush=True)
+    tables, ref = plan_tables(quick, size=size, iters=iters, images=images, layers=layers,
+                              inits=inits, plain_seeds=plain_seeds, stacked=stacked,
+                              trained=trained, trained_weights=trained_weights)
+    plan = parse_plan(tables, Path.cwd(), source=f"ranvis/data/plans/{PLANS[quick]}.toml")
     out_dir = Path(out_dir)
-    table = _summary(rows, list(groups), layers)
-    title = (f"Figure 3: pool-layer reconstructions, {len(names)} photos × {len(cfg['inits'])} "
-             f"starts, {cfg['size']} px, {cfg['iters']} iterations")
-    _plot(out_dir / "fig3.png", rows, list(groups), layers, title)
-    settings = {**cfg, "images": list(names), "layers": list(layers), "groups":
-                {g: len(n) for g, n in groups.items()}, "stacked_reference_excluded": ref,
-                "device": device}
+    summary = run_study(plan, out_dir / "study", _study_options(device, workers, progress))
+    rows = _rows(plan, out_dir / "study")
+    groups = list(dict.fromkeys(r["group"] for r in rows))
+    table = _summary(rows, groups, tuple(layers))
+    names = [i.name.removeprefix("sample:") for i in plan.tasks[0].images]
+    title = (f"Figure 3: pool-layer reconstructions, {len(names)} photos × "
+             f"{len(plan.starts or plan.seeds)} starts, {plan.size} px, {plan.iters} iterations")
+    _plot(out_dir / "fig3.png", rows, groups, tuple(layers), title)
+    settings = {"plan": PLANS[quick], "size": plan.size, "iters": plan.iters, "images": names,
+                "layers": list(layers), "inits": list(plan.starts or []),
+                "plain_seeds": list(plan.seeds),
+                "groups": {g: len({r["net"] for r in rows if r["group"] == g}) for g in groups},
+                "stacked_reference_excluded": ref, "device": device,
+                "study": {"dir": "study", "cells": summary.cells,
+                          "stored_before": summary.stored_before, "computed": summary.computed,
+                          "executor": summary.executor, "workers": summary.workers}}
     return {"title": title, "figures": ["fig3.png"], "numbers": {"table": table, "samples": rows},
             "settings": settings, "seconds": round(time.perf_counter() - t0, 2),
-            "verdict": _verdict(table, layers)}
+            "verdict": _verdict(table, tuple(layers))}
 
 
 def markdown(res: dict[str, Any]) -> str:
@@ -213,12 +281,14 @@ if __name__ == "__main__":
     ap.add_argument("--size", type=int, default=None)
     ap.add_argument("--iters", type=int, default=None)
     ap.add_argument("--trained", default=None, help="torchvision VGG-19 state dict (optional)")
+    ap.add_argument("--workers", type=int, default=None, help="cell processes (0: this one)")
     ap.add_argument("--stacked", action="append", default=None, metavar="SPEC",
                     help="stacked spec(s) (repeatable; default: the shipped one)")
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
     result = run(a.out_dir, quick=not a.full, size=a.size, iters=a.iters, trained=a.trained,
-                 stacked=a.stacked or "stacked", device=a.device, progress=True)
+                 stacked=a.stacked or "stacked", device=a.device, workers=a.workers,
+                 progress=True)
     write_json(a.out_dir / "fig3.json", result)
     print(markdown(result))
     print(result["verdict"])

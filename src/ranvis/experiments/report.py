@@ -82,13 +82,17 @@ def run_figure(name: str, out_dir: Path, quick: bool, size: int | None, iters: i
             offered["iters"] = iters
         if trained is None:
             del offered["trained"]
+        else:  # modules that run cells in other processes (fig3) load the weights from the file
+            offered["trained_weights"] = trained_path
         kwargs, ignored = _call_kwargs(mod.run, offered)
+        ignored = [k for k in ignored if k != "trained_weights"]  # an offer, not an override
         result = mod.run(out_dir / name, **kwargs)
         problem = _check(result, out_dir / name)
         if problem:
             return {**entry, "status": "failed", "error": problem,
                     "wall_seconds": round(time.perf_counter() - t0, 2)}
-        shown = {k: (trained_path if k == "trained" else v) for k, v in kwargs.items()}
+        shown = {k: (trained_path if k == "trained" else v) for k, v in kwargs.items()
+                 if k != "trained_weights"}
         return {**entry, **result, "status": "ok", "call_kwargs": shown,
                 "ignored_overrides": ignored, "wall_seconds": round(time.perf_counter() - t0, 2)}
     except Exception as e:  # a failing figure must not take the others down; it is reported
@@ -180,7 +184,7 @@ def reproduce(out_dir: str | Path, quick: bool, trained_weights: str | Path | No
     write(True)
     from ranvis.experiments.common import clear_inversions
 
-    clear_inversions()  # Figures 1-2 and 3 shared them; nothing else needs them
+    clear_inversions()  # Figures 1-2 used them; nothing else needs them
     return out / "index.html"
 
 

@@ -1,0 +1,138 @@
+"""A plan's grid: every cell with its settings and its key, and the prepared images.
+
+A cell is a pure function of its ``settings``: the task, the network (architecture, pooling,
+initialization, σ and seed; or a fixed spec; or the SHA-256 of trained weights), the taps, the
+SHA-256 of the prepared image's pixels (and the style's), size, iterations, the noise start and
+*every* task option (the library's defaults filled in). Its key is the SHA-256 of that, as
+canonical JSON, with the ranvis version: change any of them, or an image file's pixels, and it
+is another cell; rename a file or relabel an architecture and it is the same cell.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ranvis import _version
+from ranvis import defaults as D
+from ranvis.errors import InputError
+from ranvis.study.check import task_targets
+from ranvis.study.fields import ImageRef
+from ranvis.study.plan import NetChoice, Plan, Task
+from ranvis.study.taps import Target
+
+KEY_CHARS = 20  # hex digits of the SHA-256 kept in a key (80 bits)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One optimization: ``settings`` (what it computes), ``key`` (where it is stored) and
+    ``info`` (how tables show it: task name, network label, image name, tap, stride, …)."""
+
+    key: str
+    settings: dict[str, Any]
+    info: dict[str, Any]
+
+
+@dataclass
+class Grid:
+    """Every cell of a plan, the requested combinations that have no cell (``missing``: task,
+    network, stride and why), and the prepared images by pixel hash."""
+
+    cells: list[Cell] = field(default_factory=list)
+    missing: list[dict[str, Any]] = field(default_factory=list)
+    images: dict[str, np.ndarray] = field(default_factory=dict)  # sha -> float32 [1,3,S,S]
+
+
+def cell_key(settings: dict[str, Any]) -> str:
+    """SHA-256 (first KEY_CHARS hex digits) of the canonical JSON of settings + version."""
+    text = json.dumps({"ranvis": _version.__version__, **settings}, sort_keys=True,
+                      separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:KEY_CHARS]
+
+
+def prepare_image(ref: ImageRef, size: int) -> np.ndarray:
+    """Load ``ref`` and centre-crop it to a ``size`` square: float32 [1, 3, size, size]."""
+    from ranvis.images import center_square, load
+
+    img = load(ref.source)
+    if min(img.shape[-2:]) < D.MIN_IMAGE_SIDE:
+        raise InputError(f"image {ref.source} is {img.shape[-1]}x{img.shape[-2]}; it needs at "
+                         f"least {D.MIN_IMAGE_SIDE} px a side")
+    return np.ascontiguousarray(center_square(img, size).numpy(), dtype=np.float32)
+
+
+def pixel_hash(arr: np.ndarray) -> str:
+    """SHA-256 of an image array's shape and float32 bytes."""
+    return hashlib.sha256(str(arr.shape).encode() + arr.tobytes()).hexdigest()
+
+
+def net_settings(net: NetChoice, seed: int | None) -> dict[str, Any]:
+    """The network part of a cell's settings (no label: labels are for display)."""
+    if net.spec is not None:
+        return {"spec": net.spec}
+    if net.weights is not None:
+        return {"arch": net.arch, "pool": net.pool, "weights_sha256": net.weights_sha256}
+    return {"arch": net.arch, "pool": net.pool, "init": net.init, "sigma": net.sigma,
+            "net_seed": seed}
+
+
+def _load_all(refs: tuple[ImageRef, ...], size: int, grid: Grid) -> list[tuple[ImageRef, str]]:
+    out = []
+    for ref in refs:
+        arr = prepare_image(ref, size)
+        sha = pixel_hash(arr)
+        grid.images.setdefault(sha, arr)
+        out.append((ref, sha))
+    return out
+
+
+def _task_cells(plan: Plan, task: Task, grid: Grid) -> None:
+    nets = {n.label: n for n in plan.nets}
+    tg = task_targets(plan, task)
+    images = _load_all(task.images, plan.size, grid)
+    styles = _load_all(task.styles, plan.size, grid) if task.kind == "style" else [(None, None)]
+    for label in task.nets:
+        grid.missing += [{"task": task.name, "kind": task.kind, "arch": label, "stride": t.stride,
+                          "reason": t.reason} for t in tg[label] if not t.runs]
+    for draw_index in range(max(len(plan.draws(task, nets[n])) for n in task.nets)):
+        for (ref, sha), (sref, ssha) in ((i, s) for i in images for s in styles):
+            for label in task.nets:
+                draws = plan.draws(task, nets[label])
+                if draw_index >= len(draws):
+                    continue
+                for target in (t for t in tg[label] if t.runs):
+                    _add(grid, plan, task, nets[label], target, draws[draw_index],
+                         (ref, sha, sref, ssha))
+
+
+def _add(grid: Grid, plan: Plan, task: Task, net: NetChoice, target: Target,
+         draw: tuple[int | None, int], images: tuple[Any, ...]) -> None:
+    ref, sha, sref, ssha = images
+    seed, start = draw
+    settings = {"task": task.kind, "net": net_settings(net, seed), "taps": list(target.taps),
+                "image": sha, "size": plan.size, "iters": plan.iters, "start": start,
+                "options": task.options}
+    if ssha is not None:
+        settings["style"] = ssha
+    info = {"task": task.name, "kind": task.kind, "arch": net.label, "arch_name": net.arch,
+            "pool": net.pool, "init": net.init, "sigma": net.sigma,
+            "fixed": "" if net.random else ("spec" if net.spec else "trained"),
+            "tap": target.taps[-1] if task.kind == "invert" else ",".join(target.taps),
+            "stride": target.stride, "image": ref.name, "style": sref.name if sref else "",
+            "net_seed": seed, "start": start, "weights": net.weights}
+    grid.cells.append(Cell(cell_key(settings), settings, info))
+
+
+def expand(plan: Plan) -> Grid:
+    """Every cell of ``plan`` (repeats, e.g. the same pixels under two names, dropped), loading
+    and preparing every image first: InputError for any unreadable one, before any work."""
+    grid = Grid()
+    for task in plan.tasks:
+        _task_cells(plan, task, grid)
+    seen: set[str] = set()
+    grid.cells = [c for c in grid.cells if not (c.key in seen or seen.add(c.key))]
+    return grid

@@ -1,0 +1,112 @@
+"""``run_cell(job) -> result``: one cell, wherever it runs (a pool worker, a Ray task, or the
+driver itself). A pure function of the job's settings: it reads no file but trained weights,
+writes nothing, and returns everything the driver stores (study.store).
+
+A job is a dict: ``key``, ``settings`` (study.cells), ``image`` (and for style ``style``):
+float32 arrays [1, 3, S, S] the driver prepared, so workers need no copy of the image files;
+``weights``: a trained-weights path (must exist where the cell runs); ``device``.
+"""
+from __future__ import annotations
+
+import io
+import platform
+import time
+from typing import Any
+
+import numpy as np
+
+
+def _net(settings: dict[str, Any], weights: str | None, device: str) -> Any:
+    from ranvis.nets import get_arch
+    from ranvis.nets.spec import NetSpec
+    from ranvis.tasks import make_net
+
+    s = settings["net"]
+    if "spec" in s:
+        spec = NetSpec.from_dict(s["spec"])
+        return get_arch(spec.arch).build(spec, device)
+    if "weights_sha256" in s:
+        from ranvis.nets.trained import load_trained
+
+        return load_trained(weights, device, pool=s["pool"], arch=s["arch"])
+    return make_net("random", arch=s["arch"], net_seed=s["net_seed"], sigma=s["sigma"],
+                    pool=s["pool"], weight_init=s["init"], device=device)
+
+
+def _options(settings: dict[str, Any]) -> dict[str, Any]:
+    """Task options as keyword arguments (TOML and JSON lists back to tuples)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in settings["options"].items()}
+
+
+# The recipe a cell runs unless its task's ``options`` say otherwise (ranvis.presets): inversion
+# and texture as the paper (one network per cell, from white noise; inversion over pixels up to
+# stride 4 and the Fourier variable deeper, as the first leaderboard measured), style transfer
+# with the ``best`` recipe (the paper's 100:1:1000 barely moves from the content).
+PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "invert": {"preset": "paper", "param": "auto"},
+    "texture": {"preset": "paper"},
+    "style": {"preset": "best"},
+}
+
+
+def _run_task(job: dict[str, Any], device: str) -> tuple[Any, dict[str, float]]:
+    import torch
+
+    from ranvis import tasks as T
+    from ranvis.study import judges
+
+    s = job["settings"]
+    image = torch.from_numpy(np.array(job["image"], dtype=np.float32))
+    net = _net(s, job.get("weights"), device)
+    common = {"net": net, "iters": s["iters"], "seed": s["start"], "device": device,
+              **PRESET_DEFAULTS[s["task"]], **_options(s)}
+    if s["task"] == "invert":
+        run = T.invert(image, list(s["taps"]), **common)
+        return run, judges.inversion_scores(run, image)
+    if s["task"] == "texture":
+        run = T.synthesize_texture(image, list(s["taps"]), **common)
+        start = T.noise(image.shape[-2], image.shape[-1], s["start"])
+        return run, judges.texture_scores(run, image, start, device)
+    style = torch.from_numpy(np.array(job["style"], dtype=np.float32))
+    run = T.transfer_style(image, [style], content_layer=s["taps"][0],
+                           style_layers=list(s["taps"][1:]), **common)
+    return run, judges.style_scores(run, image, style, device)
+
+
+def png_bytes(image: Any) -> bytes:
+    """An image tensor [1, 3, H, W] in [0, 1] as 8-bit PNG bytes (images.to_pil)."""
+    from ranvis.images import to_pil
+
+    buf = io.BytesIO()
+    to_pil(image).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def run_cell(job: dict[str, Any]) -> dict[str, Any]:
+    """Compute one cell: its image (PNG bytes), its run record, its scores, the seconds it took
+    (network, optimization and judging) and the CPU seconds its process spent on it (which a
+    machine shared with other jobs does not inflate). Exceptions propagate: the driver
+    retries."""
+    import torch
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    device = job.get("device", "cpu")
+    run, scores = _run_task(job, device)
+    return {"key": job["key"], "scores": {k: float(v) for k, v in scores.items()},
+            "seconds": round(time.perf_counter() - t0, 3), "png": png_bytes(run.image),
+            "cpu_seconds": round(time.process_time() - c0, 3),
+            "record": run.record,
+            "environment": {"host": platform.node(), "device": device,
+                            "threads": torch.get_num_threads(), "torch": torch.__version__}}
+
+
+def warm_up(seconds: float = 0.2) -> int:
+    """Import what a cell needs and wait a moment (so each worker of a pool gets one warm-up
+    call); returns the process id. Executors call it to start their workers before timing."""
+    import os
+
+    import ranvis.tasks  # noqa: F401
+    from ranvis.study import judges  # noqa: F401
+
+    time.sleep(seconds)
+    return os.getpid()

@@ -22,7 +22,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".g
 CONTROLLED = frozenset({"arch", "net", "net_seed", "sigma", "pool", "weight_init", "iters",
                         "seed", "device", "keep_freed", "layers", "callbacks", "resume",
                         "out_size", "content_layer", "style_layers"})
-_NOT_DATA = ("Tensor", "Callable", "Resume", "NetArg", "Step")  # annotations of non-plan values
+_NOT_DATA = ("Tensor", "Callable", "Resume", "NetArg", "Step", "Priors", "Weights")  # not plan values
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ ARCH = "vgg19"  # §2: the paper's network; every architecture of ranvis.nets ma
 # than the content's), under every reading of the normalization we tried (experiments/
 # style_readings.py: |mean| instead of mean|.|, µ_l at the content, factors of the real terms at the
 # noise start). 3:1 is where the content stays recognisable and the style shows. γ multiplies the
-# plain sum Σ(Δx)² (style.py): its per-pixel gradient is size-independent like the normalized
+# plain sum Σ(Δx)² (styleblocks.py): its per-pixel gradient is size-independent like the normalized
 # terms'; γ/α = 0.1 removes most of the start's speckle, γ/α >= 0.3 already blurs the content,
 # so the paper's γ/α = 10 blurs it away (and a per-pixel-mean TV at γ = 1000 does nothing).
 RATIO = (3.0, 1.0, 0.3)

@@ -10,7 +10,6 @@ listing the valid ones. Nothing here changes process-wide state.
 from __future__ import annotations
 
 import inspect
-import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import fields
@@ -23,6 +22,7 @@ from PIL import Image
 from ranvis.coerce import describe_source, to_image
 from ranvis.errors import InputError
 from ranvis.nets.spec import NetSpec
+from ranvis.record import metric_summary
 
 Size = int | tuple[int, int] | None
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -59,7 +59,7 @@ class Result:
     def __repr__(self) -> str:
         r, (h, w) = self.record, self.image.shape[-2:]
         parts = [f"{r['task']} {w}x{h}", f"{r['iterations']} iterations",
-                 f"{r['seconds']:.1f} s", *_metric_strings(r.get("metrics", {}))[:3]]
+                 f"{r['seconds']:.1f} s", *metric_summary(r.get("metrics", {}))[:3]]
         if r.get("interrupted") or r.get("stopped", "completed") not in _DONE:
             parts.append(f"stopped: {'interrupted' if r.get('interrupted') else r['stopped']}")
         return f"Result({', '.join(parts)})"
@@ -70,17 +70,6 @@ class Result:
         buf = io.BytesIO()
         self.pil.save(buf, format="PNG")
         return buf.getvalue()
-
-
-def _metric_strings(metrics: dict[str, Any]) -> list[str]:
-    """'psnr 23.1' for a number, 'gram_error mean 0.012' for a per-layer dict."""
-    out = []
-    for k, v in metrics.items():
-        if isinstance(v, dict) and v and all(isinstance(x, float) for x in v.values()):
-            k, v = f"{k} mean", sum(v.values()) / len(v)
-        if isinstance(v, float) and math.isfinite(v):
-            out.append(f"{k} {v:.4g}")
-    return out
 
 
 def _default(task: Callable[..., Any], name: str) -> Any:

@@ -141,3 +141,12 @@ def test_build_net_and_images_round_trip(tmp_path):
     assert r.record["net"]["seeds"] == spec.seeds
     p = ranvis.save_image(r.pil, tmp_path / "r.png")
     assert ranvis.load_image(p).shape == r.image.shape
+
+
+def test_init_as_an_image_is_resized_to_the_run():
+    r = ranvis.invert("sample:coffee", "pool1", init="sample:gravel", **FAST)
+    assert r.record["settings"]["init"] == "given"
+    s = ranvis.style("sample:coffee", "sample:brick", init="image:sample:gravel", **FAST)
+    assert s.record["settings"]["init"] == "given"
+    with pytest.raises(ranvis.InputError, match="init must be"):
+        ranvis.invert("sample:coffee", "pool1", init=[0.5], **FAST)

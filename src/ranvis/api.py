@@ -104,11 +104,15 @@ def _run(task: Callable[..., Any], args: tuple[Any, ...], opts: dict[str, Any],
     return Result(run.image, run.record)
 
 
-def _start(opts: dict[str, Any], size: Size) -> dict[str, Any]:
-    """An image given as ``init`` (not a name such as "noise") in the tasks' tensor form."""
+def _start(opts: dict[str, Any], like: torch.Tensor) -> dict[str, Any]:
+    """``init`` given as an image (any form of :func:`invert`, a path also as "image:PATH") in
+    the tasks' tensor form at the size of ``like``; "noise", "content", "style" pass unchanged."""
     init = opts.get("init")
-    if init is not None and not isinstance(init, str):
-        opts["init"] = to_image(init, size, what="init")
+    if isinstance(init, str) and init in ("noise", "content", "style"):
+        return opts
+    if init is not None:
+        src = init.removeprefix("image:") if isinstance(init, str) else init
+        opts["init"] = to_image(src, (like.shape[-1], like.shape[-2]), what="init")
     return opts
 
 
@@ -129,8 +133,8 @@ def invert(image: Any, layers: str | Sequence[str], *, size: Size = None,
     """
     from ranvis.tasks import invert as task
 
-    opts = _start(_options(task, options, "invert"), size)
     img = to_image(image, size)
+    opts = _start(_options(task, options, "invert"), img)
     return _run(task, (img, layers), opts, progress, _invert_total(task, layers, opts),
                 {"input": describe_source(image)})
 
@@ -192,8 +196,8 @@ def style(content: Any, styles: Any, *, size: Size = None, progress: bool = Fals
     given = list(styles) if many else [styles]
     if not given:
         raise InputError("styles must be one style image or a non-empty list of them")
-    opts = _start(_options(task, options, "style"), size)
     img = to_image(content, size, what="content")
+    opts = _start(_options(task, options, "style"), img)
     imgs = [to_image(s, size, what="style image") for s in given]
     total = opts.get("iters") or _default(task, "iters")
     inputs = {"content": describe_source(content), "styles": [describe_source(s) for s in given]}

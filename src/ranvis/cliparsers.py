@@ -127,7 +127,7 @@ def add_style(sub: Any) -> argparse.ArgumentParser:
 
 def add_demo(sub: Any) -> argparse.ArgumentParser:
     s = _parser(sub, "demo", "the gallery: inversion, texture and style transfer on bundled "
-                "samples, with index.html (about 3 minutes on 2 CPU cores)", [
+                "samples, with index.html (demo-sized: a few minutes on an idle 2-core CPU)", [
                     "ranvis demo -o gallery   # then open gallery/index.html",
                     "ranvis demo --size 64 --iters 50 -o quick-gallery"])
     s.add_argument("-o", "--output", type=Path, default=Path("gallery"),

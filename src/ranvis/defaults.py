@@ -25,7 +25,7 @@ RATIO = (3.0, 1.0, 0.3)
 NOISE_STD = 0.1  # our choice: white-noise start N(0.5, 0.1²) per pixel, clamped to [0, 1]
 SIZE = 256  # our default longer side for inputs (the paper's fc-layer size, §3)
 TEXTURE_SIZE = 128  # our default longer side for texture sources
-DEMO_SIZE = 96  # our choice: `ranvis demo`'s inputs, so the gallery takes ~3 min on 2 cores (demo.py)
+DEMO_SIZE = 96  # our choice: `ranvis demo`'s inputs, sized for ~3 min on an idle 2-core CPU (demo.py)
 CHECKPOINT_EVERY = 25  # our choice: iterations between --checkpoint saves (a few seconds of work)
 MIN_IMAGE_SIDE = 8  # our choice: a smaller input (e.g. 1x1) holds no structure to reconstruct
 # The paper optimizes pixels. Departure: "auto" optimizes pixels up to the architecture's

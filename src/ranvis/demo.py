@@ -4,8 +4,10 @@ Writes one PNG per result with its run record (JSON, loss plot) and an ``index.h
 them with their settings and metrics (demopage.py). The deepest inversion and the first style
 transfer run twice, with the ``best`` and the ``paper`` preset, side by side. Each item shows one
 progress line (item k of n, its bar, elapsed). Every item has its own demo-sized iteration
-count (``DEMO_ITERS``, fewer than the presets' defaults), so the whole gallery takes about three
-minutes on 2 CPU cores (``ranvis demo --iters N`` gives every item N).
+count (``DEMO_ITERS``, fewer than the presets' defaults), sized from the measured CPU cost of
+an evaluation for about three minutes on an idle 2-core CPU (an estimate: the one full run
+timed so far, on a machine shared at load 6-11, took 27 min) (``ranvis demo --iters N`` gives
+every item N).
 """
 from __future__ import annotations
 
@@ -16,11 +18,11 @@ from typing import Any
 
 from ranvis import defaults as D
 
-# Demo-sized budgets, chosen so the gallery takes about 3 minutes on 2 CPU cores (CPU
+# Demo-sized budgets, chosen for about 3 minutes on an idle 2-core CPU (estimated from the CPU
 # seconds per evaluation at 128 px, one thread, measured: pool1 0.1, pool2 0.06, pool3 0.5 and
 # pool4 0.9 with preset best, pool4 paper 0.2, textures 0.2-0.4, style best 0.7-0.9, paper 0.3;
-# D.DEMO_SIZE = 96 px costs about 0.56 of that). Inversion with preset best beyond pool2 matches 4 random draws
-# at once and by default runs 1000 evaluations; the gallery gives it 100.
+# D.DEMO_SIZE = 96 px costs about 0.56 of that). Inversion with preset best beyond pool2
+# matches 4 random draws at once and by default runs 1000 evaluations; the gallery gives it 100.
 DEMO_ITERS = {"invert": 200, "invert-deep": 100, "texture": 100, "style": 80}
 
 

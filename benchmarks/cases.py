@@ -30,7 +30,7 @@ from ranvis.nets.base import FrozenNet as Net
 from ranvis.nets.spec import NetSpec
 from ranvis.objectives import Objective, Term
 from ranvis.optimize import optimize
-from ranvis.style import tv_weight
+from ranvis.styleblocks import tv_weight
 from ranvis.tasks import gram_terms, noise
 from ranvis.weighting import layer_factors
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from ranvis import style as S
+from ranvis import styleblocks as S
 from ranvis.experiments import style_quality as SQ
 from ranvis.experiments import texture_quality as TQ
 from ranvis.nets import get_arch

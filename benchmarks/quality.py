@@ -21,7 +21,7 @@ import cases
 import torch
 
 from ranvis import defaults as D
-from ranvis import style as S
+from ranvis import styleblocks as S
 from ranvis.nets import get_arch
 from ranvis.optimize import Step
 from ranvis.tasks import make_net, transfer_style

@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from ranvis import style as S
+from ranvis import styleblocks as S
 from ranvis.cli import main
 from ranvis.errors import InputError
 from ranvis.images import load, resize, rgb_to_yiq, sample, save

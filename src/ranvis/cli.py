@@ -137,9 +137,13 @@ def cmd_layers(a: argparse.Namespace) -> int:
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
-    from ranvis import demo
+    from ranvis import demo, runtime
 
-    index = demo.run(a.output, size=a.size, iters=a.iters, net=a.net, device=a.device)
+    try:
+        index = demo.run(a.output, size=a.size, iters=a.iters, net=a.net, device=a.device)
+    except demo.Interrupted as e:
+        print(f"ranvis: {e}", file=sys.stderr)
+        return runtime.signals.status
     print(f"wrote {index}", file=sys.stderr)
     return EXIT_OK
 

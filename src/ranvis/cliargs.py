@@ -156,7 +156,8 @@ def common(p: argparse.ArgumentParser, size: int = D.SIZE) -> None:
                         "(ranvis.presets)")
     p.add_argument("--padding", choices=["zeros", "reflect"], default=None,
                    help="the convolutions' border padding (default: the preset's)")
-    p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")
+    p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs",
+                   help="L-BFGS (the paper's) or Adam (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=D.PRECISION,
                    help="dtype the network layers compute in: auto = fp32; bf16 is about 2x "

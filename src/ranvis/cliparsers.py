@@ -5,6 +5,7 @@ functions' signatures, never repeated here.
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,18 @@ from ranvis.cliargs import (
 from ranvis.nets import ARCH_NAMES
 
 
+def _parser(sub: Any, name: str, help: str, examples: list[str]) -> argparse.ArgumentParser:
+    """A subcommand's parser whose ``--help`` ends with ``examples`` (shown as written)."""
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples)
+    description = textwrap.fill(help[0].upper() + help[1:] + ".", 78)
+    return sub.add_parser(name, help=help, description=description,
+                          epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def add_invert(sub: Any) -> argparse.ArgumentParser:
-    s = sub.add_parser("invert", help="reconstruct an image from one layer's features (eq. 1-4)")
+    s = _parser(sub, "invert", "reconstruct an image from one layer's features (eq. 1-4)", [
+        "ranvis invert sample:chelsea --layer pool2 -o chelsea-pool2.png",
+        "ranvis invert photo.jpg --layer pool4 --preset paper --size 128 -o photo-pool4.png"])
     s.add_argument("image", help="image file or sample:NAME")
     s.add_argument("--layer", required=True,
                    help="layer(s) to invert, e.g. pool2 or pool2,pool4; fc6-fc8 need --size 256")
@@ -54,7 +65,9 @@ def add_invert(sub: Any) -> argparse.ArgumentParser:
 
 
 def add_texture(sub: Any) -> argparse.ArgumentParser:
-    s = sub.add_parser("texture", help="synthesize a texture by matching Gram matrices (eq. 5-8)")
+    s = _parser(sub, "texture", "synthesize a texture by matching Gram matrices (eq. 5-8)", [
+        "ranvis texture sample:gravel -o gravel.png",
+        "ranvis texture bark.jpg --out-size 256x128 --iters 500 -o bark-wide.png"])
     s.add_argument("image", help="source texture file or sample:NAME")
     s.add_argument("--layers", default=None,
                    help="layers whose Gram matrices are matched (default: the architecture's "
@@ -70,7 +83,9 @@ def add_texture(sub: Any) -> argparse.ArgumentParser:
 
 
 def add_style(sub: Any) -> argparse.ArgumentParser:
-    s = sub.add_parser("style", help="transfer the style of STYLE onto CONTENT (eq. 9)")
+    s = _parser(sub, "style", "transfer the style of STYLE onto CONTENT (eq. 9)", [
+        "ranvis style sample:chelsea sample:hubble_deep_field -o chelsea-hubble.png",
+        "ranvis style photo.jpg a.jpg b.jpg --style-weights 1,2 --preset paper -o out.jpg"])
     s.add_argument("content", help="content image file or sample:NAME")
     s.add_argument("styles", nargs="+", metavar="STYLE", help="one or more style images")
     s.add_argument("--content-layer", default=None,
@@ -111,21 +126,29 @@ def add_style(sub: Any) -> argparse.ArgumentParser:
 
 
 def add_demo(sub: Any) -> argparse.ArgumentParser:
-    s = sub.add_parser("demo", help="the gallery: inversion, texture and style transfer on "
-                       "bundled samples, with index.html")
+    s = _parser(sub, "demo", "the gallery: inversion, texture and style transfer on bundled "
+                "samples, with index.html (demo-sized: a few minutes on an idle 2-core CPU)", [
+                    "ranvis demo -o gallery   # then open gallery/index.html",
+                    "ranvis demo --size 64 --iters 50 -o quick-gallery"])
     s.add_argument("-o", "--output", type=Path, default=Path("gallery"),
                    help="output directory (default: %(default)s)")
-    s.add_argument("--size", type=positive_int, default=128)
-    s.add_argument("--iters", type=positive_int, default=200)
-    s.add_argument("--net", default="random")
-    s.add_argument("--device", default="auto")
+    s.add_argument("--size", type=positive_int, default=D.DEMO_SIZE,
+                   help="longer side of every input in px (default: %(default)s)")
+    s.add_argument("--iters", type=positive_int, default=None,
+                   help="iterations of every item (default: each item's own, shown on the page)")
+    s.add_argument("--net", default="random",
+                   help="random, stacked or a spec JSON from build-net (default: %(default)s)")
+    s.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")
     return s
 
 
 def add_reproduce(sub: Any) -> argparse.ArgumentParser:
-    s = sub.add_parser("reproduce", help="regenerate every paper figure with its numbers: "
-                       "REPORT_DIR/index.html, results.json and the PNGs")
-    s.add_argument("-o", "--output", type=Path, required=True, metavar="REPORT_DIR")
+    s = _parser(sub, "reproduce", "regenerate every paper figure with its numbers: "
+                "REPORT_DIR/index.html, results.json and the PNGs", [
+                    "ranvis reproduce --quick -o report   # <= 10 min on 2 CPU cores",
+                    "ranvis reproduce -o report-full      # the paper's sizes: hours on a CPU"])
+    s.add_argument("-o", "--output", type=Path, required=True, metavar="REPORT_DIR",
+                   help="directory for index.html, results.json and the figures")
     s.add_argument("--quick", action="store_true",
                    help="smaller images, fewer iterations and samples: <= 10 min on 2 CPU cores "
                         "(default: the paper's sizes, hours on a CPU)")
@@ -140,8 +163,9 @@ def add_reproduce(sub: Any) -> argparse.ArgumentParser:
 
 
 def add_layers(sub: Any) -> argparse.ArgumentParser:
-    s = sub.add_parser("layers", help="list an architecture's layers (taps) with channels, "
-                       "stride, receptive field and the smallest input each needs")
+    s = _parser(sub, "layers", "list an architecture's layers (taps) with channels, stride, "
+                "receptive field and the smallest input each needs", [
+                    "ranvis layers", "ranvis layers --arch resnet18 --all"])
     s.add_argument("--arch", type=arch_name, default=None, metavar="ARCH",
                    help=f"one of {', '.join(ARCH_NAMES)} (default: {D.ARCH})")
     s.add_argument("--all", action="store_true",
@@ -150,9 +174,13 @@ def add_layers(sub: Any) -> argparse.ArgumentParser:
 
 
 def add_build_net(sub: Any) -> argparse.ArgumentParser:
-    s = sub.add_parser("build-net", help="build a stacked random net (the paper's ranVGG): "
-                       "greedy layer-wise choice of random weights (paper section 2); writes a "
-                       "spec for --net")
+    s = _parser(sub, "build-net", "build a stacked random net (the paper's ranVGG): greedy "
+                "layer-wise choice of random weights (paper section 2); writes a spec for --net", [
+                    "ranvis build-net --reference sample:chelsea --layers conv --upto conv3_1 "
+                    "-o mynet.json",
+                    "ranvis invert sample:coffee --layer pool4 --net mynet.json -o coffee.png",
+                    "ranvis build-net --reference sample:chelsea -o full.json   # every layer: "
+                    "tens of minutes"])
     s.add_argument("--reference", required=True,
                    help=f"reference image file or sample:NAME (the shipped net: {D.STACK_REFERENCE})")
     s.add_argument("-o", "--output", required=True, type=Path,

@@ -18,13 +18,14 @@ ARCH = "vgg19"  # §2: the paper's network; every architecture of ranvis.nets ma
 # than the content's), under every reading of the normalization we tried (experiments/
 # style_readings.py: |mean| instead of mean|.|, µ_l at the content, factors of the real terms at the
 # noise start). 3:1 is where the content stays recognisable and the style shows. γ multiplies the
-# plain sum Σ(Δx)² (style.py): its per-pixel gradient is size-independent like the normalized
+# plain sum Σ(Δx)² (styleblocks.py): its per-pixel gradient is size-independent like the normalized
 # terms'; γ/α = 0.1 removes most of the start's speckle, γ/α >= 0.3 already blurs the content,
 # so the paper's γ/α = 10 blurs it away (and a per-pixel-mean TV at γ = 1000 does nothing).
 RATIO = (3.0, 1.0, 0.3)
 NOISE_STD = 0.1  # our choice: white-noise start N(0.5, 0.1²) per pixel, clamped to [0, 1]
 SIZE = 256  # our default longer side for inputs (the paper's fc-layer size, §3)
 TEXTURE_SIZE = 128  # our default longer side for texture sources
+DEMO_SIZE = 96  # our choice: `ranvis demo`'s inputs, sized for ~3 min on an idle 2-core CPU (demo.py)
 CHECKPOINT_EVERY = 25  # our choice: iterations between --checkpoint saves (a few seconds of work)
 MIN_IMAGE_SIDE = 8  # our choice: a smaller input (e.g. 1x1) holds no structure to reconstruct
 # The paper optimizes pixels. Departure: "auto" optimizes pixels up to the architecture's

@@ -1,11 +1,16 @@
 """``ranvis demo``: the gallery — inversion, texture and style transfer on bundled sample images.
 
 Writes one PNG per result with its run record (JSON, loss plot) and an ``index.html`` that shows
-them with their settings. Sized to finish in about two minutes on 2 CPU cores.
+them with their settings and metrics (demopage.py). The deepest inversion and the first style
+transfer run twice, with the ``best`` and the ``paper`` preset, side by side. Each item shows one
+progress line (item k of n, its bar, elapsed). Every item has its own demo-sized iteration
+count (``DEMO_ITERS``, fewer than the presets' defaults), sized from the measured CPU cost of
+an evaluation for about three minutes on an idle 2-core CPU (an estimate: the one full run
+timed so far, on a machine shared at load 6-11, took 27 min) (``ranvis demo --iters N`` gives
+every item N).
 """
 from __future__ import annotations
 
-import html
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,45 +18,79 @@ from typing import Any
 
 from ranvis import defaults as D
 
+# Demo-sized budgets, chosen for about 3 minutes on an idle 2-core CPU (estimated from the CPU
+# seconds per evaluation at 128 px, one thread, measured: pool1 0.1, pool2 0.06, pool3 0.5 and
+# pool4 0.9 with preset best, pool4 paper 0.2, textures 0.2-0.4, style best 0.7-0.9, paper 0.3;
+# D.DEMO_SIZE = 96 px costs about 0.56 of that). Inversion with preset best beyond pool2
+# matches 4 random draws at once and by default runs 1000 evaluations; the gallery gives it 100.
+DEMO_ITERS = {"invert": 200, "invert-deep": 100, "texture": 100, "style": 80}
+
+
+class Interrupted(KeyboardInterrupt):
+    """The gallery stopped at an interrupted item; its page shows the items done."""
+
 
 @dataclass(frozen=True)
 class Item:
-    """One gallery entry: which task, on what, with which options."""
+    """One gallery entry: which task, on what, with which options and iterations."""
 
     name: str
     task: str
     inputs: tuple[str, ...]
     options: tuple[tuple[str, Any], ...] = ()
     caption: str = ""
+    iters: int = D.ITERS
 
 
-def gallery_items(iters: int) -> list[Item]:
-    """The demo's runs on the paper's VGG-19, its layers from the architecture's presets.
-    Inputs are scikit-image samples (bundled, no download)."""
+def _inversions(layers: tuple[str, ...], iters: int | None) -> list[Item]:
+    """VGG-19's first four inversion taps with the best preset; the deepest also with paper."""
+    out = []
+    for k, layer in enumerate(layers):
+        n = iters or DEMO_ITERS["invert-deep" if k >= 2 else "invert"]
+        out.append(Item(f"invert-{layer}", "invert", ("sample:chelsea",), (("layers", layer),),
+                        f"reconstruction from {layer} of a random VGG-19 (eq. 1), preset best",
+                        n))
+    deep = layers[-1]
+    out.append(Item(f"invert-{deep}-paper", "invert", ("sample:chelsea",),
+                    (("layers", deep), ("preset", "paper")),
+                    f"the same from {deep} with preset paper: one network, pixels, from noise",
+                    iters or DEMO_ITERS["invert-deep"]))
+    return out
+
+
+def gallery_items(iters: int | None = None) -> list[Item]:
+    """The demo's runs on the paper's VGG-19, its layers from the architecture's presets; every
+    item runs ``iters`` iterations when given, else its own (DEMO_ITERS). Inputs are
+    scikit-image samples (bundled, no download)."""
     from ranvis.nets import get_arch
 
     p = get_arch(D.ARCH).presets
-    inv = [Item(f"invert-{layer}", "invert", ("sample:chelsea",), (("layers", layer),),
-                f"reconstruction from {layer} of a random VGG-19 (eq. 1)")
-           for layer in p.invert[:4]]
-    tex = [Item("texture-gravel", "texture", ("sample:gravel",), (("out_size", (256, 128)),),
+    nt, ns = iters or DEMO_ITERS["texture"], iters or DEMO_ITERS["style"]
+    tex = [Item("texture-gravel", "texture", ("sample:gravel",), (("out_size", (192, 96)),),
                 f"texture from {p.texture[0]}..{p.texture[-1]} Gram matrices with factors mu_l "
-                "(eq. 5-8), synthesized wider than its source"),
+                "(eq. 5-8), synthesized wider than its source", nt),
            Item("texture-immunohistochemistry", "texture", ("sample:immunohistochemistry",), (),
-                "texture of a coloured source (eq. 5-8)")]
-    sty = [Item("style-chelsea-hubble", "style", ("sample:chelsea", "sample:hubble_deep_field"), (),
-                f"content {p.content} + style {p.style[0]}..{p.style[-1]} + TV (eq. 9)"),
+                "texture of a coloured source (eq. 5-8)", nt)]
+    pair = ("sample:chelsea", "sample:hubble_deep_field")
+    sty = [Item("style-chelsea-hubble", "style", pair, (),
+                "style transfer (eq. 9), preset best: colour-matched content start, 2 networks",
+                ns),
+           Item("style-chelsea-hubble-paper", "style", pair, (("preset", "paper"),),
+                f"the same with preset paper: content {p.content}, ratio 100:1:1000, from noise",
+                ns),
            Item("style-astronaut-immunohistochemistry", "style",
-                ("sample:astronaut", "sample:immunohistochemistry"), (), "style transfer (eq. 9)")]
-    return inv + tex + sty
+                ("sample:astronaut", "sample:immunohistochemistry"), (),
+                "style transfer (eq. 9), preset best", ns)]
+    return _inversions(tuple(p.invert[:4]), iters) + tex + sty
 
 
-def _run_item(item: Item, size: int, iters: int, net: str, device: str) -> Any:
+def _run_item(item: Item, size: int, net: str, device: str, callbacks: list[Any]) -> Any:
     from ranvis.images import load
     from ranvis.tasks import invert, synthesize_texture, transfer_style
 
     opts = dict(item.options)
-    common = {"iters": iters, "net": net, "device": device}
+    common = {"iters": item.iters, "net": net, "device": device, "callbacks": callbacks,
+              "preset": opts.pop("preset", "best")}
     if item.task == "invert":
         return invert(load(item.inputs[0], size), opts["layers"], **common)
     if item.task == "texture":
@@ -62,56 +101,39 @@ def _run_item(item: Item, size: int, iters: int, net: str, device: str) -> Any:
     return transfer_style(content, styles, **common)
 
 
-def run(out_dir: str | Path, size: int = 128, iters: int = 200, net: str = "random",
+def run(out_dir: str | Path, size: int = D.DEMO_SIZE, iters: int | None = None, net: str = "random",
         device: str = "auto", quiet: bool = False) -> Path:
-    """Run the gallery into ``out_dir``; returns the path of its index.html."""
+    """Run the gallery into ``out_dir``; returns the path of its index.html. ``iters``: every
+    item's iterations (None: each item's own). Unless ``quiet``, one progress line per item.
+    An interrupted item (Ctrl-C) ends the gallery: the page shows the items done, then
+    demo.Interrupted (a KeyboardInterrupt) is raised."""
+    from ranvis.callbacks import Progress
+    from ranvis.demopage import page
     from ranvis.images import load, save
     from ranvis.record import atomic_write, save_run
 
     out = Path(out_dir)
     rows: list[dict[str, Any]] = []
     t_all = time.perf_counter()
-    for item in gallery_items(iters):
+    items = gallery_items(iters)
+    for k, item in enumerate(items, 1):
         t0 = time.perf_counter()
-        run_ = _run_item(item, size, iters, net, device)
+        bar = [] if quiet else [Progress(item.iters, f"[{k}/{len(items)}] {item.name}")]
+        try:
+            run_ = _run_item(item, size, net, device, bar)
+        finally:
+            for b in bar:
+                b.close()
         run_.record["settings"].update({"inputs": list(item.inputs), "net_arg": net})
         save_run(out / f"{item.name}.png", run_.image, run_.record)
         for i, src in enumerate(item.inputs):
             save(load(src, size), out / f"{item.name}-input{i}.png")
         rows.append({"item": item, "record": run_.record, "seconds": time.perf_counter() - t0})
-        if not quiet:
-            print(f"  {item.name}: {rows[-1]['seconds']:.1f} s", flush=True)
-    page = _html(rows, time.perf_counter() - t_all)
+        if run_.record["interrupted"]:
+            break
     index = out / "index.html"
-    atomic_write(index, lambda p: p.write_text(page))
+    text = page(rows, time.perf_counter() - t_all, size)
+    atomic_write(index, lambda p: p.write_text(text))
+    if rows and rows[-1]["record"]["interrupted"]:
+        raise Interrupted(f"demo interrupted; {index} shows the items done")
     return index
-
-
-def _html(rows: list[dict[str, Any]], seconds: float) -> str:
-    cells = []
-    for r in rows:
-        item, rec = r["item"], r["record"]
-        inputs = "".join(f'<img src="{item.name}-input{i}.png" alt="input {i}">'
-                         for i in range(len(item.inputs)))
-        metrics = ", ".join(f"{k} {v:.3f}" for k, v in rec.get("metrics", {}).items()
-                            if isinstance(v, float))
-        settings = html.escape(", ".join(f"{k}={v}" for k, v in rec["settings"].items()))
-        cells.append(
-            f'<figure><div class="pair">{inputs}<img src="{item.name}.png" alt="{item.name}">'
-            f'<img class="plot" src="{item.name}-loss.png" alt="loss"></div><figcaption>'
-            f"<b>{html.escape(item.name)}</b>: {html.escape(item.caption)}<br>"
-            f"{rec['iterations']} iterations in {rec['seconds']:.1f} s"
-            f"{'; ' + html.escape(metrics) if metrics else ''}<br><small>{settings}</small>"
-            f'<br><a href="{item.name}.json">run record</a></figcaption></figure>')
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>ranvis demo</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}
-figure{{margin:1.5em 0;border-bottom:1px solid #ddd;padding-bottom:1em}}
-.pair img{{height:160px;margin-right:8px;image-rendering:pixelated}}.pair img.plot{{height:160px}}
-small{{color:#666}}</style></head><body>
-<h1>ranvis demo gallery</h1>
-<p>Deep visualization with an untrained VGG-19 (weights N(0, {D.SIGMA}), average pooling),
-after He, Wang &amp; Hopcroft, NIPS 2016. Inputs are scikit-image's bundled samples; every
-result was computed in this run ({seconds:.0f} s in all). Each row: input(s), result, loss.</p>
-{''.join(cells)}
-</body></html>
-"""

@@ -83,25 +83,35 @@ def write_json(path: str | Path, data: dict[str, Any]) -> None:
 
 def plot_losses(path: str | Path, losses: list[float], terms: dict[str, list[float]] | None = None,
                 title: str = "") -> None:
-    """Loss against iteration, log scale (one curve per term when there are several)."""
-    import matplotlib
+    """Loss against iteration, log scale (one curve per term when there are several). Draws on
+    a standalone matplotlib Figure: pyplot's backend and state (a notebook's) stay untouched."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=120)
+    fig = Figure(figsize=(5, 3.2), dpi=120)
+    ax = fig.subplots()
     ax.semilogy(range(1, len(losses) + 1), losses, label="total", lw=1.6)
     if terms and len(terms) > 1:
         for name, values in terms.items():
             ax.semilogy(range(1, len(values) + 1), values, label=name, lw=0.9, alpha=0.8)
-        ax.legend(fontsize=6, ncol=2)
+        ax.legend(fontsize=7, ncol=2)
     ax.set_xlabel("iteration (objective evaluations)")
     ax.set_ylabel("loss")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3, which="both", lw=0.4)
     fig.tight_layout()
     atomic_write(path, lambda p: fig.savefig(p, format="png"))
-    plt.close(fig)
+
+
+def metric_summary(metrics: dict[str, Any]) -> list[str]:
+    """Readable metrics: 'psnr 23.1' for a number, 'gram_error mean 0.012' for a per-layer dict
+    of numbers (the texture's and style's Gram errors, the inversion's feature errors)."""
+    out = []
+    for k, v in metrics.items():
+        if isinstance(v, dict) and v and all(isinstance(x, float) for x in v.values()):
+            k, v = f"{k} mean", sum(v.values()) / len(v)
+        if isinstance(v, float) and math.isfinite(v):
+            out.append(f"{k} {v:.4g}")
+    return out
 
 
 def output_paths(out: str | Path) -> tuple[Path, Path, Path]:

@@ -96,7 +96,7 @@ def run_one(model: Net, judge: Net, xc: torch.Tensor, xs: torch.Tensor, reading:
     """One transfer at one scale under ``reading``; returns the image and its scores."""
     from ranvis.experiments.style_quality import score
     from ranvis.optimize import optimize
-    from ranvis.style import style_objective
+    from ranvis.styleblocks import style_objective
     from ranvis.tasks import noise
 
     presets = get_arch(D.ARCH).presets  # the paper's VGG-19: conv2_2, conv1_1 .. conv5_1 (§3)

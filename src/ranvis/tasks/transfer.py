@@ -1,5 +1,5 @@
 """Style transfer (paper eq. 9): α·ω·L_content + β·Σ µ_l·E_l + γ·TV, at one or more scales.
-The building blocks (objective at one scale, TV scaling, schedule, metrics) are ranvis.style;
+The building blocks (objective at one scale, TV scaling, schedule, metrics) are ranvis.styleblocks;
 the two recipes (``paper``, ``best``) are ranvis.presets."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 
 from ranvis import defaults as D
 from ranvis import presets as P
-from ranvis import style as S
+from ranvis import styleblocks as S
 from ranvis.color import match_colors
 from ranvis.device import backend_flags, precision_name, resolve_device, resolve_precision
 from ranvis.errors import InputError

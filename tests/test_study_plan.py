@@ -126,7 +126,7 @@ def test_seeds_and_options() -> None:
     with pytest.raises(InputError, match="valid options: .*param"):
         task_options(invert, {"nope": 1}, "options")
     with pytest.raises(InputError, match="like its default"):
-        task_options(invert, {"param": 3}, "options")
+        task_options(invert, {"optimizer": 3}, "options")
 
 
 def test_the_judge_is_never_studied() -> None:

@@ -207,8 +207,13 @@ def add_build_net(sub: Any) -> argparse.ArgumentParser:
 
 
 def add_study(sub: Any) -> argparse.ArgumentParser:
-    s = sub.add_parser("study", help="run a grid of architectures x taps x images x seeds x "
-                       "tasks; resumable, on a process pool or Ray")
+    s = _parser(sub, "study", "run a grid of architectures x taps x images x seeds x tasks; "
+                "resumable, on a process pool or Ray", [
+                    "ranvis study --example > plan.toml",
+                    "ranvis study plan.toml -o study             # then open study/index.html",
+                    "ranvis study --arch vgg11,resnet18 --task invert --strides 4,8 "
+                    "--images a.png,b.png --seeds 0-2 --size 64 -o study",
+                    "ranvis study plan.toml -o study --ray       # on a local Ray instance"])
     s.add_argument("plan", nargs="?", default=None,
                    help="TOML plan file, or the name of a shipped plan (example, fig3, "
                         "fig3-quick); or give the grid as flags below")

@@ -173,7 +173,7 @@ def invert(image: torch.Tensor, layers: str | list[str], *, arch: str | None = N
         res, record = optimize_objective("invert", objective, start, loop, settings, f)
         with torch.no_grad():
             feats = models[0](res.image.to(dev), layers)
-            targets = models[0](x0, layers)
+        targets = {t.layer: t.target for t in objective.members[0].terms}
     record["metrics"] = {"psnr": psnr(res.image, image), "ssim": ssim(res.image, image),
                          "feature_error": {n: feature_error(feats[n], targets[n]) for n in layers}}
     return Run(res.image, record, res)

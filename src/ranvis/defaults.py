@@ -28,10 +28,8 @@ TEXTURE_SIZE = 128  # our default longer side for texture sources
 DEMO_SIZE = 96  # our choice: `ranvis demo`'s inputs, sized for ~3 min on an idle 2-core CPU (demo.py)
 CHECKPOINT_EVERY = 25  # our choice: iterations between --checkpoint saves (a few seconds of work)
 MIN_IMAGE_SIDE = 8  # our choice: a smaller input (e.g. 1x1) holds no structure to reconstruct
-# The paper optimizes pixels. Departure: "auto" optimizes pixels up to the architecture's
-# presets.fourier_after (VGG: pool2) and preconditioned
-# Fourier coefficients beyond (same objective; tasks.inversion.auto_param has the measurements).
-INVERT_PARAM = "auto"
+# The inversion variable (pixels, the paper's, or Fourier coefficients) is each preset's choice:
+# ranvis.presets, tasks.inversion.auto_param.
 # The precision the network computes in: "auto" = float32 for every task; "bf16" (opt-in) is about
 # twice as fast per iteration on CPUs with AMX / AVX512-BF16 and on GPUs, but ends a little above
 # float32's optimum (device.resolve_precision has the measurements). Targets,

@@ -46,13 +46,14 @@ DEFAULT = "best"
 @dataclass(frozen=True)
 class InvertRecipe:
     """How an inversion runs: ``nets`` draws matched at once, ``levels`` coarse-to-fine levels
-    (1: none), the full-size variable ``param``, the start noise's std, the network padding."""
+    (1: none), the full-size variable ``param`` ("auto": tasks.inversion.auto_param), the start
+    noise's std, the evaluation budget. Both presets keep zero padding for inversion (reflect
+    padding gave no consistent gain at pool5: benchmarks/README.md)."""
 
     nets: int = 1
     levels: int = 1
     param: str = "pixel"
     noise_std: float = 0.1
-    padding: str = "zeros"
     iters: int = 300  # the default budget (defaults.ITERS) when the caller gives none
 
 

@@ -137,7 +137,8 @@ def invert(image: torch.Tensor, layers: str | list[str], *, arch: str | None = N
     choice. ``arch``: the architecture of a random net (default VGG-19; a spec or network brings
     its own). Several layers add their ω-weighted terms. ``init``: start there instead of noise.
     ``priors``: opt-in image priors. ``padding``: the convolutions' ("zeros", the paper's and
-    both presets'; "reflect" measured worse here: presets.py). ``resume`` continues an interrupted run (checkpoint.py).
+    both presets'; "reflect" gave no consistent gain at pool5: presets.py). ``resume``
+    continues an interrupted run (checkpoint.py).
     ``precision``: the layers' dtype. ``keep_freed``: tasks.common.Loop. Raises InputError,
     before any work, for bad layers, a too-small image, or one whose estimated memory need
     exceeds the device's. Metrics: PSNR and SSIM against ``image``, normalized feature error

@@ -157,7 +157,9 @@ def tv_norm(x: torch.Tensor, beta: float = 2.0) -> torch.Tensor:
     and column have none). β = 2 is the plain sum of squared differences (their value for
     inversion); β < 2 needs a small ε inside the root, added here (1e-8) so the gradient is finite
     on flat regions. A plain sum: its gradient per pixel does not depend on the image size, like
-    the factor-normalized feature terms'. A constant image has zero TV.
+    the factor-normalized feature terms'. A constant image has zero TV. (The objectives' TV term
+    is ``total_variation`` × numel, the same sum for β = 2 up to the last row and column; this
+    function is the general β for API users.)
     """
     dx = x[..., :-1, 1:] - x[..., :-1, :-1]
     dy = x[..., 1:, :-1] - x[..., :-1, :-1]

@@ -2,8 +2,9 @@
 
 A term matches either the features of one layer (``"content"``, eq. 1) or their Gram matrix
 (``"gram"``, eq. 6). Each term's value is reported, already multiplied by its factor and weight.
-Optional image priors (Mahendran & Vedaldi 2015/2016): total variation and the α-norm, as plain
-sums (losses.tv_norm, losses.alpha_norm), whose per-pixel gradient, like the factor-normalized
+Optional image priors (Mahendran & Vedaldi 2015/2016): total variation with β = 2 (weight ×
+losses.total_variation, whose callers pass γ·numel to make it the plain sum Σ(Δx)²) and the
+α-norm (losses.alpha_norm), plain sums whose per-pixel gradient, like the factor-normalized
 terms', does not depend on the image size, so one weight serves every size and layer.
 :class:`Ensemble` sums the objectives of K networks with weight 1/K each (eq. 1 against K
 independent random draws at once).
@@ -64,12 +65,18 @@ class Objective:
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         feats = self.net(x, self.layers)
         parts = {t.name: t.value(feats[t.layer]) for t in self.terms}
-        if self.tv_weight:
-            parts["tv"] = self.tv_weight * total_variation(x)
-        if self.alpha_weight:
-            parts["alpha"] = self.alpha_weight * alpha_norm(x)
+        parts.update(self.priors(x))
         total = torch.stack(list(parts.values())).sum()
         return total, parts
+
+    def priors(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The image priors' values at x: "tv" and "alpha", each only when its weight is set."""
+        out = {}
+        if self.tv_weight:
+            out["tv"] = self.tv_weight * total_variation(x)
+        if self.alpha_weight:
+            out["alpha"] = self.alpha_weight * alpha_norm(x)
+        return out
 
 
 @dataclass
@@ -98,9 +105,5 @@ class Ensemble:
             feats = obj.net(x, obj.layers)
             for t in obj.terms:
                 parts[f"{t.name}#{k}"] = k_inv * t.value(feats[t.layer])
-        first = self.members[0]
-        if first.tv_weight:
-            parts["tv"] = first.tv_weight * total_variation(x)
-        if first.alpha_weight:
-            parts["alpha"] = first.alpha_weight * alpha_norm(x)
+        parts.update(self.members[0].priors(x))
         return torch.stack(list(parts.values())).sum(), parts

@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint clean report
+.PHONY: demo test lint clean report readme-images browser
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,15 +15,27 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(VENV)/bin/ranvis demo -o gallery
 
+# The README's pictures (docs/img/*.png): contact sheets of a fresh `make demo` gallery.
+readme-images: demo
+	$(PY) scripts/readme_images.py gallery docs/img
+
+# Headless Chromium for the page-render tests: Debian's package, installed where this runs as
+# root with apt-get; elsewhere those tests skip and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get install -y -q chromium >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }; }; } || \
+	  echo "note: Chromium not installed: the page-render tests will skip"
+
 report: $(STAMP)
 	$(VENV)/bin/ranvis reproduce --quick -o report
 
-test: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+test: $(STAMP) browser
+	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scripts
 
 clean:
 	rm -rf $(VENV) gallery report build *.egg-info

@@ -66,9 +66,9 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for (ex, n), rs in groups.items():
         cph = statistics.median(r["cells_per_hour"] for r in rs)
         row = {"executor": ex, "workers": n, "runs": len(rs), "cells_per_hour": round(cph, 1),
-               "startup_s": statistics.median(r["startup_s"] for r in rs),
-               "cell_cpu_s": statistics.median(r["mean_cell_cpu_s"] for r in rs),
-               "load": statistics.median(r["load_before"] for r in rs)}
+               "startup_s": round(statistics.median(r["startup_s"] for r in rs), 2),
+               "cell_cpu_s": round(statistics.median(r["mean_cell_cpu_s"] for r in rs), 2),
+               "load": round(statistics.median(r["load_before"] for r in rs), 2)}
         if one and ex == "local":
             row["vs_N_x_one_worker"] = round(cph / (n * one), 3)
         pool = groups.get(("local", n))

@@ -1,5 +1,7 @@
-"""Open a page in headless Chromium (when installed): a screenshot, and a DOM dump in which
-every <img> must carry data-loaded="1" (the pages' script sets it once the image decoded)."""
+"""Open a page in headless Chromium (when installed; `make test` installs Debian's package where
+it can): a screenshot, and a DOM dump in which every <img> must carry data-loaded="1" (the
+pages' script sets it once the image decoded) and the console stays empty (no script error, no
+console message: Chromium logs each as an INFO:CONSOLE line on stderr)."""
 from __future__ import annotations
 
 import re
@@ -32,8 +34,12 @@ def check_page(index: Path, tmp: Path) -> None:
     subprocess.run([*flags, f"--user-data-dir={tmp / 'p1'}", f"--screenshot={shot}", url],
                    capture_output=True, timeout=120, check=False)
     assert shot.is_file() and shot.stat().st_size > 10_000
-    dom = subprocess.run([*flags, f"--user-data-dir={tmp / 'p2'}", "--dump-dom", url],
-                         capture_output=True, text=True, timeout=120, check=False).stdout
+    run = subprocess.run([*flags, f"--user-data-dir={tmp / 'p2'}", "--enable-logging=stderr",
+                          "--v=0", "--dump-dom", url],
+                         capture_output=True, text=True, timeout=120, check=False)
+    dom = run.stdout
+    console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
+    assert not console, console
     imgs = re.findall(r"<img [^>]*>", dom)
     expected = re.findall(r"<img ", index.read_text())
     assert len(imgs) == len(expected) > 0

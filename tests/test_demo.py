@@ -1,14 +1,30 @@
-"""The demo gallery: every task runs and index.html references only files that exist."""
+"""The demo gallery: every task runs, index.html references only files that exist and renders
+in headless Chromium without console errors; the README's sheets are made from a gallery."""
+import json
 import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from browser import check_page
 
 from ranvis import demo
 
+ROOT = Path(__file__).resolve().parents[1]
 
-def test_demo_writes_gallery_and_index(tmp_path, monkeypatch):
-    items = demo.gallery_items(1)
-    one_each = [next(i for i in items if i.task == t) for t in ("invert", "texture", "style")]
-    monkeypatch.setattr(demo, "gallery_items", lambda iters: one_each)
-    index = demo.run(tmp_path, size=32, iters=1, net="random", device="cpu", quiet=True)
+
+@pytest.fixture(scope="module")
+def gallery(tmp_path_factory):
+    """The whole gallery at 32 px, 2 iterations per item: (folder, index.html)."""
+    out = tmp_path_factory.mktemp("gallery")
+    return out, demo.run(out, size=32, iters=2, net="random", device="cpu", quiet=True)
+
+
+def test_demo_writes_gallery_and_index(gallery):
+    tmp_path, index = gallery
+    one_each = [next(i for i in demo.gallery_items(2) if i.task == t)
+                for t in ("invert", "texture", "style")]
     page = index.read_text()
     refs = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert len(refs) >= 3 * 4  # input(s), result, loss plot, run record per item
@@ -18,7 +34,28 @@ def test_demo_writes_gallery_and_index(tmp_path, monkeypatch):
         assert item.name in page
     assert "['" not in page and "=[" not in page  # settings as text, not Python reprs
     assert "metrics: none" not in page and "gram_error mean" in page
-    assert page.count('class="plot"') == 3
+    assert page.count('class="plot"') == len(demo.gallery_items())
+
+
+def test_demo_page_renders_in_headless_chromium(gallery, tmp_path):
+    check_page(gallery[1], tmp_path)
+
+
+def test_run_record_marks_accepted_steps(gallery):
+    rec = json.loads((gallery[0] / "invert-pool1.json").read_text())
+    acc = rec["accepted"]
+    assert acc[0] == 0 and acc == sorted(set(acc)) and acc[-1] < len(rec["loss"])
+
+
+def test_readme_sheets_from_a_gallery(gallery, tmp_path):
+    script = ROOT / "scripts" / "readme_images.py"
+    done = subprocess.run([sys.executable, str(script), str(gallery[0]), str(tmp_path)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in tmp_path.glob("*.png")} == {"invert.png", "texture.png", "style.png"}
+    bad = subprocess.run([sys.executable, str(script), str(tmp_path), str(tmp_path / "x")],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
 
 def test_gallery_has_paper_twins_and_readable_settings():

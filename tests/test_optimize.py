@@ -220,10 +220,10 @@ def test_eval_cache_best_so_far_and_fault_guard():
     cache = EvalCache(2)
     pts = [torch.full((2,), float(v)) for v in range(3)]
     for k, p in enumerate(pts):
-        cache.store(p, torch.tensor(float(k)), p * 10)
+        cache.store(p, torch.tensor(float(k)), p * 10, 7 + k)
     assert cache.lookup(pts[0]) is None  # only the last 2 are kept
-    loss, grad = cache.lookup(pts[2].clone())
-    assert float(loss) == 2.0 and torch.equal(grad, pts[2] * 10)
+    loss, grad, index = cache.lookup(pts[2].clone())
+    assert float(loss) == 2.0 and torch.equal(grad, pts[2] * 10) and index == 9
     assert EvalCache(0).lookup(pts[0]) is None
     best = BestSoFar(torch.zeros(1))
     for v in (3.0, 1.0, 2.0):
@@ -233,3 +233,33 @@ def test_eval_cache_best_so_far_and_fault_guard():
     assert guard.stop(4, res) is False and res.stopped == "completed"
     assert guard.stop(9, res) is True and res.stopped == "numerical fault"
     assert res.faults[0].startswith("iteration 4") and "stopped" in res.faults[1]
+
+
+def test_accepted_steps_are_where_each_step_starts():
+    """Result.accepted lists the evaluations the iterate rested on: the start, then the point
+    each line search chose, which is where the next step starts; the rest were trials."""
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    target = torch.rand(1, 3, 6, 6, generator=torch.Generator().manual_seed(3))
+    seen: list[torch.Tensor] = []
+    starts: list[torch.Tensor] = []
+
+    def fn(x):
+        seen.append(x.detach().clone())
+        q = 50 * (x - target).pow(2).sum() + torch.cos(9 * x).sum()
+        return q, {"q": q}
+
+    hook = register_optimizer_step_pre_hook(
+        lambda opt, a, k: starts.append(opt.param_groups[0]["params"][0].detach().clone()))
+    try:
+        res = optimize(fn, torch.full((1, 3, 6, 6), 0.5), 40)
+    finally:
+        hook.remove()
+    acc = res.accepted
+    assert acc[0] == 0 and acc == sorted(set(acc)) and acc[-1] < len(res.losses) <= 40
+    assert len(acc) < len(res.losses)  # this loss makes L-BFGS try points it does not accept
+    begun = [next(i for i, x in enumerate(seen) if torch.equal(x, s)) for s in starts]
+    assert set(begun) <= set(acc) and len(acc) - len(begun) <= 1  # + the last step's choice
+    assert all(res.losses[b] <= res.losses[a] for a, b in zip(acc, acc[1:], strict=False))
+    adam = optimize(fn, torch.full((1, 3, 6, 6), 0.5), 10, optimizer="adam", lr=0.01)
+    assert adam.accepted == list(range(10))

@@ -72,15 +72,17 @@ th,td{text-align:left;padding:1px 8px;border-bottom:1px solid #eee;vertical-alig
 
 
 def page(rows: list[dict[str, Any]], seconds: float, size: int) -> str:
-    """The whole index.html for ``rows`` ({item, record, seconds}), run in ``seconds``."""
+    """The whole index.html for ``rows`` ({item, record, seconds}), run in ``seconds``. Its
+    script marks each image ``data-loaded`` once decoded (a headless browser checks them)."""
+    from ranvis.experiments.report_html import SCRIPT
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>ranvis demo</title>
-<style>{STYLE}</style></head><body>
+<style>{STYLE}</style>{SCRIPT}</head><body>
 <h1>ranvis demo gallery</h1>
 <p>Deep visualization with an untrained VGG-19 (weights N(0, {D.SIGMA}), average pooling),
 after He, Wang &amp; Hopcroft, NIPS 2016. Inputs are scikit-image's bundled samples at {size} px
 (longer side); every result was computed in this run ({seconds:.0f} s in all). Each item shows
-its input(s), the result, its metrics and settings, and its loss per objective evaluation
-(L-BFGS line-search trials included). The iteration counts are demo-sized, fewer than the
+its input(s), the result, its metrics and settings, and its loss per objective evaluation: the
+line joins the steps L-BFGS accepted, grey dots are its line-search trials. The iteration counts are demo-sized, fewer than the
 presets' defaults (inversion with preset best beyond pool2 runs 1000 by default), so the deep
 results are rougher than a full run's. Items ending in <i>-paper</i> use the paper's recipe
 (<code>preset="paper"</code>) beside the default <i>best</i> one.</p>

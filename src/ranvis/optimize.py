@@ -67,6 +67,9 @@ class Result:
     # numerical fault
     stopped: str = "completed"
     last: torch.Tensor | None = None  # the last point evaluated, unclamped ([1, 3, H, W])
+    # the evaluations (0-based indices into ``losses``) the optimizer's iterate rested on: the
+    # start and each accepted step; every other evaluation was a line-search trial
+    accepted: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -83,6 +86,7 @@ class Resume:
     terms: dict[str, list[float]]
     best_image: torch.Tensor
     best_loss: float
+    accepted: list[int] = field(default_factory=list)
 
 
 def lbfgs_history(numel: int, wanted: int | None = None) -> int:
@@ -126,18 +130,18 @@ class EvalCache:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.items: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        self.items: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]] = []
 
-    def lookup(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """(loss, gradient) if ``z`` was evaluated, else None."""
-        for cz, closs, cgrad in self.items:
+    def lookup(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int] | None:
+        """(loss, gradient, evaluation index) if ``z`` was evaluated, else None."""
+        for cz, closs, cgrad, index in self.items:
             if torch.equal(cz, z):
-                return closs, cgrad
+                return closs, cgrad, index
         return None
 
-    def store(self, z: torch.Tensor, loss: torch.Tensor, grad: torch.Tensor) -> None:
+    def store(self, z: torch.Tensor, loss: torch.Tensor, grad: torch.Tensor, index: int) -> None:
         if self.size:
-            self.items.append((z.detach().clone(), loss.detach(), grad.detach().clone()))
+            self.items.append((z.detach().clone(), loss.detach(), grad.detach().clone(), index))
             del self.items[:-self.size]
 
     def clear(self) -> None:
@@ -189,12 +193,16 @@ class Evaluation:
         self.callbacks: Sequence[Callable[[Step], None]] = ()
         self.last_good = start.detach().clone()
         self.i = len(res.losses)
+        self.at_iterate = True  # the next call evaluates the optimizer's iterate (a step's first)
 
     def __call__(self) -> torch.Tensor:
         z = self.z
+        at_iterate, self.at_iterate = self.at_iterate, False
         hit = self.cache.lookup(z)
         if hit is not None:  # the point a line search ended on: already evaluated
             z.grad = hit[1].clone()
+            if at_iterate:
+                self.accept(hit[2])
             return hit[0]
         if self.i >= self.iters:
             raise _Budget
@@ -209,10 +217,18 @@ class Evaluation:
         image = self.last_good.clamp(0, 1)
         self.best.offer(image, loss)
         step = self._record(loss, {k: float(v.detach()) for k, v in parts.items()}, image)
-        self.cache.store(z, total, z.grad)
+        self.cache.store(z, total, z.grad, step.i)
+        if at_iterate:
+            self.accept(step.i)
         for cb in self.callbacks:
             cb(step)
         return total
+
+    def accept(self, index: int) -> None:
+        """Mark evaluation ``index`` as one the iterate rested on (Result.accepted)."""
+        acc = self.res.accepted
+        if index >= 0 and (not acc or acc[-1] < index):
+            acc.append(index)
 
     def _record(self, loss: float, terms: dict[str, float], image: torch.Tensor) -> Step:
         res = self.res
@@ -234,7 +250,16 @@ def _start(x0: torch.Tensor, resume: Resume | None) -> tuple[torch.Tensor, Resul
         best = BestSoFar(resume.best_image.to(x0.device, x0.dtype), resume.best_loss)
         res.losses = list(resume.losses)
         res.terms = {k: list(v) for k, v in resume.terms.items()}
+        res.accepted = list(resume.accepted)
     return start, res, best
+
+
+def _accept(ev: Evaluation, z: torch.Tensor, adam: bool) -> None:
+    """After a completed step: mark the evaluation the iterate now rests on (Adam: the last;
+    L-BFGS: the line search's chosen point, when the cache still holds it)."""
+    hit = None if adam else ev.cache.lookup(z)
+    if adam or hit is not None:
+        ev.accept(ev.i - 1 if adam else hit[2])
 
 
 def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, *, optimizer: str = "lbfgs",
@@ -263,7 +288,7 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, *, optimizer:
     guard = FaultGuard(max_faults)
     try:
         while ev.i < iters:
-            before = ev.i
+            before, ev.at_iterate = ev.i, True
             try:
                 ev.opt.step(ev)
             except _Budget:
@@ -279,6 +304,7 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, *, optimizer:
             if ev.i == before:  # a step that evaluated nothing new: L-BFGS has converged exactly
                 res.stopped = "converged"
                 break
+            _accept(ev, z, optimizer == "adam")
             if plateau is not None and plateau.flat(res.losses):
                 res.stopped = "plateau"
                 break

@@ -82,21 +82,35 @@ def write_json(path: str | Path, data: dict[str, Any]) -> None:
 
 
 def plot_losses(path: str | Path, losses: list[float], terms: dict[str, list[float]] | None = None,
-                title: str = "") -> None:
-    """Loss against iteration, log scale (one curve per term when there are several). Draws on
-    a standalone matplotlib Figure: pyplot's backend and state (a notebook's) stay untouched."""
+                title: str = "", accepted: list[int] | None = None) -> None:
+    """Loss against evaluation, log scale. With ``accepted`` (the evaluations the optimizer's
+    iterate rested on, Result.accepted), the line joins the accepted steps and every other
+    evaluation, a line-search trial, is a faint dot; without it, one line through every
+    evaluation. Several terms: one curve per term on the same evaluations. Draws on a standalone
+    matplotlib Figure: pyplot's backend and state (a notebook's) stay untouched."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(5, 3.2), dpi=120)
+    fig = Figure(figsize=(7, 4.2), dpi=110)
     ax = fig.subplots()
-    ax.semilogy(range(1, len(losses) + 1), losses, label="total", lw=1.6)
+    xs = list(range(1, len(losses) + 1))
+    keep = [i for i in (accepted or []) if 0 <= i < len(losses)]
+    if keep:
+        trials = sorted(set(range(len(losses))) - set(keep))
+        ax.semilogy([i + 1 for i in trials], [losses[i] for i in trials], ".", ms=2.5,
+                    color="0.6", label=f"line-search trials ({len(trials)})")
+        ax.semilogy([i + 1 for i in keep], [losses[i] for i in keep], "-", lw=1.8, color="C0",
+                    label=f"total, accepted steps ({len(keep)})")
+    else:
+        ax.semilogy(xs, losses, label="total", lw=1.6)
     if terms and len(terms) > 1:
-        for name, values in terms.items():
-            ax.semilogy(range(1, len(values) + 1), values, label=name, lw=0.9, alpha=0.8)
-        ax.legend(fontsize=7, ncol=2)
-    ax.set_xlabel("iteration (objective evaluations)")
+        for k, (name, values) in enumerate(terms.items(), 1):
+            idx = [i for i in keep if i < len(values)] or list(range(len(values)))
+            ax.semilogy([i + 1 for i in idx], [values[i] for i in idx], label=name, lw=0.9,
+                        alpha=0.8, color=f"C{k % 10}")
+    ax.legend(fontsize=8, ncol=2)
+    ax.set_xlabel("objective evaluation")
     ax.set_ylabel("loss")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3, which="both", lw=0.4)
     fig.tight_layout()
     atomic_write(path, lambda p: fig.savefig(p, format="png"))
@@ -127,5 +141,6 @@ def save_run(out: str | Path, image: Any, record: dict[str, Any]) -> None:
     png, js, lossplot = output_paths(out)
     save(image, png)
     if record.get("loss"):
-        plot_losses(lossplot, record["loss"], record.get("terms"), title=f"{record['task']}: {png.name}")
+        plot_losses(lossplot, record["loss"], record.get("terms"),
+                    title=f"{record['task']}: {png.name}", accepted=record.get("accepted"))
     write_json(js, record)

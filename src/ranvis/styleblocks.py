@@ -145,6 +145,7 @@ def merge_records(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     ``factors`` are the last scale's (every scale's are in record["scales"])."""
     out = dict(a)
     out["loss"] = a["loss"] + b["loss"]
+    out["accepted"] = a.get("accepted", []) + [i + len(a["loss"]) for i in b.get("accepted", [])]
     out["terms"] = {k: a["terms"].get(k, []) + b["terms"].get(k, [])
                     for k in dict.fromkeys([*a["terms"], *b["terms"]])}
     out["iterations"] = a["iterations"] + b["iterations"]

@@ -159,7 +159,7 @@ def optimize_objective(task: str, objective: Objective, init: torch.Tensor, loop
     record = {
         "task": task, "version": _version.__version__, "settings": settings,
         "net": objective.net.spec.to_dict(), "factors": factors, "loss": res.losses,
-        "terms": res.terms, "iterations": n, "seconds": round(seconds, 3),
+        "accepted": res.accepted, "terms": res.terms, "iterations": n, "seconds": round(seconds, 3),
         "seconds_per_iteration": round(seconds / max(n, 1), 5), "interrupted": res.interrupted,
         "stopped": res.stopped, "faults": res.faults, "metrics": {},
         "resumed_from": len(loop.resume.losses) if loop.resume is not None else 0,

@@ -63,6 +63,7 @@ def run_stages(objective: object, x0: torch.Tensor, stages: list[Stage], *,
             break
         done = len(res.losses)
         last = res.last if res.last is not None else res.image
-        resume = Resume(last, res.losses, res.terms, res.image, min(res.losses, default=float("inf")))
+        resume = Resume(last, res.losses, res.terms, res.image,
+                        min(res.losses, default=float("inf")), res.accepted)
     assert res is not None
     return res

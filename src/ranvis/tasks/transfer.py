@@ -208,6 +208,7 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
         if original_colors:
             image = luminance_transfer(image, content)
         res.image, res.losses, res.terms = image, record["loss"], record["terms"]
+        res.accepted = record["accepted"]
         record["metrics"] = S.style_metrics(models[0], image, content, objective.members[0])
     return Run(image, record, res)
 

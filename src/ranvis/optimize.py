@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ranvis.evalcache import CACHE, BestSoFar, EvalCache
 from ranvis.memory import lbfgs_pairs
 from ranvis.params import Param, make_param
 from ranvis.stopping import Plateau
@@ -118,45 +119,6 @@ class _Budget(Exception):
 
 class _Fault(Exception):
     """Raised by the closure at a non-finite loss or gradient (ends the step)."""
-
-
-CACHE = 4  # evaluations remembered: enough for the point a line search ends on
-
-
-class EvalCache:
-    """The last few (point, loss, gradient) evaluated. L-BFGS re-evaluates the point its previous
-    line search ended on; served from here (same point, bit for bit), no evaluation is paid
-    twice. ``size`` 0 (Adam) remembers nothing."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]] = []
-
-    def lookup(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int] | None:
-        """(loss, gradient, evaluation index) if ``z`` was evaluated, else None."""
-        for cz, closs, cgrad, index in self.items:
-            if torch.equal(cz, z):
-                return closs, cgrad, index
-        return None
-
-    def store(self, z: torch.Tensor, loss: torch.Tensor, grad: torch.Tensor, index: int) -> None:
-        if self.size:
-            self.items.append((z.detach().clone(), loss.detach(), grad.detach().clone(), index))
-            del self.items[:-self.size]
-
-    def clear(self) -> None:
-        self.items.clear()
-
-
-class BestSoFar:
-    """The lowest-loss image evaluated (clamped to [0, 1]) and its loss."""
-
-    def __init__(self, image: torch.Tensor, loss: float = math.inf) -> None:
-        self.image, self.loss = image, loss
-
-    def offer(self, image: torch.Tensor, loss: float) -> None:
-        if loss < self.loss:
-            self.image, self.loss = image, loss
 
 
 class FaultGuard:

@@ -203,3 +203,22 @@ def test_bad_flags_exit_2(argv: list[str], tmp_path: Path,
     err = capsys.readouterr().err
     assert err.startswith("ranvis") and err.count("\n") == 1, err
     assert not (tmp_path / "out" / "cells").exists()
+
+
+def test_cells_run_the_study_recipe_unless_the_plan_names_a_preset() -> None:
+    """A task that names no preset runs STUDY_RECIPES' (inversion and texture as the paper,
+    style with best); one that names a preset gets the library's defaults for the rest."""
+    base = Path(".")
+    plain = parse_plan({**_tables(), "task": [{"kind": "invert", "strides": [4]},
+                                              {"kind": "texture"}, {"kind": "style",
+                                               "styles": ["sample:gravel"]}]}, base)
+    opts = {t.kind: t.options for t in plain.tasks}
+    assert opts["invert"]["preset"] == "paper" and opts["invert"]["param"] == "auto"
+    assert opts["texture"]["preset"] == "paper" and opts["style"]["preset"] == "best"
+    named = parse_plan({**_tables(), "task": [{"kind": "invert", "strides": [4],
+                                               "options": {"preset": "best"}}]}, base)
+    assert named.tasks[0].options["preset"] == "best"
+    assert named.tasks[0].options["param"] is None  # the library's default: the preset decides
+    tuned = parse_plan({**_tables(), "task": [{"kind": "invert", "strides": [4],
+                                               "options": {"param": "pixel"}}]}, base)
+    assert tuned.tasks[0].options["preset"] == "paper" and tuned.tasks[0].options["param"] == "pixel"

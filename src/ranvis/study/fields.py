@@ -148,10 +148,24 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def task_options(fn: Callable[..., Any], given: Any, field: str) -> dict[str, Any]:
-    """Every option of ``fn`` (task_parameters) with its value: the library's default, or the
-    one given in the plan. InputError for an unknown name (listing the valid ones) or a value of
-    another type than the default's."""
+# The recipe a cell runs when its task's ``options`` name no ``preset`` (ranvis.presets):
+# inversion and texture as the paper (one network per cell, from white noise; inversion over
+# pixels up to stride 4 and the Fourier variable deeper), style transfer with the ``best`` recipe
+# (the paper's 100:1:1000 barely moves from the content). A plan that names a preset gets the
+# library's defaults for every other option.
+STUDY_RECIPES: dict[str, dict[str, Any]] = {
+    "invert": {"preset": "paper", "param": "auto"},
+    "texture": {"preset": "paper"},
+    "style": {"preset": "best"},
+}
+
+
+def task_options(fn: Callable[..., Any], given: Any, field: str,
+                 recipe: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every option of ``fn`` (task_parameters) with its value: the one given in the plan, else
+    ``recipe``'s when the plan names no ``preset`` (STUDY_RECIPES), else the library's default.
+    InputError for an unknown name (listing the valid ones) or a value of another type than the
+    default's."""
     if given is None:
         given = {}
     if not isinstance(given, dict):
@@ -165,4 +179,7 @@ def task_options(fn: Callable[..., Any], given: Any, field: str) -> dict[str, An
         if not _same_kind(v, params[k].default):
             raise InputError(f"{field}.{k} must be like its default {params[k].default!r}, "
                              f"got {v!r}")
-    return {k: _plain(given.get(k, p.default)) for k, p in params.items()}
+    out = {k: _plain(given.get(k, p.default)) for k, p in params.items()}
+    if "preset" not in given:
+        out.update({k: v for k, v in (recipe or {}).items() if k not in given and k in out})
+    return out

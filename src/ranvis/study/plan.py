@@ -226,7 +226,8 @@ def _task(t: dict[str, Any], i: int, images: Any, nets: tuple[NetChoice, ...], b
                 taps=tuple(F.str_list(t["taps"], f"{where}.taps")) if "taps" in t else (),
                 styles=tuple(F.image_refs(t["styles"], f"{where}.styles", base))
                 if "styles" in t else (),
-                options=F.task_options(fn, t.get("options"), f"{where}.options"),
+                options=F.task_options(fn, t.get("options"), f"{where}.options",
+                                       F.STUDY_RECIPES[kind]),
                 seeds=tuple(F.int_list(t["seeds"], f"{where}.seeds")) if "seeds" in t else None,
                 starts=tuple(F.int_list(t["starts"], f"{where}.starts"))
                 if "starts" in t else None)

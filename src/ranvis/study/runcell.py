@@ -38,17 +38,6 @@ def _options(settings: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in settings["options"].items()}
 
 
-# The recipe a cell runs unless its task's ``options`` say otherwise (ranvis.presets): inversion
-# and texture as the paper (one network per cell, from white noise; inversion over pixels up to
-# stride 4 and the Fourier variable deeper, as the first leaderboard measured), style transfer
-# with the ``best`` recipe (the paper's 100:1:1000 barely moves from the content).
-PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
-    "invert": {"preset": "paper", "param": "auto"},
-    "texture": {"preset": "paper"},
-    "style": {"preset": "best"},
-}
-
-
 def _run_task(job: dict[str, Any], device: str) -> tuple[Any, dict[str, float]]:
     import torch
 
@@ -59,7 +48,7 @@ def _run_task(job: dict[str, Any], device: str) -> tuple[Any, dict[str, float]]:
     image = torch.from_numpy(np.array(job["image"], dtype=np.float32))
     net = _net(s, job.get("weights"), device)
     common = {"net": net, "iters": s["iters"], "seed": s["start"], "device": device,
-              **PRESET_DEFAULTS[s["task"]], **_options(s)}
+              **_options(s)}
     if s["task"] == "invert":
         run = T.invert(image, list(s["taps"]), **common)
         return run, judges.inversion_scores(run, image)

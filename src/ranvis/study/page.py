@@ -52,12 +52,17 @@ def _img(src: str, title: str) -> str:
     return f'<img src="{escape(src)}" title="{escape(title)}" alt="{escape(title)}">'
 
 
+def _depth_order(d: Any) -> tuple[bool, float, str]:
+    """Strides in numeric order (4, 8, 16), then tap names in text order."""
+    return (isinstance(d, str), d if isinstance(d, int | float) else 0, str(d))
+
+
 def _grid(task: Task, table: list[dict[str, Any]], inputs: dict[str, str]) -> str:
     """Rows: networks; columns: images (inputs first); one table per depth for inversion."""
     rs = [r for r in table if r.get("task") == task.name and r["status"] != "no_cell"]
     by = "tap" if task.kind != "invert" or task.taps else "stride"
     out = []
-    for depth in sorted({r[by] for r in rs}, key=lambda d: (isinstance(d, str), str(d))):
+    for depth in sorted({r[by] for r in rs}, key=_depth_order):
         at = [r for r in rs if r[by] == depth]
         cols = list(dict.fromkeys((r["image"], r["style"]) for r in at))
         head = "".join(f"<th>{escape(i)}{' / ' + escape(s) if s else ''}</th>" for i, s in cols)

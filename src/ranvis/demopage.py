@@ -82,9 +82,9 @@ def page(rows: list[dict[str, Any]], seconds: float, size: int) -> str:
 after He, Wang &amp; Hopcroft, NIPS 2016. Inputs are scikit-image's bundled samples at {size} px
 (longer side); every result was computed in this run ({seconds:.0f} s in all). Each item shows
 its input(s), the result, its metrics and settings, and its loss per objective evaluation: the
-line joins the steps L-BFGS accepted, grey dots are its line-search trials. The iteration counts are demo-sized, fewer than the
-presets' defaults (inversion with preset best beyond pool2 runs 1000 by default), so the deep
-results are rougher than a full run's. Items ending in <i>-paper</i> use the paper's recipe
+line joins the steps L-BFGS accepted, grey dots are its line-search trials. The iteration
+counts are demo-sized, fewer than the presets' defaults (inversion with preset best beyond
+pool2 runs 1000 by default), so the deep results are rougher than a full run's. Items ending in <i>-paper</i> use the paper's recipe
 (<code>preset="paper"</code>) beside the default <i>best</i> one.</p>
 {''.join(_figure(r) for r in rows)}
 </body></html>

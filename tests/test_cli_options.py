@@ -65,10 +65,12 @@ def test_style_presets(tmp_path):
     paper = _run(tmp_path, "style", "sample:chelsea", "sample:brick", "--iters", "3",
                  "--preset", "paper", out="p.png")
     b, p = best["settings"], paper["settings"]
-    assert b["preset"] == "best" and b["color_match"] and b["nets"] == 2
+    assert b["preset"] == "best" and b["color_match"] and b["nets"] == 1
     assert b["content_layer"] == "conv3_1" and b["padding"] == "reflect"
-    assert b["ratio"] == [1.0, 1.0, 0.1] and b["factors_at"] == "start" and b["plateau"]
+    assert b["ratio"] == [3.0, 1.0, 1.0] and b["factors_at"] == "start" and b["plateau"]
+    assert b["tv_factor"] and 0.1 <= best["factors"]["tv"] <= 10  # brick: a grainy style
     assert p["preset"] == "paper" and not p["color_match"] and p["nets"] == 1
+    assert not p["tv_factor"] and "tv" not in paper["factors"]
     assert p["content_layer"] == "conv2_2" and p["padding"] == "zeros"
     assert p["ratio"] == [100.0, 1.0, 1000.0] and p["init"] == "noise" and p["plateau"] is None
 

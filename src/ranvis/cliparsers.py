@@ -96,7 +96,8 @@ def add_style(sub: Any) -> argparse.ArgumentParser:
                         "style preset; VGG: conv1_1..conv5_1)")
     s.add_argument("--ratio", type=ratio3, default=None, metavar="A:B:G",
                    help="alpha:beta:gamma = content:style:TV weights after the automatic "
-                        "factors; 'paper' = 100:1:1000 (default: the preset's; best 1:1:0.1, "
+                        "factors; 'paper' = 100:1:1000 (default: the preset's; best 3:1:1, gamma "
+                        "scaled by the style's smoothness; "
                         "paper 100:1:1000)")
     for name, what in (("content", "content term alpha"), ("style", "style terms beta"),
                        ("tv", "TV term gamma")):

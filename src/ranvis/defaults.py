@@ -11,7 +11,7 @@ ARCH = "vgg19"  # §2: the paper's network; every architecture of ranvis.nets ma
 # The taps each task reads by default (the paper's: texture conv1_1..conv4_1, style conv1_1..
 # conv5_1, content conv2_2) are each architecture's presets: ranvis.nets.catalog.
 # α:β:γ of eq. 9 as the benchmarks run it (the speed tables' style case; the task's own default
-# comes from ranvis.presets: best 1:1:0.1 with µ_l at the start, paper 100:1:1000). It was the
+# comes from ranvis.presets: best 3:1:1 with µ_l at the start, paper 100:1:1000). It was the
 # default before the presets, with µ_l at the zero representation. DEPARTURE from §3's 100:1:1000 (kept as PAPER_RATIO, CLI --ratio paper):
 # with ω, µ_l normalizing every term's input gradient (eq. 4, 8), α:β = 100:1 keeps the content
 # (measured: luminance SSIM 0.86-0.996 to the content, judge Gram distance to the style no lower

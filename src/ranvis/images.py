@@ -42,6 +42,11 @@ SAMPLES: dict[str, str] = {
     "hubble_deep_field": "image: Hubble deep field, stars and galaxies on black (1000x872)",
     "immunohistochemistry": "image: stained tissue, strongly coloured texture (512x512)",
     "colorwheel": "image: colour wheel (371x370)",
+    "retina": "image: retina fundus photograph, orange with red vessels (1411x1411)",
+    "moon": "photo: lunar surface, grayscale replicated to RGB (512x512)",
+    "page": "image: scanned page of text, bright and low-contrast, grayscale (384x191)",
+    "coins": "photo: coins on a table, grayscale replicated to RGB (384x303)",
+    "cell": "image: bright-field microscopy of a cell, grayscale (550x660)",
 }
 _SAMPLE_PREFIX = "sample:"
 _ALPHA_MODES = frozenset({"LA", "La", "PA", "RGBA", "RGBa"})

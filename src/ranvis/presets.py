@@ -26,8 +26,14 @@ Style transfer (eq. 9):
     0.1, the start; µ_l are measured at that start (each style term's mean input gradient is
     1 where the optimization begins, weighting.start_factors, instead of at the zero
     representation); the content tap is one scale deeper (VGG: conv3_1; others:
-    :func:`deep_content_tap`); two network draws; reflect padding (VGG); α:β:γ = 1:1:0.1; the
-    run stops when the loss has stopped improving (stopping.Plateau); two scales from 512 px.
+    :func:`deep_content_tap`); reflect padding (VGG); α:β:γ = 3:1:1 with γ scaled by the style's
+    smoothness (weighting.tv_factor: 0.2 · Var(style) / TV(style), clamped to 0.1–10); the run stops when
+    the loss has stopped improving (stopping.Plateau); two scales from 512 px. The TV factor
+    removes the high-frequency speckle that the earlier 1:1:0.1 left on smooth styles, which an
+    independent judge counted against the style (judge ratio 0.47 → 0.20 on the worst of 7
+    held-out pairs), without erasing a grainy style's own grain (gravel 0.28 → 0.09 against a
+    fixed γ = 3); α = 3 keeps the layout against it. One network draw: two measured no better
+    (worst of 7 pairs 0.316 / 0.708 against 0.315 / 0.744) at twice the time.
     Why, with numbers (the stall of the previous default and what each change did):
     benchmarks/README.md, "Style transfer".
 Texture synthesis (eq. 5–8):
@@ -70,10 +76,11 @@ class StyleRecipe:
     padding: str
     plateau: bool
     start_noise: float  # std of the noise added to an image start
+    tv_factor: bool = False  # γ scaled by the style's smoothness (weighting.tv_factor)
 
 
 PAPER_RATIO = (100.0, 1.0, 1000.0)  # α:β:γ, §3, as printed
-BEST_RATIO = (1.0, 1.0, 0.1)
+BEST_RATIO = (3.0, 1.0, 1.0)
 
 
 def check_preset(name: str) -> str:
@@ -99,7 +106,8 @@ def style_recipe(preset: str) -> StyleRecipe:
     """The style-transfer recipe of ``preset`` (module doc)."""
     if check_preset(preset) == "paper":
         return StyleRecipe(PAPER_RATIO, "noise", "zero", False, False, 1, "zeros", False, 0.0)
-    return StyleRecipe(BEST_RATIO, "content", "start", True, True, 2, "reflect", True, 0.1)
+    return StyleRecipe(BEST_RATIO, "content", "start", True, True, 1, "reflect", True, 0.1,
+                       tv_factor=True)
 
 
 def deep_content_tap(content: str, style: tuple[str, ...], strides: dict[str, int]) -> str:

@@ -75,3 +75,32 @@ def start_factors(objective: object, x: torch.Tensor, kind: str = "gram") -> dic
                                           "use another start (--init) or --preset paper")
         out[t.name] = 1.0 / mean_abs
     return out
+
+
+#: The TV factor's reference: a style whose squared neighbour differences are this fraction of its
+#: variance gets the TV weight γ as given (measured, issue 18: benchmarks/README.md "Style
+#: transfer"). Smooth paintings and photographs measure 0.004–0.14, grainy textures 0.23–2.6.
+TV_REFERENCE = 0.2
+TV_FACTOR_BOUNDS = (0.1, 10.0)
+
+
+def tv_factor(style: torch.Tensor, reference: float = TV_REFERENCE,
+              bounds: tuple[float, float] = TV_FACTOR_BOUNDS) -> float:
+    """The TV term's automatic factor for a style image ``style`` [1, 3, H, W] in [0, 1]:
+    ``reference · Var(style) / TV(style)``, clamped to ``bounds``; TV = losses.total_variation
+    (mean squared difference of adjacent pixels), Var the per-channel variance averaged over
+    channels. TV/Var says how much of the style's contrast lies between neighbouring pixels
+    (about 4 for white noise, near 0 for a smooth gradient), whatever its overall contrast.
+
+    The TV prior of eq. 9 removes the high-frequency speckle that a random network does not see;
+    but a texture's own grain is high-frequency too. Scaled this way, γ is strong for a smooth
+    style (a flat painting, fog: up to 10x) and weak for a grainy one (gravel, canvas, text, a
+    star field: down to 0.1x), so one γ serves both. A constant style counts as smooth. Style
+    transfer's ``best`` preset measures it on the main style at each scale.
+    """
+    from ranvis.losses import total_variation
+
+    x = style.detach().double()
+    tv, var = float(total_variation(x)), float(x.var(dim=(-2, -1)).mean())
+    lo, hi = bounds
+    return hi if tv <= 0 else min(hi, max(lo, reference * var / tv))

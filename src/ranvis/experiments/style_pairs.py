@@ -6,15 +6,18 @@ For each content/style pair: run ``transfer_style`` with a preset and score the 
   * style arrived: ratio d(result, style) / d(content, style), d the Gram distance on the
     independent judge network (texture_quality.judge_net: VGG-19 seed 7, max pooling, relu1_1 …
     relu5_1), which the transfer never uses; target ≤ 0.15.
-Prints one row per pair (and the worst of each), writes every result and a grid PNG
-(content, style, result per row). Images: a file name in ``--images`` (stem, any extension),
-a scikit-image sample name, or a style_quality.STYLES name.
+Prints one row per pair (and the worst of each), writes every result, ``pairs.json`` (the
+scores) and ``sheet-PRESET.png`` (content, style and captioned result of every pair; the README's
+style grid). Images: a file name in ``--images`` (stem, any extension), a scikit-image sample
+name, or a style_quality.STYLES name. ``--pairs``: a list, or a name of ``PAIR_SETS``.
 
+    python -m ranvis.experiments.style_pairs --pairs samples --out out/pairs   # README grid
     python -m ranvis.experiments.style_pairs --images DIR --pairs p1:s1,p2:s2 --out out/pairs
 """
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 from pathlib import Path
@@ -29,6 +32,15 @@ from ranvis.images import load, luminance, resize, save
 from ranvis.tasks import transfer_style
 
 DEFAULT_PAIRS = "chelsea:hubble,astronaut:ihc,coffee:retina,rocket:brick,camera:grass"
+#: Named pair lists. ``samples``: 12 pairs of scikit-image pictures (nothing to download), one
+#: per kind of style the issue names: dark and sparse (hubble), colourful (ihc, colorwheel,
+#: retina), monochrome textures (brick, grass, gravel, coins), bright or low-contrast (page,
+#: moon, cell), on colour and grey photographs.
+PAIR_SETS = {
+    "quick": DEFAULT_PAIRS,
+    "samples": DEFAULT_PAIRS + ",motorcycle:colorwheel,astronaut:gravel,coffee:page,rocket:moon,"
+               "motorcycle:cell,camera:immunohistochemistry,chelsea:coins",
+}
 
 
 def blurred_luminance(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -69,10 +81,32 @@ def grid(rows: list[list[torch.Tensor]], side: int) -> torch.Tensor:
     return torch.cat(tiles, 2)
 
 
+def sheet(rows: list[dict], images: list[list[torch.Tensor]], out: Path, columns: int = 2) -> None:
+    """``columns`` pairs side by side per row, each content | style | result, the result
+    captioned with its layout correlation and judge ratio."""
+    from matplotlib.figure import Figure
+
+    n_rows = math.ceil(len(rows) / columns)
+    fig = Figure(figsize=(3.3 * columns, 1.25 * n_rows + 0.1), dpi=110)
+    axes = fig.subplots(n_rows, 3 * columns, squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, (row, tiles) in enumerate(zip(rows, images, strict=True)):
+        r, c = divmod(i, columns)
+        names = (row["content"], row["style"], f"corr {row['corr']:.2f} · judge {row['ratio']:.2f}")
+        for k, (t, label) in enumerate(zip(tiles, names, strict=True)):
+            ax = axes[r, 3 * c + k]
+            ax.imshow(resize(t, (96, 96))[0].permute(1, 2, 0).clamp(0, 1).numpy())
+            ax.set_title(label, fontsize=6.5, pad=2)
+    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005, top=1 - 0.25 / n_rows,
+                        wspace=0.04, hspace=0.28)
+    fig.savefig(out, format="png")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     ap.add_argument("--images", type=Path, default=None)
-    ap.add_argument("--pairs", default=DEFAULT_PAIRS)
+    ap.add_argument("--pairs", default="quick", help="content:style,... or a PAIR_SETS name")
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--iters", type=int, default=300)
     ap.add_argument("--preset", default="best")
@@ -83,7 +117,8 @@ def main() -> None:
     a.out.mkdir(parents=True, exist_ok=True)
     judge, rows, worst = judge_net(), [], (math.inf, -math.inf)
     print("| content | style | corr | judge ratio | evals | stopped | s |\n|---|---|---|---|---|---|---|")
-    for pair in a.pairs.split(","):
+    scores: list[dict] = []
+    for pair in PAIR_SETS.get(a.pairs, a.pairs).split(","):
         c_name, s_name = pair.split(":")
         c, s = find_image(c_name, a.images, a.size), find_image(s_name, a.images, a.size)
         t0 = time.perf_counter()
@@ -97,8 +132,13 @@ def main() -> None:
               f"{rec['stopped']} | {secs:.0f} |", flush=True)
         save(run.image, str(a.out / f"{a.preset}-{c_name}-{s_name}.png"))
         rows.append([c, s, run.image])
+        scores.append({"content": c_name, "style": s_name, "corr": corr, "ratio": ratio,
+                       "evaluations": rec["iterations"], "stopped": rec["stopped"],
+                       "seconds": secs})
+        (a.out / f"pairs-{a.preset}.json").write_text(json.dumps(scores, indent=1))
     print(f"worst: corr {worst[0]:.3f}, judge ratio {worst[1]:.3f}")
     save(grid(rows, 128), str(a.out / f"grid-{a.preset}.png"))
+    sheet(scores, rows, a.out / f"sheet-{a.preset}.png")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from ranvis.tasks.common import (
     optimize_objective,
     resolve_arch,
 )
-from ranvis.weighting import start_factors
+from ranvis.weighting import start_factors, tv_factor
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ class Plan:
     """One style transfer's inputs and schedule: the taps, α:β:γ, the start, the scale sizes
     (W, H), coarsest first, and the iterations of each; ``factors``: where µ_l is measured
     ("zero": at the style, eq. 8; "start": at each scale's start image); ``start_noise``: std of
-    the noise added to an image start."""
+    the noise added to an image start; ``tv_factor``: γ times weighting.tv_factor of the main style
+    at each scale."""
 
     content: torch.Tensor
     styles: Sequence[torch.Tensor]
@@ -55,6 +56,7 @@ class Plan:
     seed: int
     factors: str = "zero"
     start_noise: float = 0.0
+    tv_factor: bool = False
 
 
 def _start(plan: Plan, xc: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
@@ -78,6 +80,10 @@ def _objective(models: list[FrozenNet], plan: Plan, xc: torch.Tensor, xs: list[t
             at_start = start_factors(obj, start, "gram")
             obj.terms = [replace(t, factor=at_start.get(t.name, t.factor)) for t in obj.terms]
             factors = {**factors, **{"style:" + k: v for k, v in at_start.items()}}
+        if plan.tv_factor:
+            main = xs[max(range(len(xs)), key=lambda i: plan.weights[i])]
+            factors = {**factors, "tv": tv_factor(main)}
+            obj.tv_weight *= factors["tv"]
         obj.net = model.as_dtype(dtype)
         members.append(obj)
         first = first or factors
@@ -142,7 +148,7 @@ def _recipe(preset: str, a: Arch, content: torch.Tensor, given: dict[str, Any], 
            "scales": P.style_scales(preset, max(content.shape[-2:]))}
     out.update({k: v for k, v in given.items() if v is not None})
     out["plateau"] = Plateau() if r.plateau else None
-    out["factors"], out["start_noise"] = r.factors, r.start_noise
+    out["factors"], out["start_noise"], out["tv_factor"] = r.factors, r.start_noise, r.tv_factor
     return out
 
 
@@ -196,7 +202,7 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     target = match_colors(content, main) if r["color_match"] else content
     plan = Plan(target, styles, w, r["content_layer"], r["style_layers"],
                 weights.apply(r["ratio"]), r["init"], style_scale, sizes, counts, seed,
-                r["factors"], r["start_noise"])
+                r["factors"], r["start_noise"], r["tv_factor"])
     settings = _settings(preset, r, plan, weights, models, net_seed, dtype, dev, styles, iters,
                          original_colors)
     settings["optimizer"] = optimizer
@@ -236,6 +242,7 @@ def _settings(preset: str, r: dict[str, Any], plan: Plan, weights: Weights,
             "weights": {"content": weights.content, "style": weights.style, "tv": weights.tv},
             "style_weights": plan.weights, "init": init, "start_noise": plan.start_noise,
             "color_match": r["color_match"], "factors_at": plan.factors,
+            "tv_factor": plan.tv_factor,
             "plateau": None if r["plateau"] is None else vars(r["plateau"]),
             "scales": len(plan.sizes), "scale_sizes": [list(s) for s in plan.sizes],
             "scale_iters": plan.counts, "style_scale": plan.style_scale,

@@ -17,6 +17,7 @@ name, or a style_quality.STYLES name. ``--pairs``: a list, or a name of ``PAIR_S
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import time
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from ranvis.experiments.style_quality import STYLES, gram_distance
 from ranvis.experiments.style_quality import image as named_image
@@ -87,7 +89,7 @@ def sheet(rows: list[dict], images: list[list[torch.Tensor]], out: Path, columns
     from matplotlib.figure import Figure
 
     n_rows = math.ceil(len(rows) / columns)
-    fig = Figure(figsize=(3.3 * columns, 1.25 * n_rows + 0.1), dpi=110)
+    fig = Figure(figsize=(3.3 * columns, 1.25 * n_rows + 0.1), dpi=100)
     axes = fig.subplots(n_rows, 3 * columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
@@ -100,7 +102,9 @@ def sheet(rows: list[dict], images: list[list[torch.Tensor]], out: Path, columns
             ax.set_title(label, fontsize=6.5, pad=2)
     fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005, top=1 - 0.25 / n_rows,
                         wspace=0.04, hspace=0.28)
-    fig.savefig(out, format="png")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    Image.open(buf).convert("RGB").save(out, format="png", optimize=True)
 
 
 def main() -> None:

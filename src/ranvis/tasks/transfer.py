@@ -72,6 +72,8 @@ def _objective(models: list[FrozenNet], plan: Plan, xc: torch.Tensor, xs: list[t
                start: torch.Tensor, dtype: torch.dtype) -> tuple[Ensemble, dict[str, float]]:
     """Eq. 9 at one scale on every network, averaged; the first network's factors."""
     members, first = [], None
+    main = xs[max(range(len(xs)), key=lambda i: plan.weights[i])]
+    tv = {"tv": tv_factor(main)} if plan.tv_factor else {}
     for model in models:
         obj, factors = S.style_objective(model, xc, xs, plan.weights,
                                          content_layer=plan.content_layer,
@@ -80,10 +82,9 @@ def _objective(models: list[FrozenNet], plan: Plan, xc: torch.Tensor, xs: list[t
             at_start = start_factors(obj, start, "gram")
             obj.terms = [replace(t, factor=at_start.get(t.name, t.factor)) for t in obj.terms]
             factors = {**factors, **{"style:" + k: v for k, v in at_start.items()}}
-        if plan.tv_factor:
-            main = xs[max(range(len(xs)), key=lambda i: plan.weights[i])]
-            factors = {**factors, "tv": tv_factor(main)}
-            obj.tv_weight *= factors["tv"]
+        if tv:
+            factors = {**factors, **tv}
+            obj.tv_weight *= tv["tv"]
         obj.net = model.as_dtype(dtype)
         members.append(obj)
         first = first or factors

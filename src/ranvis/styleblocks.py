@@ -36,6 +36,12 @@ def tv_weight(gamma: float, x: torch.Tensor) -> float:
     return gamma * x.numel()
 
 
+def main_style(styles: Sequence[torch.Tensor], weights: Sequence[float]) -> torch.Tensor:
+    """The style with the largest blend weight (the first of equals): where µ_l, the colour
+    match and the TV factor are measured (the paper has one style image)."""
+    return styles[max(range(len(styles)), key=lambda i: weights[i])]
+
+
 def scale_sizes(width: int, height: int, scales: int) -> list[tuple[int, int]]:
     """(W, H) of each scale, coarsest first: each scale halves the next; the last is (W, H)."""
     if scales < 1:
@@ -98,11 +104,11 @@ def style_objective(model: FrozenNet, content: torch.Tensor, styles: Sequence[to
     for s in styles:
         model.arch.check_input_size(s.shape[-2], s.shape[-1], style_layers)
     if factors is None:
-        main_style = styles[max(range(len(styles)), key=lambda i: weights[i])]
+        main = main_style(styles, weights)
         factors = {"content:" + k: v for k, v in
                    layer_factors(model, content, [content_layer], "content").items()}
         factors.update({"style:" + k: v for k, v in
-                        layer_factors(model, main_style, style_layers, "gram").items()})
+                        layer_factors(model, main, style_layers, "gram").items()})
     with torch.no_grad():
         fc = model(content, [content_layer])[content_layer]
     terms = [Term("content", content_layer, "content", fc, factors["content:" + content_layer],

@@ -6,7 +6,7 @@ For each content/style pair: run ``transfer_style`` with a preset and score the 
   * style arrived: ratio d(result, style) / d(content, style), d the Gram distance on the
     independent judge network (texture_quality.judge_net: VGG-19 seed 7, max pooling, relu1_1 …
     relu5_1), which the transfer never uses; target ≤ 0.15.
-Prints one row per pair (and the worst of each), writes every result, ``pairs.json`` (the
+Prints one row per pair (and the worst of each), writes every result, ``pairs-PRESET.json`` (the
 scores) and ``sheet-PRESET.png`` (content, style and captioned result of every pair; the README's
 style grid). Images: a file name in ``--images`` (stem, any extension), a scikit-image sample
 name, or a style_quality.STYLES name. ``--pairs``: a list, or a name of ``PAIR_SETS``.

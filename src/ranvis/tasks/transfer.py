@@ -72,8 +72,7 @@ def _objective(models: list[FrozenNet], plan: Plan, xc: torch.Tensor, xs: list[t
                start: torch.Tensor, dtype: torch.dtype) -> tuple[Ensemble, dict[str, float]]:
     """Eq. 9 at one scale on every network, averaged; the first network's factors."""
     members, first = [], None
-    main = xs[max(range(len(xs)), key=lambda i: plan.weights[i])]
-    tv = {"tv": tv_factor(main)} if plan.tv_factor else {}
+    tv = {"tv": tv_factor(S.main_style(xs, plan.weights))} if plan.tv_factor else {}
     for model in models:
         obj, factors = S.style_objective(model, xc, xs, plan.weights,
                                          content_layer=plan.content_layer,
@@ -199,7 +198,7 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     S.check_coarsest(a, sizes[0], [r["content_layer"], *r["style_layers"]], r["scales"])
     if resume is not None and r["scales"] > 1:
         raise InputError("--checkpoint continues single-scale runs only; use --scales 1")
-    main = styles[max(range(len(styles)), key=lambda i: w[i])]
+    main = S.main_style(styles, w)
     target = match_colors(content, main) if r["color_match"] else content
     plan = Plan(target, styles, w, r["content_layer"], r["style_layers"],
                 weights.apply(r["ratio"]), r["init"], style_scale, sizes, counts, seed,

@@ -101,24 +101,24 @@ def grid(rows: list[list[torch.Tensor]], side: int) -> torch.Tensor:
 
 def sheet(rows: list[dict], images: list[list[torch.Tensor]], out: Path, columns: int = 2) -> None:
     """``columns`` pairs side by side per row, each content | style | result, the result
-    captioned with its layout correlation and judge ratio."""
+    captioned with its layout correlation, judge ratio and floor."""
     from matplotlib.figure import Figure
 
     n_rows = math.ceil(len(rows) / columns)
-    fig = Figure(figsize=(3.3 * columns, 1.25 * n_rows + 0.1), dpi=100)
+    fig = Figure(figsize=(3.3 * columns, 1.4 * n_rows + 0.1), dpi=100)
     axes = fig.subplots(n_rows, 3 * columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for i, (row, tiles) in enumerate(zip(rows, images, strict=True)):
         r, c = divmod(i, columns)
-        names = (row["content"], row["style"], f"corr {row['corr']:.2f} · judge {row['ratio']:.2f} "
-                                             f"(floor {row['floor']:.2f})")
+        names = (row["content"], row["style"],
+                 f"corr {row['corr']:.2f} · judge {row['ratio']:.2f}\nfloor {row['floor']:.2f}")
         for k, (t, label) in enumerate(zip(tiles, names, strict=True)):
             ax = axes[r, 3 * c + k]
             ax.imshow(resize(t, (96, 96))[0].permute(1, 2, 0).clamp(0, 1).numpy())
             ax.set_title(label, fontsize=6.5, pad=2)
-    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005, top=1 - 0.25 / n_rows,
-                        wspace=0.04, hspace=0.28)
+    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005, top=1 - 0.35 / n_rows,
+                        wspace=0.04, hspace=0.42)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     Image.open(buf).convert("RGB").save(out, format="png", optimize=True)

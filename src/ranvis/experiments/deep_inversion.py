@@ -24,6 +24,7 @@ import torch
 from PIL import Image
 
 from ranvis.images import center_square, load, save
+from ranvis.record import atomic_write
 from ranvis.tasks import invert
 
 
@@ -74,9 +75,7 @@ def figure(photos: dict[str, torch.Tensor], layers: list[str], presets: list[str
                         hspace=0.45)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    tmp = out.with_suffix(".tmp")
-    Image.open(buf).convert("RGB").save(tmp, format="png", optimize=True)
-    tmp.replace(out)
+    atomic_write(out, lambda p: Image.open(buf).convert("RGB").save(p, format="png", optimize=True))
 
 
 def main() -> None:
@@ -108,9 +107,7 @@ def main() -> None:
                     image, r = run_one(img, layer, preset, a.iters, a.device)
                     save(image, a.out / f"{key}.png")
                     results[key] = {**asked, **r}
-                    tmp = done.with_suffix(".tmp")
-                    tmp.write_text(json.dumps(results, indent=1))
-                    tmp.replace(done)  # atomic: a kill never leaves a half-written file
+                    atomic_write(done, lambda p: p.write_text(json.dumps(results, indent=1)))
                 r = results[key]
                 print(f"| {name} | {layer} | {preset} | {r['psnr']:.2f} | {r['ssim']:.3f} | "
                       f"{r['feature_error']:.2e} | {r['evaluations']} | {r['seconds']:.0f} |",

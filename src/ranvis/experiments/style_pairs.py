@@ -37,6 +37,7 @@ from ranvis.experiments.style_quality import image as named_image
 from ranvis.experiments.texture_quality import judge_net
 from ranvis.images import load, luminance, resize, save
 from ranvis.nets.base import FrozenNet as Net
+from ranvis.record import atomic_write
 from ranvis.tasks import transfer_style
 
 DEFAULT_PAIRS = "chelsea:hubble,astronaut:ihc,coffee:retina,rocket:brick,camera:grass"
@@ -121,7 +122,7 @@ def sheet(rows: list[dict], images: list[list[torch.Tensor]], out: Path, columns
                         wspace=0.04, hspace=0.42)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    Image.open(buf).convert("RGB").save(out, format="png", optimize=True)
+    atomic_write(out, lambda p: Image.open(buf).convert("RGB").save(p, format="png", optimize=True))
 
 
 def run_pair(c: torch.Tensor, s: torch.Tensor, judge: Net, preset: str,
@@ -162,7 +163,8 @@ def main() -> None:
         save(image, str(a.out / f"{a.preset}-{c_name}-{s_name}.png"))
         rows.append([c, s, image])
         scores.append({"content": c_name, "style": s_name, **r})
-        (a.out / f"pairs-{a.preset}.json").write_text(json.dumps(scores, indent=1))
+        atomic_write(a.out / f"pairs-{a.preset}.json",
+                     lambda p: p.write_text(json.dumps(scores, indent=1)))
     print(f"worst: corr {min(r['corr'] for r in scores):.3f}, judge ratio "
           f"{max(r['ratio'] for r in scores):.3f}; pairs over 0.15 whose floor is over 0.15 too: "
           f"{sum(r['ratio'] > 0.15 and r['floor'] > 0.15 for r in scores)}")

@@ -18,7 +18,7 @@ from dataclasses import replace
 import torch
 
 from ranvis.errors import DegenerateGradientError
-from ranvis.losses import feature_loss, gram, gram_loss
+from ranvis.losses import feature_loss, gram, gram_loss, total_variation
 from ranvis.nets.base import FrozenNet
 
 
@@ -98,8 +98,6 @@ def tv_factor(style: torch.Tensor, reference: float = TV_REFERENCE,
     star field: down to 0.1x), so one γ serves both. A constant style counts as smooth. Style
     transfer's ``best`` preset measures it on the main style at each scale.
     """
-    from ranvis.losses import total_variation
-
     x = style.detach().double()
     tv, var = float(total_variation(x)), float(x.var(dim=(-2, -1)).mean())
     lo, hi = bounds

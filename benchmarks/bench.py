@@ -35,8 +35,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cases  # noqa: E402  (benchmarks/ is a folder of scripts, not a package)
 
-from ranvis import heap  # noqa: E402
 from ranvis.nets import ARCH_NAMES  # noqa: E402
+from ranvis.platform import heap  # noqa: E402
 from ranvis.tasks.common import Loop, _fits_keeping_freed  # noqa: E402
 
 MB = 1024 * 1024

@@ -24,15 +24,15 @@ import torch
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from ranvis import defaults as D
-from ranvis.images import sample
+from ranvis.io.images import sample
 from ranvis.nets import get_arch
 from ranvis.nets.base import FrozenNet as Net
 from ranvis.nets.spec import NetSpec
-from ranvis.objectives import Objective, Term
-from ranvis.optimize import optimize
-from ranvis.styleblocks import tv_weight
+from ranvis.objectives.terms import Objective, Term
+from ranvis.objectives.weighting import layer_factors
+from ranvis.optim.loop import optimize
 from ranvis.tasks import gram_terms, noise
-from ranvis.weighting import layer_factors
+from ranvis.tasks.styleblocks import tv_weight
 
 
 def _load_naive():  # loaded by path: benchmarks/ is not a package
@@ -156,7 +156,7 @@ def sync(device: torch.device) -> None:
 
 def time_ranvis(case: Case, k: int, objective: object = None, optimize_fn: object = None,
                 fill: bool = True) -> float:
-    """Seconds per iteration (= per objective evaluation) of ``ranvis.optimize`` over k steady-state
+    """Seconds per iteration (= per objective evaluation) of ``ranvis.optim.loop`` over k steady-state
     evaluations, median of the intervals between callbacks. Timing starts once 3 L-BFGS steps
     are done (with ``fill``, the history is then padded to its full length: a line-search step
     can take several evaluations, so counting evaluations alone is not enough).

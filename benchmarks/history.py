@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ranvis import defaults as D
 from ranvis import tasks
-from ranvis.images import sample
+from ranvis.io.images import sample
 
 STYLE_PAIRS = [("astronaut", "coffee"), ("chelsea", "immunohistochemistry"),
                ("rocket", "gravel"), ("motorcycle", "brick")]

@@ -83,7 +83,7 @@ class StyleLoss(nn.Module):
 
 
 def total_variation(x: torch.Tensor) -> torch.Tensor:
-    """(Σ(Δx)² + Σ(Δy)²) / numel, the same normalization as ranvis.losses.total_variation."""
+    """(Σ(Δx)² + Σ(Δy)²) / numel, the same normalization as ranvis.objectives.losses.total_variation."""
     dx = x[:, :, :, 1:] - x[:, :, :, :-1]
     dy = x[:, :, 1:, :] - x[:, :, :-1, :]
     return ((dx ** 2).sum() + (dy ** 2).sum()) / x.numel()

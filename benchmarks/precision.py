@@ -25,13 +25,13 @@ from typing import Any
 
 import torch
 
-from ranvis import styleblocks as S
 from ranvis.experiments import style_quality as SQ
 from ranvis.experiments import texture_quality as TQ
 from ranvis.nets import get_arch
-from ranvis.objectives import Objective
+from ranvis.objectives.terms import Objective
+from ranvis.objectives.weighting import layer_factors
 from ranvis.tasks import gram_terms, make_net, synthesize_texture, transfer_style
-from ranvis.weighting import layer_factors
+from ranvis.tasks import styleblocks as S
 
 VGG19 = get_arch("vgg19")  # the paper's network, the one these studies measured
 
@@ -99,13 +99,13 @@ def texture_rows(sources: list[str], size: int, iters: int) -> list[dict[str, An
 
 
 def _fit(x: torch.Tensor, size: int) -> torch.Tensor:
-    from ranvis.images import center_square
+    from ranvis.io.images import center_square
 
     return center_square(x, size)
 
 
 def _ssim(a: torch.Tensor, b: torch.Tensor) -> float:
-    from ranvis.metrics import ssim
+    from ranvis.objectives.metrics import ssim
 
     return ssim(a, b)
 

@@ -21,10 +21,10 @@ import cases
 import torch
 
 from ranvis import defaults as D
-from ranvis import styleblocks as S
 from ranvis.nets import get_arch
-from ranvis.optimize import Step
+from ranvis.optim.loop import Step
 from ranvis.tasks import make_net, transfer_style
+from ranvis.tasks import styleblocks as S
 
 VGG19 = get_arch("vgg19")  # the paper's network, the one these studies measured
 

@@ -18,13 +18,13 @@ import time
 
 import torch
 
-from ranvis.images import sample
-from ranvis.metrics import feature_error, l2_distance
+from ranvis.io.images import sample
 from ranvis.nets import get_arch
 from ranvis.nets.spec import NetSpec
 from ranvis.nets.vgg import Net
-from ranvis.stacking import candidate_seed, draw_weights
+from ranvis.objectives.metrics import feature_error, l2_distance
 from ranvis.tasks import invert
+from ranvis.tasks.stacking import candidate_seed, draw_weights
 
 VGG19 = get_arch("vgg19")
 WEIGHTED = VGG19.weighted()

@@ -1,4 +1,4 @@
-"""The top-level API (ranvis.api, ranvis.coerce): every image form a user holds is accepted, bad
+"""The top-level API (ranvis.api, ranvis.io.coerce): every image form a user holds is accepted, bad
 ones are refused with an InputError naming the expected form, one style or a list, a short repr,
 and ``import ranvis`` stays torch-free. 32 px images, a few iterations."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 import ranvis
-from ranvis.coerce import EXPECTED
+from ranvis.io.coerce import EXPECTED
 
 SRC = str(Path(ranvis.__file__).resolve().parents[1])
 FAST = {"size": 32, "iters": 2, "device": "cpu"}

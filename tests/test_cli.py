@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import ranvis
-from ranvis import cli
+from ranvis.cli import commands as cli
 from ranvis.nets import get_arch
 from ranvis.nets.spec import NetSpec
 
@@ -64,7 +64,7 @@ def test_import_has_no_side_effects(tmp_path):
     work, home = tmp_path / "work", tmp_path / "home"
     work.mkdir()
     home.mkdir()
-    code = ("import sys, ranvis, ranvis.cli, ranvis.defaults, ranvis.errors\n"
+    code = ("import sys, ranvis, ranvis.cli.commands, ranvis.defaults, ranvis.errors\n"
             f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
             "assert not heavy, heavy\n"
             "print(ranvis.__version__)\n")
@@ -203,7 +203,7 @@ def test_save_every_writes_snapshots(tmp_path):
 
 
 def test_interrupt_writes_best_so_far_and_exits_130(tmp_path, monkeypatch):
-    from ranvis import callbacks
+    from ranvis.optim import callbacks
 
     original = callbacks.Progress.__call__
 

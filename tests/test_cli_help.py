@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from ranvis import cli
+from ranvis.cli import commands as cli
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:

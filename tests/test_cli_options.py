@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ranvis import cli
-from ranvis.cliargs import PEER_FLAGS
-from ranvis.images import load, sample, save
+from ranvis.cli import commands as cli
+from ranvis.cli.args import PEER_FLAGS
+from ranvis.io.images import load, sample, save
 
 BASE = ["--size", "32", "--device", "cpu"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from browser import check_page
 
-from ranvis import demo
+from ranvis.cli import demo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,7 +59,7 @@ def test_readme_sheets_from_a_gallery(gallery, tmp_path):
 
 
 def test_gallery_has_paper_twins_and_readable_settings():
-    from ranvis.demopage import readable
+    from ranvis.cli.demopage import readable
 
     names = [i.name for i in demo.gallery_items()]
     assert "invert-pool4-paper" in names and "style-chelsea-hubble-paper" in names

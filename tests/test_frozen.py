@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ranvis import frozen
+from ranvis.nets import frozen
 from ranvis.nets.spec import NetSpec
 from ranvis.nets.vgg import Net, layers_of
 
@@ -148,8 +148,8 @@ def test_bf16_style_and_texture_run_and_say_so():
 
 def test_lbfgs_history_is_capped_by_memory_and_matches_the_estimate():
     from ranvis import defaults as D
-    from ranvis.memory import lbfgs_pairs
-    from ranvis.optimize import lbfgs_history
+    from ranvis.optim.loop import lbfgs_history
+    from ranvis.platform.memory import lbfgs_pairs
 
     for side in (8, 256, 1024, 1337, 1338, 2048, 8192):
         n = 3 * side * side
@@ -165,7 +165,7 @@ def test_lbfgs_history_is_capped_by_memory_and_matches_the_estimate():
 
 def test_style_keeps_its_own_lbfgs_history_in_the_record_and_the_estimate():
     from ranvis import defaults as D
-    from ranvis.memory import estimate_bytes
+    from ranvis.platform.memory import estimate_bytes
     from ranvis.tasks import synthesize_texture, transfer_style
 
     c = torch.rand(1, 3, 16, 16)

@@ -1,4 +1,4 @@
-"""Tests for ranvis.images: loading every Pillow mode, resize, atomic save, samples, YIQ."""
+"""Tests for ranvis.io.images: loading every Pillow mode, resize, atomic save, samples, YIQ."""
 
 import struct
 import zlib
@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from ranvis import images
 from ranvis.errors import InputError
+from ranvis.io import images
 
 
 def _check(img: torch.Tensor, h: int, w: int) -> None:

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from ranvis.errors import InputError
-from ranvis.images import sample
+from ranvis.io.images import sample
 from ranvis.nets.spec import NetSpec
 from ranvis.nets.vgg import Net
+from ranvis.objectives.weighting import layer_factors
 from ranvis.tasks import invert, noise, resolve_device
-from ranvis.weighting import layer_factors
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,9 @@
-"""Tests for ranvis.losses: feature_loss (eq. 1) and total_variation, by hand and by gradcheck."""
+"""Tests for ranvis.objectives.losses: feature_loss (eq. 1) and total_variation, by hand and by gradcheck."""
 
 import pytest
 import torch
 
-from ranvis.losses import feature_loss, total_variation
+from ranvis.objectives.losses import feature_loss, total_variation
 
 
 def test_feature_loss_by_hand_one_map():

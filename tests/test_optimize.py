@@ -1,17 +1,17 @@
-"""Tests for ranvis.optimize: the loop, one evaluation per iteration, callbacks, best image."""
+"""Tests for ranvis.optim.loop: the loop, one evaluation per iteration, callbacks, best image."""
 
 import math
 
 import pytest
 import torch
 
-from ranvis.images import sample
+from ranvis.io.images import sample
 from ranvis.nets.spec import NetSpec
 from ranvis.nets.vgg import Net
-from ranvis.objectives import Objective, Term
-from ranvis.optimize import Step, optimize
+from ranvis.objectives.terms import Objective, Term
+from ranvis.objectives.weighting import layer_factors
+from ranvis.optim.loop import Step, optimize
 from ranvis.tasks import noise
-from ranvis.weighting import layer_factors
 
 
 class Counted:
@@ -193,7 +193,7 @@ def test_bad_optimizer_name():
 def test_loop_unchanged_by_its_decomposition():
     """Golden losses of an L-BFGS run with two injected faults, recorded before optimize() was
     split into named pieces: the same evaluations, restarts and convergence, value for value."""
-    from ranvis.optimize import optimize as opt
+    from ranvis.optim.loop import optimize as opt
 
     target = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
     calls = [0]
@@ -215,7 +215,7 @@ def test_loop_unchanged_by_its_decomposition():
 
 
 def test_eval_cache_best_so_far_and_fault_guard():
-    from ranvis.optimize import BestSoFar, EvalCache, FaultGuard, Result
+    from ranvis.optim.loop import BestSoFar, EvalCache, FaultGuard, Result
 
     cache = EvalCache(2)
     pts = [torch.full((2,), float(v)) for v in range(3)]

@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ranvis.color import match_colors
-from ranvis.losses import alpha_norm, tv_norm
-from ranvis.objectives import Ensemble, Objective, Term
-from ranvis.params import UpsampleParam
-from ranvis.stopping import Plateau
+from ranvis.objectives.color import match_colors
+from ranvis.objectives.losses import alpha_norm, tv_norm
+from ranvis.objectives.terms import Ensemble, Objective, Term
+from ranvis.optim.params import UpsampleParam
+from ranvis.optim.stopping import Plateau
 from ranvis.tasks import make_net
 from ranvis.tasks.stages import coarse_to_fine
 

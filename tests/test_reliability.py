@@ -24,12 +24,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from ranvis import cli, images
-from ranvis.checkpoint import load_resume
+from ranvis.cli import commands as cli
 from ranvis.errors import InputError
-from ranvis.memory import available_bytes, check_memory, estimate_bytes
+from ranvis.io import images
 from ranvis.nets.spec import NetSpec
-from ranvis.optimize import Resume, optimize
+from ranvis.optim.checkpoint import load_resume
+from ranvis.optim.loop import Resume, optimize
+from ranvis.platform.memory import available_bytes, check_memory, estimate_bytes
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 RUN = ["--size", "32", "--layer", "conv1_2"]  # a fast real inversion
@@ -161,7 +162,7 @@ def test_missing_output_directory_is_created(fx, tmp_path):
 
 
 def test_check_writable_accepts_output_directories(tmp_path):
-    from ranvis.record import check_writable
+    from ranvis.io.record import check_writable
 
     check_writable(tmp_path)  # an existing directory: e.g. reproduce -o REPORT_DIR
     check_writable(tmp_path / "new" / "dir")
@@ -410,7 +411,7 @@ def test_fault_at_a_point_recovers_from_the_last_evaluated_point():
 
 @pytest.mark.parametrize(("nan_at", "status"), [({3}, 0), (set(range(3, 99)), 3)])
 def test_cli_reports_numerical_faults(fx, tmp_path, capsys, monkeypatch, nan_at, status):
-    from ranvis.objectives import Objective
+    from ranvis.objectives.terms import Objective
 
     real = Objective.__call__
     calls = {"n": 0}
@@ -470,7 +471,7 @@ def test_keep_freed_memory_is_safe_to_call_and_allocations_still_work():
     """glibc: large blocks come from the heap afterwards; elsewhere a no-op returning False."""
     import platform
 
-    from ranvis.heap import keep_freed_memory
+    from ranvis.platform.heap import keep_freed_memory
 
     ok = keep_freed_memory()
     assert isinstance(ok, bool)
@@ -487,8 +488,9 @@ def test_memory_policy_keeps_freed_memory_where_it_fits(monkeypatch):
     estimate *with* the kept heap fits (runs with lean layers are asked: there the heap kept
     doubled the peak). Library use (keep_freed=False, the default) never changes the allocator."""
     from ranvis import defaults as D
-    from ranvis import heap, memory, tasks
-    from ranvis.images import sample
+    from ranvis import tasks
+    from ranvis.io.images import sample
+    from ranvis.platform import heap, memory
 
     calls: list[bool] = []
     monkeypatch.setattr(heap, "keep_freed_memory", lambda: calls.append(True) or True)
@@ -528,7 +530,7 @@ def test_checkpoint_takes_in_the_evaluation_a_signal_cut_off(tmp_path):
     run after optimize() counted the evaluation but before the checkpoint saw it; finish()
     syncs the checkpoint with the result, so a continuation resumes from what the record says
     (it once resumed one iteration short: seen in test_signal_writes_best_so_far)."""
-    from ranvis.checkpoint import Checkpoint
+    from ranvis.optim.checkpoint import Checkpoint
 
     target = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 from browser import check_page
 
-from ranvis.cli import main
+from ranvis.cli.commands import main
 from ranvis.experiments import common, fig4, fig12, report, report_html
 from ranvis.nets.spec import NetSpec
 from ranvis.nets.vgg import Net

@@ -9,13 +9,13 @@ from dataclasses import replace
 import pytest
 import torch
 
-from ranvis import stacking
-from ranvis.cli import main
+from ranvis.cli.commands import main
 from ranvis.errors import InputError
 from ranvis.nets import get_arch
 from ranvis.nets.spec import NetSpec
 from ranvis.nets.vgg import Net
-from ranvis.stacking import BuildSettings, build, cache_path, candidate_seed, draw_weights
+from ranvis.tasks import stacking
+from ranvis.tasks.stacking import BuildSettings, build, cache_path, candidate_seed, draw_weights
 
 VGG19 = get_arch("vgg19")
 WEIGHTED = VGG19.weighted()

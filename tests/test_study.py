@@ -20,7 +20,7 @@ from browser import check_page
 from PIL import Image
 
 import ranvis
-from ranvis.cli import main
+from ranvis.cli.commands import main
 from ranvis.study import load_plan
 from ranvis.study.cells import expand
 from ranvis.study.executors import LocalPool

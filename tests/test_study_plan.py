@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ranvis.cli import main
+from ranvis.cli.commands import main
 from ranvis.errors import InputError
 from ranvis.nets import get_arch
 from ranvis.study import load_plan, parse_plan

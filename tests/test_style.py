@@ -8,11 +8,11 @@ import json
 import pytest
 import torch
 
-from ranvis import styleblocks as S
-from ranvis.cli import main
+from ranvis.cli.commands import main
 from ranvis.errors import InputError
-from ranvis.images import load, resize, rgb_to_yiq, sample, save
+from ranvis.io.images import load, resize, rgb_to_yiq, sample, save
 from ranvis.tasks import make_net, transfer_style
+from ranvis.tasks import styleblocks as S
 
 LAYERS = ["conv1_1", "conv2_1"]
 KW = {"style_layers": LAYERS, "iters": 4, "device": "cpu", "seed": 3}
@@ -103,7 +103,7 @@ def test_init_content_starts_at_the_content(imgs):
 
 def test_tv_is_a_plain_sum_so_gamma_means_the_same_at_every_size():
     """γ·Σ(Δx)²: the per-pixel gradient of the TV term does not depend on the image size."""
-    from ranvis.losses import total_variation
+    from ranvis.objectives.losses import total_variation
 
     g = torch.Generator().manual_seed(0)
     grads = []
@@ -164,7 +164,7 @@ def test_cli_style_rejects_bad_input(tmp_path, capsys):
 
 def test_cli_ratio_paper_is_the_papers(tmp_path):
     from ranvis import defaults as D
-    from ranvis.cliargs import ratio3
+    from ranvis.cli.args import ratio3
 
     assert ratio3("paper") == D.PAPER_RATIO == (100.0, 1.0, 1000.0)
 
@@ -219,7 +219,7 @@ def test_style_terms_keep_falling_past_evaluation_20():
 def test_tv_factor_is_strong_for_smooth_styles_and_weak_for_grainy_ones():
     """weighting.tv_factor: reference·Var/TV of the style, clamped; smooth → large, grainy →
     small, whatever the contrast."""
-    from ranvis.weighting import TV_FACTOR_BOUNDS, TV_REFERENCE, tv_factor
+    from ranvis.objectives.weighting import TV_FACTOR_BOUNDS, TV_REFERENCE, tv_factor
 
     ramp = torch.linspace(0, 1, 64).view(1, 1, 1, 64).expand(1, 3, 64, 64)
     gravel = resize(sample("gravel"), 64)
@@ -239,7 +239,7 @@ def test_tv_factor_is_strong_for_smooth_styles_and_weak_for_grainy_ones():
 def test_best_style_scales_tv_by_the_styles_smoothness(imgs):
     """The record's "tv" factor is tv_factor of the style at the run's scale; the objective's TV
     weight is γ·numel·factor (a smooth style gets a stronger TV than a grainy one)."""
-    from ranvis.weighting import tv_factor
+    from ranvis.objectives.weighting import tv_factor
 
     c = resize(sample("chelsea"), 32)
     ramp = torch.stack(torch.meshgrid(torch.linspace(0, 1, 32), torch.linspace(1, 0, 32),

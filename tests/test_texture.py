@@ -7,15 +7,15 @@ import pytest
 import torch
 from PIL import Image
 
-from ranvis.cli import main
+from ranvis.cli.commands import main
 from ranvis.errors import InputError
-from ranvis.images import sample
-from ranvis.losses import feature_distance, feature_loss, gram, gram_distance, gram_loss
+from ranvis.io.images import sample
 from ranvis.nets.spec import NetSpec
 from ranvis.nets.vgg import Net
-from ranvis.objectives import Term, gram_target
+from ranvis.objectives.losses import feature_distance, feature_loss, gram, gram_distance, gram_loss
+from ranvis.objectives.terms import Term, gram_target
+from ranvis.objectives.weighting import layer_factors
 from ranvis.tasks import synthesize_texture
-from ranvis.weighting import layer_factors
 
 LAYERS = ["conv1_1", "conv2_1"]
 

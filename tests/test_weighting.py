@@ -1,12 +1,12 @@
-"""Tests for ranvis.weighting: ω_l (eq. 4) against a float64 central-difference gradient."""
+"""Tests for ranvis.objectives.weighting: ω_l (eq. 4) against a float64 central-difference gradient."""
 
 import pytest
 import torch
 
-from ranvis.losses import feature_loss
 from ranvis.nets.spec import NetSpec
 from ranvis.nets.vgg import Net
-from ranvis.weighting import layer_factors
+from ranvis.objectives.losses import feature_loss
+from ranvis.objectives.weighting import layer_factors
 
 
 def _net64(upto: list[str]) -> Net:

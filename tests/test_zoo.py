@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ranvis.errors import InputError
-from ranvis.images import sample
+from ranvis.io.images import sample
 from ranvis.nets import ARCH_NAMES, get_arch
 from ranvis.nets.draw import normal_weights
 from ranvis.nets.spec import NetSpec
@@ -196,7 +196,7 @@ def test_trained_weights_of_a_zoo_architecture(tmp_path):
 def test_memory_footprint_from_the_meta_pass(monkeypatch):
     """The memory estimate's per-tap sizes are the real outputs' (resnet18 at 48x64 px), grow
     with the image, and a run too large for the memory left is refused naming a size."""
-    from ranvis.memory import check_memory, estimate_bytes
+    from ranvis.platform.memory import check_memory, estimate_bytes
 
     arch = get_arch("resnet18")
     fp = arch.footprint(48, 64, ["layer1", "layer2"])

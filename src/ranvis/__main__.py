@@ -1,6 +1,6 @@
 """``python -m ranvis`` = the ``ranvis`` command."""
 import sys
 
-from ranvis.cli import main
+from ranvis.cli.commands import main
 
 sys.exit(main())

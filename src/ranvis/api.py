@@ -19,10 +19,10 @@ from typing import Any
 import torch
 from PIL import Image
 
-from ranvis.coerce import describe_source, to_image
 from ranvis.errors import InputError
+from ranvis.io.coerce import describe_source, to_image
+from ranvis.io.record import metric_summary
 from ranvis.nets.spec import NetSpec
-from ranvis.record import metric_summary
 
 Size = int | tuple[int, int] | None
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -40,15 +40,15 @@ class Result:
     @property
     def pil(self) -> Image.Image:
         """The image as an RGB PIL image (8 bits per channel)."""
-        from ranvis.images import to_pil
+        from ranvis.io.images import to_pil
 
         return to_pil(self.image)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the image (.png, .jpg or .jpeg) and, beside it, PATH.json (the run record) and
         PATH-loss.png, as the ``ranvis`` command does; returns the image's path."""
-        from ranvis.record import save_run
-        from ranvis.runtime import _environment
+        from ranvis.cli.runtime import _environment
+        from ranvis.io.record import save_run
 
         p = Path(path)
         if p.suffix.lower() not in _IMAGE_SUFFIXES or not p.stem:
@@ -91,7 +91,7 @@ def _run(task: Callable[..., Any], args: tuple[Any, ...], opts: dict[str, Any],
     """Call ``task`` with a tqdm bar of ``total`` iterations when ``progress``; wrap the Run."""
     bar = None
     if progress:
-        from ranvis.callbacks import Progress
+        from ranvis.optim.callbacks import Progress
 
         bar = Progress(total, task.__name__)
         opts = {**opts, "callbacks": [*opts.get("callbacks", ()), bar]}
@@ -208,7 +208,7 @@ def build_net(reference: str | os.PathLike[str], out: str | os.PathLike[str] | N
               device: str = "cpu", progress: bool = False, **settings: Any) -> NetSpec:
     """Build a stacked random network (the paper's ranVGG, §2): layer by layer, keep the random
     draw that reconstructs ``reference`` (a file path or "sample:NAME") best. ``settings``:
-    the fields of ranvis.stacking.BuildSettings (``arch``, ``candidates``, ``size``, ``iters``,
+    the fields of ranvis.tasks.stacking.BuildSettings (``arch``, ``candidates``, ``size``, ``iters``,
     ``layers``, ``upto``, ``seed``, ...), its defaults when left out; the default build searches
     every layer of VGG-19 (tens of minutes on a CPU): ``upto`` and ``layers="conv"`` make it
     shorter. Returns the :class:`NetSpec` (a network is its seeds: ``spec.save(path)``,
@@ -220,7 +220,7 @@ def build_net(reference: str | os.PathLike[str], out: str | os.PathLike[str] | N
         spec = ranvis.build_net("sample:chelsea", upto="conv2_1", candidates=2, iters=10)
         r = ranvis.invert("sample:coffee", "pool2", net=spec, size=64, iters=20)
     """
-    from ranvis.stacking import BuildSettings, build
+    from ranvis.tasks.stacking import BuildSettings, build
 
     if not isinstance(reference, str | os.PathLike):
         raise InputError(f"build_net's reference must be a file path or 'sample:NAME' (the spec "
@@ -258,7 +258,7 @@ def save_image(image: Any, path: str | os.PathLike[str]) -> Path:
         ranvis.save_image(x, "coffee-64.png")
     """
     p = Path(path)
-    from ranvis.images import save
+    from ranvis.io.images import save
 
     save(to_image(image), p)
     return p

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ranvis.errors import InputError
-from ranvis.images import center_square, sample
+from ranvis.io.images import center_square, sample
 from ranvis.nets.base import FrozenNet as Net
 from ranvis.nets.spec import NetSpec
 from ranvis.nets.trained import load_trained
@@ -118,7 +118,7 @@ def pyplot() -> Any:
 
 def save_figure(fig: Any, path: Path) -> None:
     """Write a matplotlib figure as PNG atomically and close it."""
-    from ranvis.record import atomic_write
+    from ranvis.io.record import atomic_write
 
     atomic_write(path, lambda p: fig.savefig(p, format="png"))
     pyplot().close(fig)

@@ -23,8 +23,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from ranvis.images import center_square, load, save
-from ranvis.record import atomic_write
+from ranvis.io.images import center_square, load, save
+from ranvis.io.record import atomic_write
 from ranvis.tasks import invert
 
 

@@ -81,7 +81,7 @@ def _plot(path: Path, rows: list[dict[str, Any]], groups: list[str], layers: tup
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ranvis.record import atomic_write
+    from ranvis.io.record import atomic_write
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
     width = 0.8 / len(groups)
@@ -273,7 +273,7 @@ def markdown(res: dict[str, Any]) -> str:
 if __name__ == "__main__":
     import argparse
 
-    from ranvis.record import write_json
+    from ranvis.io.record import write_json
 
     ap = argparse.ArgumentParser(description="Figure 3 (stacked vs plain random VGG-19)")
     ap.add_argument("out_dir", type=Path)

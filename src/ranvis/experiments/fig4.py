@@ -17,7 +17,6 @@ from typing import Any
 import torch
 
 from ranvis import defaults as D
-from ranvis.callbacks import History
 from ranvis.experiments.common import (
     NetRow,
     choose_photos,
@@ -27,11 +26,12 @@ from ranvis.experiments.common import (
     save_figure,
     stacked_reference,
 )
-from ranvis.losses import feature_loss
-from ranvis.metrics import feature_error, psnr
 from ranvis.nets import get_arch
 from ranvis.nets.base import FrozenNet as Net
-from ranvis.optimize import Step
+from ranvis.objectives.losses import feature_loss
+from ranvis.objectives.metrics import feature_error, psnr
+from ranvis.optim.callbacks import History
+from ranvis.optim.loop import Step
 from ranvis.tasks import invert, resolve_device
 
 ARCH = get_arch(D.ARCH)  # the paper's VGG-19

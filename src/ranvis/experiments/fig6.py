@@ -34,7 +34,7 @@ def draw_grid(path: Path, contents: Mapping[str, torch.Tensor], styles: Mapping[
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ranvis.record import atomic_write
+    from ranvis.io.record import atomic_write
 
     nr, nc = len(contents) + 1, len(styles) + 1
     fig, axes = plt.subplots(nr, nc, squeeze=False, figsize=(1.7 * nc, 1.7 * nr), dpi=110)
@@ -114,7 +114,7 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None,
     tasks.transfer_style (ratio, scales, init, ...).
     """
     from ranvis.experiments.style_quality import image, judge_net
-    from ranvis.images import resize
+    from ranvis.io.images import resize
     from ranvis.tasks import resolve_device
 
     t0 = time.perf_counter()

@@ -145,8 +145,8 @@ def reproduce(out_dir: str | Path, quick: bool, trained_weights: str | Path | No
     every module that accepts them (tests use tiny values). ``trained_weights``: a local
     torchvision VGG-19 state dict, loaded once (``nets.trained.load_trained``, never downloads).
     """
+    from ranvis.io.record import atomic_write, write_json
     from ranvis.nets.trained import load_trained
-    from ranvis.record import atomic_write, write_json
     from ranvis.tasks import resolve_device
 
     out = Path(out_dir)

@@ -35,9 +35,9 @@ from PIL import Image
 from ranvis.experiments.style_quality import STYLES, gram_distance
 from ranvis.experiments.style_quality import image as named_image
 from ranvis.experiments.texture_quality import judge_net
-from ranvis.images import load, luminance, resize, save
+from ranvis.io.images import load, luminance, resize, save
+from ranvis.io.record import atomic_write
 from ranvis.nets.base import FrozenNet as Net
-from ranvis.record import atomic_write
 from ranvis.tasks import transfer_style
 
 DEFAULT_PAIRS = "chelsea:hubble,astronaut:ihc,coffee:retina,rocket:brick,camera:grass"

@@ -25,7 +25,7 @@ import torch
 
 from ranvis.experiments.texture_quality import JUDGE_LAYERS, JUDGE_POOL, JUDGE_SEED, judge_net
 from ranvis.experiments.texture_quality import gram_distance as texture_distance
-from ranvis.images import from_pil, luminance, resize, sample
+from ranvis.io.images import from_pil, luminance, resize, sample
 from ranvis.nets.base import FrozenNet as Net
 
 CONTENTS = ("astronaut", "chelsea", "coffee", "rocket", "camera")

@@ -25,10 +25,10 @@ from typing import Any
 import torch
 
 from ranvis import defaults as D
-from ranvis.losses import feature_loss, gram_loss
 from ranvis.nets import get_arch
 from ranvis.nets.base import FrozenNet as Net
-from ranvis.objectives import gram_target
+from ranvis.objectives.losses import feature_loss, gram_loss
+from ranvis.objectives.terms import gram_target
 
 Ratio = tuple[float, float, float]
 PAPER: Ratio = (100.0, 1.0, 1000.0)
@@ -78,7 +78,7 @@ def _image(name: str, size: int) -> torch.Tensor:
     import skimage.data
     from PIL import Image
 
-    from ranvis.images import from_pil, resize, sample
+    from ranvis.io.images import from_pil, resize, sample
 
     crops = {"hubble_field": ("hubble_deep_field", (300, 556, 300, 556)),
              "ihc_whole": ("immunohistochemistry", None), "colorwheel": ("colorwheel", None)}
@@ -95,9 +95,9 @@ def run_one(model: Net, judge: Net, xc: torch.Tensor, xs: torch.Tensor, reading:
             ratio: Ratio, tv: str, iters: int, seed: int = 0) -> tuple[torch.Tensor, dict[str, Any]]:
     """One transfer at one scale under ``reading``; returns the image and its scores."""
     from ranvis.experiments.style_quality import score
-    from ranvis.optimize import optimize
-    from ranvis.styleblocks import style_objective
+    from ranvis.optim.loop import optimize
     from ranvis.tasks import noise
+    from ranvis.tasks.styleblocks import style_objective
 
     presets = get_arch(D.ARCH).presets  # the paper's VGG-19: conv2_2, conv1_1 .. conv5_1 (§3)
     cl, sl = presets.content, list(presets.style)

@@ -27,11 +27,11 @@ import numpy as np
 import torch
 
 from ranvis import defaults as D
-from ranvis.images import from_pil, resize, sample
-from ranvis.losses import gram
+from ranvis.io.images import from_pil, resize, sample
 from ranvis.nets import get_arch
 from ranvis.nets.base import FrozenNet as Net
 from ranvis.nets.spec import NetSpec
+from ranvis.objectives.losses import gram
 from ranvis.tasks import make_net, noise, resolve_device, synthesize_texture
 
 JUDGE_SEED = 7  # our choice: any seed but the synthesis net's (0)

@@ -40,7 +40,7 @@ class FrozenNet(torch.nn.Module):
         self.trained = False
 
     def uses_lean(self, height: int, width: int) -> bool:
-        """Whether forward runs ranvis.frozen's lean layers at this size (VGG only)."""
+        """Whether forward runs ranvis.nets.frozen's lean layers at this size (VGG only)."""
         return False
 
     def preprocess(self, x: torch.Tensor) -> torch.Tensor:

@@ -125,7 +125,7 @@ class NetSpec:
             raise InputError(f"network spec is malformed: {e}") from None
 
     def save(self, path: str | Path) -> None:
-        from ranvis.record import write_json
+        from ranvis.io.record import write_json
 
         write_json(path, self.to_dict())
 

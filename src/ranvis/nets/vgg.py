@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ranvis import defaults as D
-from ranvis import frozen
+from ranvis.nets import frozen
 from ranvis.nets.arch import Footprint, Tap
 from ranvis.nets.base import FrozenNet
 from ranvis.nets.draw import draw
@@ -162,7 +162,7 @@ def _reflect1(x: torch.Tensor) -> torch.Tensor:
 
 
 def _convs(lean: bool, padding: str) -> Callable[..., torch.Tensor]:
-    """The 3x3 convolution a forward pass runs: PyTorch's or ranvis.frozen's (``lean``), with
+    """The 3x3 convolution a forward pass runs: PyTorch's or ranvis.nets.frozen's (``lean``), with
     zero padding (the paper's VGG) or ``reflect`` padding (NetSpec.padding)."""
     if padding == "zeros":
         return frozen.conv3x3 if lean else _conv3x3
@@ -179,7 +179,7 @@ class Net(FrozenNet):
     """A VGG whose weights never require grad; ``forward(x, layers)`` stops at the deepest layer.
 
     Input: images in [0, 1], [B, 3, H, W]; :meth:`preprocess` maps them to the network's range.
-    ``lean``: convs, ReLUs and average pools from :mod:`ranvis.frozen` (backward to the input
+    ``lean``: convs, ReLUs and average pools from :mod:`ranvis.nets.frozen` (backward to the input
     only, one byte kept per activation instead of 4); None (default) chooses it for float32 inputs
     above ``defaults.LEAN_PIXELS`` pixels, where memory, not speed, is what runs out (measured,
     style transfer, 2 CPU threads, peak RSS with a full L-BFGS history: 1024 px 5.6 → 4.7 GB at

@@ -56,7 +56,7 @@ def cell_key(settings: dict[str, Any]) -> str:
 
 def prepare_image(ref: ImageRef, size: int) -> np.ndarray:
     """Load ``ref`` and centre-crop it to a ``size`` square: float32 [1, 3, size, size]."""
-    from ranvis.images import center_square, load
+    from ranvis.io.images import center_square, load
 
     img = load(ref.source)
     if min(img.shape[-2:]) < D.MIN_IMAGE_SIDE:

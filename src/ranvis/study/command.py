@@ -50,7 +50,7 @@ def cmd_study(a: argparse.Namespace) -> int:
     try:
         s = run_study(plan, a.output, opts)  # type: ignore[arg-type]
     except KeyboardInterrupt:  # the first SIGINT/SIGTERM (a second one quits at once)
-        from ranvis import runtime
+        from ranvis.cli import runtime
 
         print(f"ranvis: study interrupted by {runtime.signals.name}; every finished cell is "
               f"stored in {Path(a.output) / 'cells'} and the results of those are written; run "

@@ -90,7 +90,7 @@ def image_refs(v: Any, field: str, base: Path) -> list[ImageRef]:
     (``photos/*.png``). Relative paths are taken from ``base`` (the plan's folder); ``$VAR`` and
     ``~`` are expanded. InputError for a missing file, an empty folder or glob, an unknown
     sample. The files themselves are read later (study.cells), still before any work."""
-    from ranvis.images import SAMPLES
+    from ranvis.io.images import SAMPLES
 
     refs: list[ImageRef] = []
     for entry in str_list(v, field):

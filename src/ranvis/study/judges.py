@@ -2,7 +2,7 @@
 
 Per cell (computed where the cell runs):
 
-* **inversion**: PSNR and SSIM of the reconstruction against the image (ranvis.metrics), the
+* **inversion**: PSNR and SSIM of the reconstruction against the image (ranvis.objectives.metrics), the
   pixel distance ``l2`` = ‖x − x0‖₂ (images in [0, 1], Figure 3's measure), and the studied
   network's own normalized feature error (for reference; not independent).
 * **texture**: the Gram distance to the source under the fixed judge network of
@@ -44,7 +44,7 @@ def judge(device: str = "cpu") -> Any:
 
 def inversion_scores(run: Any, image: Any) -> dict[str, float]:
     """PSNR, SSIM, l2 and the studied network's feature error of an inversion Run."""
-    from ranvis.metrics import l2_distance
+    from ranvis.objectives.metrics import l2_distance
 
     m = run.record["metrics"]
     errors = list(m["feature_error"].values())

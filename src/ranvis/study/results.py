@@ -24,7 +24,7 @@ def _inputs(grid: Grid, table: list[dict[str, Any]], out: Path) -> dict[str, str
     """Write each prepared image once as inputs/SHA.png; image name → relative path."""
     import torch
 
-    from ranvis.images import save
+    from ranvis.io.images import save
 
     names = {}
     for c in grid.cells:
@@ -59,7 +59,7 @@ def _figures(task: Task, table: list[dict[str, Any]], b: list[dict[str, Any]],
 
 def write_results(plan: Plan, grid: Grid, store: CellStore, out: Path) -> dict[str, Any]:
     """Write the table, leaderboards, plots and page (module doc); returns the leaderboards."""
-    from ranvis.record import atomic_write, write_json
+    from ranvis.io.record import atomic_write, write_json
     from ranvis.study.page import page
 
     table = rows(grid, store)

@@ -64,7 +64,7 @@ def _run_task(job: dict[str, Any], device: str) -> tuple[Any, dict[str, float]]:
 
 def png_bytes(image: Any) -> bytes:
     """An image tensor [1, 3, H, W] in [0, 1] as 8-bit PNG bytes (images.to_pil)."""
-    from ranvis.images import to_pil
+    from ranvis.io.images import to_pil
 
     buf = io.BytesIO()
     to_pil(image).save(buf, format="PNG")

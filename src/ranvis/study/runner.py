@@ -147,7 +147,7 @@ def _compute(todo: list[Cell], grid: Grid, store: CellStore, ex: Executor, opts:
 def _log_run(out: Path, plan: Plan, s: Summary) -> None:
     import json
 
-    from ranvis.record import write_json
+    from ranvis.io.record import write_json
 
     path = out / "study.json"
     try:
@@ -166,7 +166,7 @@ def run_study(plan: Plan, out: str | Path, opts: StudyOptions = StudyOptions()) 
     InputError before any work for an unreadable image, an unwritable ``out`` or a missing
     executor. Interrupted (KeyboardInterrupt), it stops the workers, writes the results of the
     cells stored so far and re-raises."""
-    from ranvis.record import check_writable
+    from ranvis.io.record import check_writable
     from ranvis.study.results import write_results
 
     t0 = time.perf_counter()

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ranvis.record import atomic_write, write_json
+from ranvis.io.record import atomic_write, write_json
 
 STORED, ABSENT, CORRUPT = "stored", "absent", "corrupt"
 

@@ -100,7 +100,7 @@ def csv_text(table: list[dict[str, Any]]) -> str:
 
 def write_csv(path: Path, table: list[dict[str, Any]]) -> None:
     """Write the table as CSV atomically."""
-    from ranvis.record import atomic_write
+    from ranvis.io.record import atomic_write
 
     text = csv_text(table)
     atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))

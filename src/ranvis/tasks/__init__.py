@@ -4,8 +4,8 @@ each its own short pipeline (tasks.inversion, tasks.texture, tasks.transfer) ove
 the benchmarks read them. Each task returns a :class:`Run` whose ``record`` is the run record
 (see record.py). ``arch`` picks the architecture of a random network (ranvis.nets).
 """
-from ranvis.device import fast_bfloat16, precision_name, resolve_device, resolve_precision
-from ranvis.starts import noise
+from ranvis.optim.starts import noise
+from ranvis.platform.device import fast_bfloat16, precision_name, resolve_device, resolve_precision
 from ranvis.tasks.common import Loop, Run, make_net, resolve_arch
 from ranvis.tasks.inversion import auto_param, invert
 from ranvis.tasks.texture import gram_terms, synthesize_texture

@@ -17,17 +17,17 @@ import torch
 
 from ranvis import _version
 from ranvis import defaults as D
-from ranvis.device import precision_name
 from ranvis.errors import InputError
-from ranvis.heap import apply_policy, freed_memory_kept
-from ranvis.memory import keeping_freed_fits
 from ranvis.nets import DEFAULT_ARCH, get_arch
 from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
 from ranvis.nets.spec import NetSpec
-from ranvis.objectives import Objective
-from ranvis.optimize import Result, Resume, Step, lbfgs_history, optimize
-from ranvis.stopping import Plateau
+from ranvis.objectives.terms import Objective
+from ranvis.optim.loop import Result, Resume, Step, lbfgs_history, optimize
+from ranvis.optim.stopping import Plateau
+from ranvis.platform.device import precision_name
+from ranvis.platform.heap import apply_policy, freed_memory_kept
+from ranvis.platform.memory import keeping_freed_fits
 from ranvis.tasks.stages import Stage, run_stages
 
 NetArg = str | NetSpec | FrozenNet

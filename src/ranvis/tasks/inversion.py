@@ -13,15 +13,16 @@ import torch
 
 from ranvis import defaults as D
 from ranvis import presets as P
-from ranvis.device import backend_flags, precision_name, resolve_device, resolve_precision
 from ranvis.errors import InputError
-from ranvis.memory import check_memory
-from ranvis.metrics import feature_error, psnr, ssim
 from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
-from ranvis.objectives import Ensemble, Objective, Term
-from ranvis.optimize import Resume, Step
-from ranvis.starts import noise
+from ranvis.objectives.metrics import feature_error, psnr, ssim
+from ranvis.objectives.terms import Ensemble, Objective, Term
+from ranvis.objectives.weighting import layer_factors
+from ranvis.optim.loop import Resume, Step
+from ranvis.optim.starts import noise
+from ranvis.platform.device import backend_flags, precision_name, resolve_device, resolve_precision
+from ranvis.platform.memory import check_memory
 from ranvis.tasks.common import (
     Loop,
     NetArg,
@@ -32,7 +33,6 @@ from ranvis.tasks.common import (
     resolve_arch,
 )
 from ranvis.tasks.stages import Stage, coarse_to_fine
-from ranvis.weighting import layer_factors
 
 
 def auto_param(arch: Arch, layers: list[str]) -> str:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import torch
 
 from ranvis.errors import InputError
-from ranvis.optimize import Result, Resume, optimize
-from ranvis.params import Param, UpsampleParam, make_param
-from ranvis.stopping import Plateau
+from ranvis.optim.loop import Result, Resume, optimize
+from ranvis.optim.params import Param, UpsampleParam, make_param
+from ranvis.optim.stopping import Plateau
 
 COARSE_SHARE = 0.15  # of the budget per coarse stage; the full-size stage gets the rest (≥ 40 %)
 

@@ -7,13 +7,14 @@ import torch
 
 from ranvis import defaults as D
 from ranvis import presets as P
-from ranvis.device import backend_flags, precision_name, resolve_device, resolve_precision
 from ranvis.errors import InputError
-from ranvis.memory import check_memory
 from ranvis.nets.base import FrozenNet
-from ranvis.objectives import Objective, Term, gram_target
-from ranvis.optimize import Resume, Step
-from ranvis.starts import noise
+from ranvis.objectives.terms import Objective, Term, gram_target
+from ranvis.objectives.weighting import layer_factors
+from ranvis.optim.loop import Resume, Step
+from ranvis.optim.starts import noise
+from ranvis.platform.device import backend_flags, precision_name, resolve_device, resolve_precision
+from ranvis.platform.memory import check_memory
 from ranvis.tasks.common import (
     Loop,
     NetArg,
@@ -23,7 +24,6 @@ from ranvis.tasks.common import (
     optimize_objective,
     resolve_arch,
 )
-from ranvis.weighting import layer_factors
 
 
 def gram_terms(model: FrozenNet, sources: Sequence[torch.Tensor], layers: list[str],

@@ -1,5 +1,5 @@
 """Style transfer (paper eq. 9): α·ω·L_content + β·Σ µ_l·E_l + γ·TV, at one or more scales.
-The building blocks (objective at one scale, TV scaling, schedule, metrics) are ranvis.styleblocks;
+The building blocks (objective at one scale, TV scaling, schedule, metrics) are ranvis.tasks.styleblocks;
 the two recipes (``paper``, ``best``) are ranvis.presets."""
 from __future__ import annotations
 
@@ -11,18 +11,19 @@ import torch
 
 from ranvis import defaults as D
 from ranvis import presets as P
-from ranvis import styleblocks as S
-from ranvis.color import match_colors
-from ranvis.device import backend_flags, precision_name, resolve_device, resolve_precision
 from ranvis.errors import InputError
-from ranvis.images import luminance_transfer, resize
-from ranvis.memory import check_memory
+from ranvis.io.images import luminance_transfer, resize
 from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
-from ranvis.objectives import Ensemble
-from ranvis.optimize import Result, Resume, Step
-from ranvis.starts import start_image
-from ranvis.stopping import Plateau
+from ranvis.objectives.color import match_colors
+from ranvis.objectives.terms import Ensemble
+from ranvis.objectives.weighting import start_factors, tv_factor
+from ranvis.optim.loop import Result, Resume, Step
+from ranvis.optim.starts import start_image
+from ranvis.optim.stopping import Plateau
+from ranvis.platform.device import backend_flags, precision_name, resolve_device, resolve_precision
+from ranvis.platform.memory import check_memory
+from ranvis.tasks import styleblocks as S
 from ranvis.tasks.common import (
     Loop,
     NetArg,
@@ -32,7 +33,6 @@ from ranvis.tasks.common import (
     optimize_objective,
     resolve_arch,
 )
-from ranvis.weighting import start_factors, tv_factor
 
 
 @dataclass(frozen=True)

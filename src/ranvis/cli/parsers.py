@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ranvis import defaults as D
-from ranvis.cliargs import (
+from ranvis.cli.args import (
     add_arch,
     arch_name,
     common,

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ranvis import images
 from ranvis.errors import InputError
+from ranvis.io import images
 
 #: the accepted forms, as every refusal names them
 EXPECTED = ("a file path, 'sample:NAME', a PIL image, an HxWx3 NumPy array (uint8, or float in "

@@ -17,8 +17,8 @@ from typing import Any
 import torch
 
 from ranvis.errors import InputError
-from ranvis.optimize import Result, Resume, Step
-from ranvis.record import atomic_write
+from ranvis.io.record import atomic_write
+from ranvis.optim.loop import Result, Resume, Step
 
 FORMAT = 1
 

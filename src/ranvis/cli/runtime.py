@@ -86,7 +86,7 @@ signals = Signals()  # the running command's; replaced by each guarded() call
 
 def check_outputs(a: argparse.Namespace) -> None:
     """InputError unless every output named by OUTPUT_ARGS can be written (nothing written)."""
-    from ranvis.record import check_writable
+    from ranvis.io.record import check_writable
 
     for name in OUTPUT_ARGS:
         if getattr(a, name, None) is not None:
@@ -136,9 +136,9 @@ def load_image(path: str, size: int | None, layers: Sequence[str] = (),
     resized image would not fit in memory (checked before resizing, with the estimate the task
     itself checks; ``fix`` replaces the hint's --size).
     """
-    from ranvis.images import load, resize
-    from ranvis.memory import check_memory
+    from ranvis.io.images import load, resize
     from ranvis.nets import get_arch
+    from ranvis.platform.memory import check_memory
 
     a = get_arch(arch)
     deepest = a.check_taps([*layers, *gram_layers])[-1]  # in forward order
@@ -162,25 +162,25 @@ def fingerprint(a: argparse.Namespace) -> dict[str, Any]:
 
 
 def resume(a: argparse.Namespace) -> Any:
-    """The :class:`~ranvis.optimize.Resume` in ``--checkpoint`` (None without one, or before
+    """The :class:`~ranvis.optim.loop.Resume` in ``--checkpoint`` (None without one, or before
     its first save); InputError for a foreign file or another command's checkpoint."""
     if getattr(a, "checkpoint", None) is None:
         return None
-    from ranvis.checkpoint import load_resume
+    from ranvis.optim.checkpoint import load_resume
 
     return load_resume(a.checkpoint, fingerprint(a))
 
 
 def callbacks(a: argparse.Namespace, desc: str, resumed: Any = None) -> list[Callable[[Any], None]]:
     """Progress bar, ``--save-every`` snapshots and the ``--checkpoint`` writer."""
-    from ranvis.callbacks import Progress, Snapshots
+    from ranvis.optim.callbacks import Progress, Snapshots
 
     done = len(resumed.losses) if resumed is not None else 0
     cbs: list[Callable[[Any], None]] = [Progress(a.iters, desc, initial=min(done, a.iters))]
     if getattr(a, "save_every", None):
         cbs.append(Snapshots(a.output, a.save_every))
     if getattr(a, "checkpoint", None) is not None:
-        from ranvis.checkpoint import Checkpoint
+        from ranvis.optim.checkpoint import Checkpoint
 
         cbs.append(Checkpoint(a.checkpoint, a.checkpoint_every, fingerprint(a), resumed))
     return cbs
@@ -199,7 +199,7 @@ def _environment() -> dict[str, Any]:
 def finish(a: argparse.Namespace, run: Any, cbs: list[Any], extra: dict[str, Any]) -> int:
     """Close the callbacks (a checkpoint writes its last state), write the image and its record,
     say how the run ended; returns the exit status (0, 3, or 128 + the signal)."""
-    from ranvis.record import save_run
+    from ranvis.io.record import save_run
 
     for cb in cbs:
         getattr(cb, "sync", lambda _result: None)(run.result)  # checkpoint.Checkpoint.sync

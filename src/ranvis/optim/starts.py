@@ -5,7 +5,7 @@ import torch
 
 from ranvis import defaults as D
 from ranvis.errors import InputError
-from ranvis.images import resize
+from ranvis.io.images import resize
 
 
 def noise(height: int, width: int, seed: int, device: torch.device | str = "cpu",

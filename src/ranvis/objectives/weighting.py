@@ -18,8 +18,8 @@ from dataclasses import replace
 import torch
 
 from ranvis.errors import DegenerateGradientError
-from ranvis.losses import feature_loss, gram, gram_loss, total_variation
 from ranvis.nets.base import FrozenNet
+from ranvis.objectives.losses import feature_loss, gram, gram_loss, total_variation
 
 
 def layer_factors(net: FrozenNet, x0: torch.Tensor, layers: list[str], kind: str) -> dict[str, float]:
@@ -58,7 +58,7 @@ def start_factors(objective: object, x: torch.Tensor, kind: str = "gram") -> dic
     normalizes each Gram term at its "maximum", where the style image's Gram matrix is compared
     with zero, but the transfer starts near the content, where the terms' pushes can differ by
     orders of magnitude from one pair to the next (the loss at the start ranged 315 to 7473 over
-    four pairs, ranvis.styleblocks). Normalized at the start, every pair begins with the same balance
+    four pairs, ranvis.tasks.styleblocks). Normalized at the start, every pair begins with the same balance
     and one α:β serves them all. One forward pass, one backward pass per term.
     """
     terms = [t for t in objective.terms if t.kind == kind]

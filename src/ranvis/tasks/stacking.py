@@ -55,18 +55,18 @@ import torch
 
 from ranvis import _version
 from ranvis import defaults as D
-from ranvis.buildcache import cache_path, digest, load_cache
-from ranvis.device import resolve_device
 from ranvis.errors import DegenerateGradientError, InputError
-from ranvis.images import center_square, load, resize
-from ranvis.metrics import l2_distance
+from ranvis.io.images import center_square, load, resize
+from ranvis.io.record import write_json
 from ranvis.nets import get_arch
 from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
 from ranvis.nets.draw import draw
 from ranvis.nets.spec import NetSpec
-from ranvis.record import write_json
+from ranvis.objectives.metrics import l2_distance
+from ranvis.platform.device import resolve_device
 from ranvis.tasks import invert
+from ranvis.tasks.buildcache import cache_path, digest, load_cache
 
 ALGORITHM = 2  # bump when the search changes in a way that changes its choices (invalidates caches)
 SEED_OFFSET = 10**9  # keeps candidates apart from NetSpec.random(s) for s < 10**6
@@ -257,7 +257,7 @@ def _info(s: BuildSettings, key: dict[str, Any], done: list[dict[str, Any]], net
     upto = dict.fromkeys([last if last in convs else convs[-1], last])
     checksum = {n: net.checksum(n) for n in upto}
     return {
-        "built_by": command or "ranvis.stacking.build", "ranvis": _version.__version__,
+        "built_by": command or "ranvis.tasks.stacking.build", "ranvis": _version.__version__,
         "algorithm": ALGORITHM, "settings": asdict(s),
         "reference_sha256": key["reference_sha256"],
         "seed_scheme": "candidate k of WEIGHTED[i] has seed 10**9 + 100000*seed + 1000*i + k; "

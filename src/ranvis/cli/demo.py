@@ -85,7 +85,7 @@ def gallery_items(iters: int | None = None) -> list[Item]:
 
 
 def _run_item(item: Item, size: int, net: str, device: str, callbacks: list[Any]) -> Any:
-    from ranvis.images import load
+    from ranvis.io.images import load
     from ranvis.tasks import invert, synthesize_texture, transfer_style
 
     opts = dict(item.options)
@@ -107,10 +107,10 @@ def run(out_dir: str | Path, size: int = D.DEMO_SIZE, iters: int | None = None, 
     item's iterations (None: each item's own). Unless ``quiet``, one progress line per item.
     An interrupted item (Ctrl-C) ends the gallery: the page shows the items done, then
     demo.Interrupted (a KeyboardInterrupt) is raised."""
-    from ranvis.callbacks import Progress
-    from ranvis.demopage import page
-    from ranvis.images import load, save
-    from ranvis.record import atomic_write, save_run
+    from ranvis.cli.demopage import page
+    from ranvis.io.images import load, save
+    from ranvis.io.record import atomic_write, save_run
+    from ranvis.optim.callbacks import Progress
 
     out = Path(out_dir)
     rows: list[dict[str, Any]] = []

@@ -14,11 +14,11 @@ import argparse
 import sys
 from typing import Any, NoReturn
 
-from ranvis import cliparsers as P
 from ranvis import defaults as D
 from ranvis._version import __version__
-from ranvis.cliargs import peer_flag_error
-from ranvis.runtime import (  # noqa: F401
+from ranvis.cli import parsers as P
+from ranvis.cli.args import peer_flag_error
+from ranvis.cli.runtime import (  # noqa: F401
     EXIT_FAULT,
     EXIT_INPUT,
     EXIT_INTERRUPTED,
@@ -27,10 +27,10 @@ from ranvis.runtime import (  # noqa: F401
     check_outputs,
     guarded,
 )
-from ranvis.runtime import callbacks as _callbacks
-from ranvis.runtime import finish as _finish
-from ranvis.runtime import load_image as _load
-from ranvis.runtime import resume as _resume
+from ranvis.cli.runtime import callbacks as _callbacks
+from ranvis.cli.runtime import finish as _finish
+from ranvis.cli.runtime import load_image as _load
+from ranvis.cli.runtime import resume as _resume
 
 EXIT_FIGURE_FAILED = 1  # reproduce: the report was written but a figure module failed (a bug)
 
@@ -137,7 +137,7 @@ def cmd_layers(a: argparse.Namespace) -> int:
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
-    from ranvis import demo, runtime
+    from ranvis.cli import demo, runtime
 
     try:
         index = demo.run(a.output, size=a.size, iters=a.iters, net=a.net, device=a.device)
@@ -164,7 +164,7 @@ def cmd_reproduce(a: argparse.Namespace) -> int:
 
 
 def cmd_build_net(a: argparse.Namespace) -> int:
-    from ranvis.stacking import BuildSettings, build
+    from ranvis.tasks.stacking import BuildSettings, build
 
     s = BuildSettings(reference=str(a.reference), candidates=a.candidates, size=a.size,
                       iters=a.iters, layers=a.layers, seed=a.seed, upto=a.upto,
@@ -177,7 +177,7 @@ def cmd_build_net(a: argparse.Namespace) -> int:
     try:
         spec = build(s, a.output, device=a.device, command=command)
     except KeyboardInterrupt:
-        from ranvis.stacking import cache_path
+        from ranvis.tasks.stacking import cache_path
 
         print(f"ranvis: build interrupted; rerun the same command to resume from "
               f"{cache_path(a.output)}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """What the optimization loop remembers between evaluations: the last few points evaluated
 (:class:`EvalCache`, so that L-BFGS never pays for the same point twice) and the lowest-loss
-image so far (:class:`BestSoFar`, the run's result). Used by ranvis.optimize."""
+image so far (:class:`BestSoFar`, the run's result). Used by ranvis.optim.loop."""
 from __future__ import annotations
 
 import math

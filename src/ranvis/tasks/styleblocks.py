@@ -22,13 +22,13 @@ from typing import Any
 import torch
 
 from ranvis.errors import InputError
-from ranvis.images import resize
-from ranvis.metrics import ssim
+from ranvis.io.images import resize
 from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
-from ranvis.objectives import Objective, Term, gram_target
-from ranvis.optimize import Step
-from ranvis.weighting import layer_factors
+from ranvis.objectives.metrics import ssim
+from ranvis.objectives.terms import Objective, Term, gram_target
+from ranvis.objectives.weighting import layer_factors
+from ranvis.optim.loop import Step
 
 
 def tv_weight(gamma: float, x: torch.Tensor) -> float:
@@ -166,7 +166,7 @@ def style_metrics(model: FrozenNet, image: torch.Tensor, content: torch.Tensor,
                   objective: Objective) -> dict[str, Any]:
     """SSIM to the content (colour, and luminance Y only) and the relative Gram error
     ‖G(x)/M − T‖² / ‖T‖² per style layer on the network used (T: the blended style target)."""
-    from ranvis.images import luminance
+    from ranvis.io.images import luminance
 
     grams = [t for t in objective.terms if t.kind == "gram"]
     dev = grams[0].target.device if grams else image.device

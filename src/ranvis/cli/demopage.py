@@ -7,7 +7,7 @@ import html
 from typing import Any
 
 from ranvis import defaults as D
-from ranvis.record import metric_summary
+from ranvis.io.record import metric_summary
 
 # the settings shown in an item's summary line, in this order (all are in its table)
 SHOWN = ("preset", "layers", "content_layer", "style_layers", "iters", "nets", "levels", "param",

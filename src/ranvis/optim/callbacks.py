@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ranvis.optimize import Step
+from ranvis.optim.loop import Step
 
 
 class Progress:
@@ -43,7 +43,7 @@ class Snapshots:
 
     def __call__(self, step: Step) -> None:
         if (step.i + 1) % self.every == 0:
-            from ranvis.images import save
+            from ranvis.io.images import save
 
             save(step.image, self.path(step.i + 1))
 

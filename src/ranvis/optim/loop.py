@@ -18,7 +18,7 @@ A non-finite loss or gradient never reaches the result: the loop restores the la
 restarts the optimizer from it, and stops after repeated faults. Ctrl-C returns the best so far.
 The loop is :func:`optimize`; the evaluation (:class:`Evaluation`), its cache
 (:class:`EvalCache`), the best so far (:class:`BestSoFar`) and the fault handling
-(:class:`FaultGuard`) are small named pieces; the variables are ranvis.params.
+(:class:`FaultGuard`) are small named pieces; the variables are ranvis.optim.params.
 ``param="fourier"`` optimizes the image's Fourier coefficients scaled by 1/|f|^0.5 instead of its
 pixels (a preconditioner: same objective, same optimum, but low frequencies, which carry most of
 the image, move faster). See :class:`FourierParam` for what it gained.
@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ranvis.evalcache import CACHE, BestSoFar, EvalCache
-from ranvis.memory import lbfgs_pairs
-from ranvis.params import Param, make_param
-from ranvis.stopping import Plateau
+from ranvis.optim.evalcache import CACHE, BestSoFar, EvalCache
+from ranvis.optim.params import Param, make_param
+from ranvis.optim.stopping import Plateau
+from ranvis.platform.memory import lbfgs_pairs
 
 ObjectiveFn = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 

@@ -15,8 +15,14 @@ from dataclasses import dataclass
 
 import torch
 
-from ranvis.losses import alpha_norm, feature_distance, gram, gram_distance, total_variation
 from ranvis.nets.base import FrozenNet
+from ranvis.objectives.losses import (
+    alpha_norm,
+    feature_distance,
+    gram,
+    gram_distance,
+    total_variation,
+)
 
 
 @dataclass

@@ -136,7 +136,7 @@ def output_paths(out: str | Path) -> tuple[Path, Path, Path]:
 
 def save_run(out: str | Path, image: Any, record: dict[str, Any]) -> None:
     """Write the image, its run record and its loss plot. The JSON is written last."""
-    from ranvis.images import save
+    from ranvis.io.images import save
 
     png, js, lossplot = output_paths(out)
     save(image, png)

@@ -44,7 +44,7 @@ from ranvis.errors import InputError
 DEFAULT_ARCH = "vgg19"
 
 ACT_BYTES = 2.2  # float32: autograd keeps ~0.55 of all layer outputs (fitted, 768² runs)
-LEAN_ACT_BYTES = 1.0  # ranvis.frozen: 1-byte masks plus transients (768² style and texture)
+LEAN_ACT_BYTES = 1.0  # ranvis.nets.frozen: 1-byte masks plus transients (768² style and texture)
 CONTENT_COPIES = 8  # measured: conv1_2 inversion at 768² (the loss layer dominates)
 GRAM_COPIES = 1  # measured: texture synthesis and style transfer at 768²
 OVERHEAD = 256 * 2**20  # SSIM, plotting and allocator slack after the check
@@ -52,7 +52,7 @@ OVERHEAD = 256 * 2**20  # SSIM, plotting and allocator slack after the check
 # (heap.keep_freed_memory, which the CLI applies where it fits): style 1024² float32, 20 L-BFGS pairs, peak RSS
 # 4771 MB with it, 4012 MB without, model without this term 3811 MB.
 HEAP_SLACK = 1.6
-# the same with lean layers (ranvis.frozen), whose freed float32 outputs leave larger holes:
+# the same with lean layers (ranvis.nets.frozen), whose freed float32 outputs leave larger holes:
 # style 2048² float32, 20 pairs, peak RSS 18258 MB kept vs 8896 MB not, over 2.4 G elements.
 # heap.apply_policy keeps freed memory in lean runs only where this still fits.
 LEAN_HEAP_SLACK = 3.9

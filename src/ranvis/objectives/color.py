@@ -5,7 +5,7 @@ Style transfer (preset ``best``) first gives the content photo the style's colou
 activations, i.e. by the image's colours, so the style terms mostly ask for the style's palette,
 and the content term (a random network's features pin the pixels closely) asks for the photo's:
 the two fight over colour and the texture part of the Gram loss never weighs in. Matched first,
-the colours no longer conflict. Measured (ranvis.styleblocks's docstring): on 8 content/style pairs the
+the colours no longer conflict. Measured (ranvis.tasks.styleblocks's docstring): on 8 content/style pairs the
 colour-matched photo alone is 0.07–0.28x as far from the style as the photo under the
 independent judge network, while its blurred luminance keeps a correlation of 0.85–0.998 with
 the photo's.

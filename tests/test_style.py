@@ -187,7 +187,7 @@ def test_fig6_and_quality_run_at_a_tiny_size(tmp_path):
 
 
 def test_judge_distance_is_zero_for_the_style_itself_and_scale_free():
-    from ranvis.experiments.style_quality import gram_distance, judge_net, luminance_ssim
+    from ranvis.objectives.judges import gram_distance, judge_net, luminance_ssim
 
     judge = judge_net()
     s = load("sample:gravel", 32)

@@ -37,7 +37,7 @@ def test_pair_sets_name_loadable_pictures(name: str) -> None:
 def test_arrangement_floor_is_zero_for_a_symmetric_style_and_positive_otherwise() -> None:
     import torch
 
-    from ranvis.experiments.texture_quality import judge_net
+    from ranvis.objectives.judges import judge_net
 
     judge, content = judge_net(), torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     flat = torch.full((1, 3, 32, 32), 0.4)

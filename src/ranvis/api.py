@@ -47,13 +47,12 @@ class Result:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the image (.png, .jpg or .jpeg) and, beside it, PATH.json (the run record) and
         PATH-loss.png, as the ``ranvis`` command does; returns the image's path."""
-        from ranvis.cli.runtime import _environment
-        from ranvis.io.record import save_run
+        from ranvis.io.record import environment, save_run
 
         p = Path(path)
         if p.suffix.lower() not in _IMAGE_SUFFIXES or not p.stem:
             raise InputError(f"save needs a file name ending in .png, .jpg or .jpeg, got {p}")
-        save_run(p, self.image, {**self.record, "environment": _environment()})
+        save_run(p, self.image, {**self.record, "environment": environment()})
         return p
 
     def __repr__(self) -> str:

@@ -74,7 +74,7 @@ th,td{text-align:left;padding:1px 8px;border-bottom:1px solid #eee;vertical-alig
 def page(rows: list[dict[str, Any]], seconds: float, size: int) -> str:
     """The whole index.html for ``rows`` ({item, record, seconds}), run in ``seconds``. Its
     script marks each image ``data-loaded`` once decoded (a headless browser checks them)."""
-    from ranvis.experiments.report_html import SCRIPT
+    from ranvis.io.pages import SCRIPT
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>ranvis demo</title>
 <style>{STYLE}</style>{SCRIPT}</head><body>
 <h1>ranvis demo gallery</h1>

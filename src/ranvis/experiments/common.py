@@ -106,24 +106,6 @@ def mean_spread(values: list[float]) -> dict[str, float]:
     return out
 
 
-def pyplot() -> Any:
-    """matplotlib.pyplot on the Agg backend (no display needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(fig: Any, path: Path) -> None:
-    """Write a matplotlib figure as PNG atomically and close it."""
-    from ranvis.io.record import atomic_write
-
-    atomic_write(path, lambda p: fig.savefig(p, format="png"))
-    pyplot().close(fig)
-
-
 def _net_key(net: Net) -> Any:
     """Random nets are identified by their spec (seeds, σ, pooling); trained ones by identity."""
     if net.trained:

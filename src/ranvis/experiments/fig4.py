@@ -22,10 +22,9 @@ from ranvis.experiments.common import (
     choose_photos,
     network_rows,
     photo,
-    pyplot,
-    save_figure,
     stacked_reference,
 )
+from ranvis.io.figures import pyplot, save_figure
 from ranvis.nets import get_arch
 from ranvis.nets.base import FrozenNet as Net
 from ranvis.objectives.losses import feature_loss

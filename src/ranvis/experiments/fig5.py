@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from ranvis import defaults as D
-from ranvis.experiments.texture_quality import gram_distance, judge_net, texture_source
+from ranvis.experiments.texture_quality import texture_source
 from ranvis.nets import get_arch
+from ranvis.objectives.judges import gram_distance, judge_net
 from ranvis.tasks import make_net, resolve_device, synthesize_texture
 
 ARCH = get_arch(D.ARCH)  # the paper's VGG-19
@@ -102,7 +103,7 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None, iters: int |
             r = synthesize_texture(src, layers, iters=iters, weights=weights, seed=seed,
                                    net=net, device=str(dev))
             cells[name][label] = r.image
-            dist[name][label] = gram_distance(judge, r.image, src)["mean"]
+            dist[name][label] = gram_distance(judge, r.image, src)
             factors[name][label] = r.record["factors"]
     mean = {label: float(np.mean([dist[n][label] for n in sources])) for label in rows()}
     out_dir = Path(out_dir)

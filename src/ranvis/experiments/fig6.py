@@ -10,11 +10,9 @@ distance to the style on an independent network).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import torch
 
 QUICK_CONTENTS = ("chelsea", "rocket")
 QUICK_STYLES = ("ihc", "hubble", "brick")
@@ -22,55 +20,10 @@ FULL_CONTENTS = ("chelsea", "rocket", "astronaut")
 FULL_STYLES = ("ihc", "hubble", "retina", "brick", "grass")
 
 
-def draw_grid(path: Path, contents: Mapping[str, torch.Tensor], styles: Mapping[str, torch.Tensor],
-              cells: Mapping[tuple[str, str], torch.Tensor], footer: str,
-              labels: Mapping[tuple[str, str], str] | None = None) -> None:
-    """PNG grid: styles along the top row, contents down the first column, results in the cells
-    (keys (content, style)), ``footer`` wrapped under it. Images are [1,3,H,W] in [0, 1]."""
-    import textwrap
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ranvis.io.record import atomic_write
-
-    nr, nc = len(contents) + 1, len(styles) + 1
-    fig, axes = plt.subplots(nr, nc, squeeze=False, figsize=(1.7 * nc, 1.7 * nr), dpi=110)
-    show = {(r, c): None for r in range(nr) for c in range(nc)}
-    for c, s in enumerate(styles, start=1):
-        show[(0, c)] = (styles[s], s)
-    for r, k in enumerate(contents, start=1):
-        show[(r, 0)] = (contents[k], k)
-        for c, s in enumerate(styles, start=1):
-            show[(r, c)] = (cells[(k, s)], (labels or {}).get((k, s), ""))
-    for (r, c), item in show.items():
-        ax = axes[r][c]
-        ax.set_xticks([]), ax.set_yticks([])
-        if item is None:
-            ax.axis("off")
-            continue
-        img, text = item
-        ax.imshow(img[0].permute(1, 2, 0).clamp(0, 1).cpu().numpy())
-        if r == 0 or c == 0:
-            ax.set_title(text, fontsize=8)
-        else:
-            ax.set_xlabel(text, fontsize=6, labelpad=1)
-    text = textwrap.fill(footer, int(1.7 * nc * 19))  # ~19 monospace 6 pt characters per inch
-    lines = text.count("\n") + 1
-    height = 1.7 * nr + 0.15 + 0.11 * lines
-    fig.set_size_inches(1.7 * nc, height)
-    fig.text(0.01, 0.005, text, fontsize=6, va="bottom", family="monospace")
-    fig.tight_layout(rect=(0, (0.12 + 0.11 * lines) / height, 1, 1))
-    atomic_write(path, lambda p: fig.savefig(p, format="png"))
-    plt.close(fig)
-
-
 def _grid(preset: str, cimgs: dict, simgs: dict, judge: Any, iters: int, net: str,
           dev: Any, transfer_kw: dict[str, Any]) -> tuple[dict, dict, dict]:
     """Every content in every style with ``preset``: (cells, numbers, settings)."""
-    from ranvis.experiments.style_quality import score
+    from ranvis.objectives.judges import style_score
     from ranvis.tasks import transfer_style
 
     cells, numbers, settings = {}, {}, {}
@@ -79,7 +32,7 @@ def _grid(preset: str, cimgs: dict, simgs: dict, judge: Any, iters: int, net: st
             r = transfer_style(cimgs[c], [simgs[s]], iters=iters, net=net, device=str(dev),
                                preset=preset, **transfer_kw)
             cells[(c, s)] = r.image
-            sc = score(judge, r.image, cimgs[c], simgs[s])
+            sc = style_score(judge, r.image, cimgs[c], simgs[s])
             numbers[f"{c}/{s}"] = {"ssim": round(sc["ssim"], 4), "d": round(sc["d"], 4),
                                    "d_content": round(sc["d_content"], 4),
                                    "seconds": r.record["seconds"],
@@ -113,8 +66,9 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None,
     ``size`` overrides the longer side (tests use 32 with iters=2). ``transfer_kw`` go to
     tasks.transfer_style (ratio, scales, init, ...).
     """
-    from ranvis.experiments.style_quality import image, judge_net
+    from ranvis.experiments.style_quality import draw_grid, image
     from ranvis.io.images import resize
+    from ranvis.objectives.judges import judge_net
     from ranvis.tasks import resolve_device
 
     t0 = time.perf_counter()

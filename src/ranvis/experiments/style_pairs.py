@@ -4,7 +4,7 @@ For each content/style pair: run ``transfer_style`` with a preset and score the 
   * layout kept: Pearson correlation of the blurred luminance (Gaussian, σ = longer side / 64)
     of the result and of the content; target ≥ 0.80;
   * style arrived: ratio d(result, style) / d(content, style), d the Gram distance on the
-    independent judge network (texture_quality.judge_net: VGG-19 seed 7, max pooling, relu1_1 …
+    independent judge network (objectives.judges.judge_net: VGG-19 seed 7, max pooling, relu1_1 …
     relu5_1), which the transfer never uses; target ≤ 0.15;
   * the judge's floor for the pair (:func:`arrangement_floor`): the same ratio for the style's
     own pixels rearranged. Same colours and texture, another layout: a result that keeps the
@@ -32,12 +32,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ranvis.experiments.style_quality import STYLES, gram_distance
+from ranvis.experiments.style_quality import STYLES
 from ranvis.experiments.style_quality import image as named_image
-from ranvis.experiments.texture_quality import judge_net
 from ranvis.io.images import load, luminance, resize, save
 from ranvis.io.record import atomic_write
 from ranvis.nets.base import FrozenNet as Net
+from ranvis.objectives.judges import gram_distance, judge_net
 from ranvis.tasks import transfer_style
 
 DEFAULT_PAIRS = "chelsea:hubble,astronaut:ihc,coffee:retina,rocket:brick,camera:grass"

@@ -16,17 +16,15 @@ chosen by eye for strong colour before any transfer was run, never tuned afterwa
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ranvis.experiments.texture_quality import JUDGE_LAYERS, JUDGE_POOL, JUDGE_SEED, judge_net
-from ranvis.experiments.texture_quality import gram_distance as texture_distance
-from ranvis.io.images import from_pil, luminance, resize, sample
-from ranvis.nets.base import FrozenNet as Net
+from ranvis.io.images import from_pil, resize, sample
+from ranvis.objectives.judges import JUDGE_LAYERS, JUDGE_POOL, JUDGE_SEED, judge_net, style_score
 
 CONTENTS = ("astronaut", "chelsea", "coffee", "rocket", "camera")
 #: name -> (scikit-image function, (y0, y1, x0, x1) crop or None, description)
@@ -54,31 +52,49 @@ def image(name: str) -> torch.Tensor:
     return from_pil(Image.fromarray(arr))
 
 
-def gram_distance(net: Net, x: torch.Tensor, style: torch.Tensor,
-                  layers: Sequence[str] = JUDGE_LAYERS) -> float:
-    """Mean over ``layers`` of ‖Ĝ(x) − Ĝ(s)‖_F / ‖Ĝ(s)‖_F, Ĝ = G/M (texture_quality's judge)."""
-    return texture_distance(net, x, style, layers)["mean"]
+def draw_grid(path: Path, contents: Mapping[str, torch.Tensor], styles: Mapping[str, torch.Tensor],
+              cells: Mapping[tuple[str, str], torch.Tensor], footer: str,
+              labels: Mapping[tuple[str, str], str] | None = None) -> None:
+    """PNG grid: styles along the top row, contents down the first column, results in the cells
+    (keys (content, style)), ``footer`` wrapped under it. Images are [1,3,H,W] in [0, 1]."""
+    import textwrap
 
+    import matplotlib
 
-def luminance_ssim(x: torch.Tensor, ref: torch.Tensor) -> float:
-    """SSIM between the Y channels of ``x`` and ``ref`` (resized to ``x``), data range 1."""
-    from skimage.metrics import structural_similarity
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
-    ref = resize(ref, (x.shape[-1], x.shape[-2]))
-    a = luminance(x.detach().cpu().float())[0, 0].double().numpy()
-    b = luminance(ref.detach().cpu().float())[0, 0].double().numpy()
-    win = min(7, *a.shape) - (1 - min(7, *a.shape) % 2)
-    return float(structural_similarity(b, a, data_range=1.0, win_size=max(win, 3)))
+    from ranvis.io.record import atomic_write
 
-
-def score(judge: Net, result: torch.Tensor, content: torch.Tensor,
-          style: torch.Tensor) -> dict[str, float]:
-    """The two numbers for the result, the content and the style image (module doc)."""
-    h, w = content.shape[-2:]
-    s_resized = resize(style, (w, h))
-    return {"ssim": luminance_ssim(result, content), "d": gram_distance(judge, result, style),
-            "d_content": gram_distance(judge, content, style),
-            "ssim_style": luminance_ssim(s_resized, content)}
+    nr, nc = len(contents) + 1, len(styles) + 1
+    fig, axes = plt.subplots(nr, nc, squeeze=False, figsize=(1.7 * nc, 1.7 * nr), dpi=110)
+    show = {(r, c): None for r in range(nr) for c in range(nc)}
+    for c, s in enumerate(styles, start=1):
+        show[(0, c)] = (styles[s], s)
+    for r, k in enumerate(contents, start=1):
+        show[(r, 0)] = (contents[k], k)
+        for c, s in enumerate(styles, start=1):
+            show[(r, c)] = (cells[(k, s)], (labels or {}).get((k, s), ""))
+    for (r, c), item in show.items():
+        ax = axes[r][c]
+        ax.set_xticks([]), ax.set_yticks([])
+        if item is None:
+            ax.axis("off")
+            continue
+        img, text = item
+        ax.imshow(img[0].permute(1, 2, 0).clamp(0, 1).cpu().numpy())
+        if r == 0 or c == 0:
+            ax.set_title(text, fontsize=8)
+        else:
+            ax.set_xlabel(text, fontsize=6, labelpad=1)
+    text = textwrap.fill(footer, int(1.7 * nc * 19))  # ~19 monospace 6 pt characters per inch
+    lines = text.count("\n") + 1
+    height = 1.7 * nr + 0.15 + 0.11 * lines
+    fig.set_size_inches(1.7 * nc, height)
+    fig.text(0.01, 0.005, text, fontsize=6, va="bottom", family="monospace")
+    fig.tight_layout(rect=(0, (0.12 + 0.11 * lines) / height, 1, 1))
+    atomic_write(path, lambda p: fig.savefig(p, format="png"))
+    plt.close(fig)
 
 
 def run(out_dir: Path, quick: bool = True, size: int | None = None,
@@ -90,7 +106,6 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None,
     (≈40 min on one loaded CPU core).
     ``transfer_kw`` go to tasks.transfer_style (e.g. ratio=(100, 1, 1000) for the paper's).
     """
-    from ranvis.experiments.fig6 import draw_grid
     from ranvis.tasks import resolve_device, transfer_style
 
     t0 = time.perf_counter()
@@ -108,7 +123,7 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None,
         for s in styles:
             r = transfer_style(cimgs[c], [simgs[s]], iters=iters, device=str(dev), **transfer_kw)
             cells[(c, s)] = r.image
-            row = {"content": c, "style": s, **score(judge, r.image, cimgs[c], simgs[s]),
+            row = {"content": c, "style": s, **style_score(judge, r.image, cimgs[c], simgs[s]),
                    "seconds": r.record["seconds"]}
             rows.append({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})
     mean = {k: round(float(np.mean([r[k] for r in rows])), 4)

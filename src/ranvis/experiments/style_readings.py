@@ -94,7 +94,7 @@ def _image(name: str, size: int) -> torch.Tensor:
 def run_one(model: Net, judge: Net, xc: torch.Tensor, xs: torch.Tensor, reading: str,
             ratio: Ratio, tv: str, iters: int, seed: int = 0) -> tuple[torch.Tensor, dict[str, Any]]:
     """One transfer at one scale under ``reading``; returns the image and its scores."""
-    from ranvis.experiments.style_quality import score
+    from ranvis.objectives.judges import style_score
     from ranvis.optim.loop import optimize
     from ranvis.tasks import noise
     from ranvis.tasks.styleblocks import style_objective
@@ -107,7 +107,7 @@ def run_one(model: Net, judge: Net, xc: torch.Tensor, xs: torch.Tensor, reading:
                              ratio=ratio, factors=factors, tv=tv)
     t0 = time.perf_counter()
     res = optimize(obj, start, iters)
-    sc = score(judge, res.image, xc.cpu(), xs.cpu())
+    sc = style_score(judge, res.image, xc.cpu(), xs.cpu())
     last = {k: round(v[-1], 3) for k, v in res.terms.items()}
     return res.image, {**{k: round(v, 4) for k, v in sc.items()}, "final_terms": last,
                        "seconds": round(time.perf_counter() - t0, 2)}
@@ -126,8 +126,8 @@ def configs(quick: bool) -> list[tuple[str, Ratio, str]]:
 def run(out_dir: Path, quick: bool = True, size: int | None = None, iters: int | None = None,
         device: str = "auto", time_limit: float = float("inf")) -> dict[str, Any]:
     """Run ``configs`` on ``research_pairs``; write one contact sheet per pair and a table."""
-    from ranvis.experiments.fig6 import draw_grid
-    from ranvis.experiments.style_quality import judge_net
+    from ranvis.experiments.style_quality import draw_grid
+    from ranvis.objectives.judges import judge_net
     from ranvis.tasks import make_net, resolve_device
 
     t0 = time.perf_counter()

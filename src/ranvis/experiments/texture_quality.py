@@ -1,16 +1,5 @@
-"""Texture quality judged by a network the synthesis did not use (issue 5, "Quality").
-
-A texture is compared with its source by the Gram statistics of an *independent* random VGG-19:
-another seed (``JUDGE_SEED``) and max pooling instead of the synthesis net's average pooling.
-The distance is scale-free: for each judge layer, Ĝ = G/M (eq. 6's Gram matrix per position) and
-
-    d_l(x, s) = ‖Ĝ_l(x) − Ĝ_l(s)‖_F / ‖Ĝ_l(s)‖_F,      d(x, s) = mean over the judge layers.
-
-Because the net is ReLU/pool with zero biases, Ĝ_l scales as σ^(2·depth) and d_l does not depend
-on σ at all — a different σ would *not* make an independent judge, hence another seed and pooling.
-The judge reads rectified maps (relu*_1): any conv1_1 with ≥ 27 filters spans the whole space of
-3×3×3 patches, so matching the synthesis net's conv1_1 Gram matrix also matches the judge's
-conv1_1 Gram matrix exactly; a judge at conv1_1 would not be independent.
+"""Texture quality judged by a network the synthesis did not use (issue 5, "Quality"): the
+independent judge of objectives.judges, the Gram distance d(x, source) per layer and its mean.
 
 Sources are textures that are not files of this repository: scikit-image's brick, grass and
 gravel, and fixed crops of other scikit-image photos (``CROPS``; chosen by eye for texture-like
@@ -29,15 +18,10 @@ import torch
 from ranvis import defaults as D
 from ranvis.io.images import from_pil, resize, sample
 from ranvis.nets import get_arch
-from ranvis.nets.base import FrozenNet as Net
-from ranvis.nets.spec import NetSpec
-from ranvis.objectives.losses import gram
+from ranvis.objectives.judges import JUDGE_LAYERS, JUDGE_POOL, JUDGE_SEED, gram_distances, judge_net
 from ranvis.tasks import make_net, noise, resolve_device, synthesize_texture
 
-JUDGE_SEED = 7  # our choice: any seed but the synthesis net's (0)
-JUDGE_POOL = "max"  # the synthesis net averages (paper §2); the judge takes the maximum
 ARCH = get_arch(D.ARCH)  # synthesis and judge: the paper's VGG-19
-JUDGE_LAYERS = ARCH.presets.judge  # relu1_1 .. relu5_1
 
 #: name -> (scikit-image function, (y0, y1, x0, x1) crop in the original pixels, description)
 CROPS: dict[str, tuple[str, tuple[int, int, int, int], str]] = {
@@ -67,28 +51,6 @@ def texture_source(name: str, size: int) -> torch.Tensor:
     fn, (y0, y1, x0, x1), _ = CROPS[name]
     arr = np.asarray(getattr(skimage.data, fn)())[y0:y1, x0:x1]
     return resize(from_pil(Image.fromarray(arr)), (size, size))
-
-
-def judge_net(device: str | torch.device = "cpu") -> Net:
-    """The independent judge: random VGG-19, seed JUDGE_SEED, max pooling, paper σ."""
-    return ARCH.build(NetSpec.random(JUDGE_SEED, pool=JUDGE_POOL), device)
-
-
-@torch.no_grad()
-def gram_distance(net: Net, x: torch.Tensor, src: torch.Tensor,
-                  layers: Sequence[str] = JUDGE_LAYERS) -> dict[str, float]:
-    """{layer: ‖Ĝ(x) − Ĝ(src)‖/‖Ĝ(src)‖} with Ĝ = G/M, plus "mean" over layers (module doc).
-
-    ``x`` and ``src`` are [1,3,H,W] in [0,1]; their sizes may differ.
-    """
-    fx, fs = net(x.to(net.device), list(layers)), net(src.to(net.device), list(layers))
-    out: dict[str, float] = {}
-    for n in layers:
-        gx = gram(fx[n]).double() / (fx[n].shape[2] * fx[n].shape[3])
-        gs = gram(fs[n]).double() / (fs[n].shape[2] * fs[n].shape[3])
-        out[n] = float((gx - gs).norm() / gs.norm().clamp_min(1e-300))
-    out["mean"] = float(np.mean([out[n] for n in layers]))
-    return out
 
 
 def _grid(path: Path, images: dict[str, dict[str, torch.Tensor]], dist: dict[str, dict[str, float]],
@@ -144,7 +106,7 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None, iters: int |
                                    seed=seed, device=str(dev))
             images[name][v] = r.image
             own[name][v] = {"final_loss": r.record["loss"][-1], **r.record["metrics"]["gram_error"]}
-        per_layer[name] = {k: gram_distance(judge, images[name][k], src)
+        per_layer[name] = {k: gram_distances(judge, images[name][k], src)
                            for k in ["noise", *variants]}
         dist[name] = {k: d["mean"] for k, d in per_layer[name].items()}
     cols = ["noise", *variants]

@@ -144,3 +144,14 @@ def save_run(out: str | Path, image: Any, record: dict[str, Any]) -> None:
         plot_losses(lossplot, record["loss"], record.get("terms"),
                     title=f"{record['task']}: {png.name}", accepted=record.get("accepted"))
     write_json(js, record)
+
+
+def environment() -> dict[str, Any]:
+    """What a byte-identical rerun needs to match (README: determinism): the torch version, its
+    thread count, the machine and Python."""
+    import platform
+
+    import torch
+
+    return {"torch": torch.__version__, "threads": torch.get_num_threads(),
+            "machine": platform.machine(), "python": platform.python_version()}

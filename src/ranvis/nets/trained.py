@@ -12,6 +12,7 @@ from ranvis.nets import DEFAULT_ARCH, get_arch
 from ranvis.nets.base import FrozenNet
 from ranvis.nets.spec import NetSpec
 from ranvis.nets.vgg import CONFIGS, TORCHVISION_GRID, Net
+from ranvis.nets.zoo import from_state_dict
 
 
 def load_trained(path: str | Path, device: str | torch.device = "cpu", pool: str = "avg",
@@ -22,9 +23,10 @@ def load_trained(path: str | Path, device: str | torch.device = "cpu", pool: str
     a = get_arch(arch)
     if a.family == "vgg":
         return net_from_state_dict(load_state_dict(path), device, pool, arch=arch)
-    from ranvis.nets.zoo import load_trained as zoo_trained
-
-    return zoo_trained(path, arch, device, pool)
+    spec = NetSpec.random(0, pool=pool, arch=arch)
+    spec.info = {"weights": "trained (torchvision state dict)"}
+    return from_state_dict(load_state_dict(path), a.extra["make_model"](), spec, device,
+                           source=str(path))
 
 
 def net_from_state_dict(sd: dict[str, torch.Tensor], device: str | torch.device = "cpu",

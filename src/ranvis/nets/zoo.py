@@ -25,7 +25,6 @@ runs under ``torch.autocast``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 from torch import fx, nn
@@ -195,25 +194,19 @@ def build(spec: NetSpec, device: str | torch.device = "cpu", **kw: object) -> Zo
     return ZooNet(spec, device, **kw)
 
 
-def load_trained(path: str | Path, arch: str, device: str | torch.device = "cpu",
-                 pool: str = "avg") -> ZooNet:
-    """``arch`` with trained weights from a local torchvision state dict (never downloads):
+def from_state_dict(sd: dict[str, torch.Tensor], model: nn.Module, spec: NetSpec,
+                    device: str | torch.device = "cpu", source: str = "state dict") -> ZooNet:
+    """``model`` (a fresh torchvision module of ``spec.arch``) with the trained weights ``sd``:
     BatchNorm kept with its statistics, preprocessing (x − mean)/std, max pooling swapped for
-    average pooling when ``pool == "avg"`` (as Gatys et al. did for VGG)."""
-    from ranvis.nets import get_arch
-    from ranvis.nets.trained import load_state_dict
-
-    sd = load_state_dict(path)
-    model = get_arch(arch).extra["make_model"]()
+    average pooling when ``spec.pool == "avg"`` (as Gatys et al. did for VGG). InputError when
+    ``sd`` is not that architecture's state dict (``source`` names it in the message)."""
     try:
         model.load_state_dict(sd, strict=True)
     except RuntimeError as e:
-        raise InputError(f"{path} is not a torchvision {arch} state dict: "
-                         f"{str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}"
-                         ) from None
-    spec = NetSpec.random(0, pool=pool, arch=arch)
-    spec.info = {"weights": "trained (torchvision state dict)"}
-    model = prepare(model, pool, trained=True).to(device)
+        lines = str(e).splitlines()
+        raise InputError(f"{source} is not a torchvision {spec.arch} state dict: "
+                         f"{lines[1].strip() if len(lines) > 1 else e}") from None
+    model = prepare(model, spec.pool, trained=True).to(device)
     if torch.device(device).type != "meta":
         model = model.to(memory_format=torch.channels_last)
     net = ZooNet(spec, device, model=model)

@@ -12,7 +12,8 @@ checks), ``cells`` (the grid and keys), ``runcell`` (one cell, in a worker), ``j
 ``table``/``leaderboard``/``markdown``/``plots``/``page``/``results`` (the write-up),
 ``shipped``/``gridflags``/``command`` (plans shipped with ranvis, flags, the CLI command).
 """
-from ranvis.study.plan import Plan, load_plan, parse_plan
+from ranvis.study.model import Plan
+from ranvis.study.plan import load_plan, parse_plan
 from ranvis.study.runner import StudyOptions, Summary, run_study
 
 __all__ = ["Plan", "StudyOptions", "Summary", "load_plan", "parse_plan", "run_study"]

@@ -21,7 +21,7 @@ from ranvis import defaults as D
 from ranvis.errors import InputError
 from ranvis.study.check import task_targets
 from ranvis.study.fields import ImageRef
-from ranvis.study.plan import NetChoice, Plan, Task
+from ranvis.study.model import NetChoice, Plan, Task
 from ranvis.study.taps import Target
 
 KEY_CHARS = 20  # hex digits of the SHA-256 kept in a key (80 bits)

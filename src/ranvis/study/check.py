@@ -9,7 +9,7 @@ from ranvis.nets import get_arch
 from ranvis.study.taps import Target, targets
 
 if TYPE_CHECKING:
-    from ranvis.study.plan import NetChoice, Plan, Task
+    from ranvis.study.model import NetChoice, Plan, Task
 
 
 def task_targets(plan: Plan, task: Task) -> dict[str, list[Target]]:
@@ -26,8 +26,8 @@ def task_targets(plan: Plan, task: Task) -> dict[str, list[Target]]:
 def _is_judge(net: NetChoice, seeds: list[int | None]) -> bool:
     """Whether ``net`` (with these seeds) is the judge network. σ does not matter: the judge's
     distance is scale-free (experiments.texture_quality), so a rescaled judge is the judge."""
-    from ranvis.experiments.texture_quality import JUDGE_POOL, JUDGE_SEED
     from ranvis.nets.spec import NetSpec
+    from ranvis.objectives.judges import JUDGE_POOL, JUDGE_SEED
 
     judge = NetSpec.random(JUDGE_SEED, pool=JUDGE_POOL)
     if net.weights is not None:

@@ -9,7 +9,7 @@ Per cell (computed where the cell runs):
   experiments.texture_quality (random VGG-19 seed 7, max pooling; relu1_1 … relu5_1; a study
   may not contain it, study.check), the same distance for the white-noise start (the scale:
   a texture should land far below it), and the synthesis network's own Gram error.
-* **style**: experiments.style_quality's scores: luminance SSIM to the content (layout kept),
+* **style**: objectives.judges.style_score: luminance SSIM to the content (layout kept),
   judge Gram distance to the style (style taken), and both for the content and style images.
 
 Over cells (computed by the results table, study.table):
@@ -36,8 +36,8 @@ import numpy as np
 
 @lru_cache(maxsize=2)
 def judge(device: str = "cpu") -> Any:
-    """The judge network (experiments.texture_quality.judge_net), built once per process."""
-    from ranvis.experiments.texture_quality import judge_net
+    """The judge network (objectives.judges.judge_net), built once per process."""
+    from ranvis.objectives.judges import judge_net
 
     return judge_net(device)
 
@@ -54,20 +54,20 @@ def inversion_scores(run: Any, image: Any) -> dict[str, float]:
 
 def texture_scores(run: Any, source: Any, start: Any, device: str) -> dict[str, float]:
     """Judge distance of the synthesis and of its noise start to the source; own Gram error."""
-    from ranvis.experiments.texture_quality import gram_distance
+    from ranvis.objectives.judges import gram_distance
 
     net = judge(device)
     own = list(run.record["metrics"]["gram_error"].values())
-    return {"judge_distance": gram_distance(net, run.image, source)["mean"],
-            "judge_distance_noise": gram_distance(net, start, source)["mean"],
+    return {"judge_distance": gram_distance(net, run.image, source),
+            "judge_distance_noise": gram_distance(net, start, source),
             "gram_error": float(np.mean(own))}
 
 
 def style_scores(run: Any, content: Any, style: Any, device: str) -> dict[str, float]:
-    """experiments.style_quality.score: ssim, d, d_content, ssim_style."""
-    from ranvis.experiments.style_quality import score
+    """objectives.judges.style_score: ssim, d, d_content, ssim_style."""
+    from ranvis.objectives.judges import style_score
 
-    return score(judge(device), run.image, content, style)
+    return style_score(judge(device), run.image, content, style)
 
 
 def mean_pairwise_distance(images: list[np.ndarray]) -> float:

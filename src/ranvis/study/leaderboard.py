@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ranvis.study.judges import diversity
-from ranvis.study.plan import Plan, Task
+from ranvis.study.model import Plan, Task
 from ranvis.study.store import CellStore
 from ranvis.study.table import ok_rows, values
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ranvis.study.plan import Plan
+from ranvis.study.model import Plan
 
 
 def _f(v: Any, digits: int = 2) -> str:

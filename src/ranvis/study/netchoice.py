@@ -1,4 +1,4 @@
-"""An ``[[arch]]`` table of a plan → the network configurations it names (study.plan.NetChoice).
+"""An ``[[arch]]`` table of a plan → the network configurations it names (study.model.NetChoice).
 
 Random networks: every combination of ``name`` × ``pool`` × ``init`` × ``sigma`` (each a value
 or a list), labelled ``vgg19-avg``, ``resnet18-avg``, ``vgg19-max-he``, … unless ``label`` is
@@ -15,6 +15,7 @@ from typing import Any
 from ranvis import defaults as D
 from ranvis.errors import InputError
 from ranvis.study import fields as F
+from ranvis.study.model import NetChoice
 
 
 def _values(t: dict[str, Any], key: str, default: Any, where: str) -> list[Any]:
@@ -42,7 +43,6 @@ def file_sha256(path: str | Path) -> str:
 def _fixed(t: dict[str, Any], where: str) -> Any:
     from ranvis.nets import check_arch_name
     from ranvis.nets.spec import NetSpec
-    from ranvis.study.plan import NetChoice
 
     if "spec" in t and "weights" in t:
         raise InputError(f"{where}: give spec or weights, not both")
@@ -70,10 +70,9 @@ def _fixed(t: dict[str, Any], where: str) -> Any:
 
 
 def net_choices(t: dict[str, Any], where: str) -> list[Any]:
-    """The :class:`~ranvis.study.plan.NetChoice` s of one ``[[arch]]`` table (module doc)."""
+    """The :class:`~ranvis.study.model.NetChoice` s of one ``[[arch]]`` table (module doc)."""
     from ranvis.nets import check_arch_name, get_arch
     from ranvis.nets.draw import INITS
-    from ranvis.study.plan import NetChoice
 
     if "spec" in t or "weights" in t:
         return [_fixed(t, where)]

@@ -8,8 +8,8 @@ import math
 from html import escape
 from typing import Any
 
-from ranvis.experiments.report_html import SCRIPT, STYLE, fmt, table_html
-from ranvis.study.plan import Plan, Task
+from ranvis.io.pages import SCRIPT, STYLE, fmt, table_html
+from ranvis.study.model import Plan, Task
 
 GRID_STYLE = ".grid td{text-align:center;font-size:.75em}.grid img{width:64px;height:64px;" \
              "image-rendering:pixelated}.grid td.miss{color:#999}"

@@ -27,14 +27,15 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ranvis import defaults as D
 from ranvis.errors import InputError
 from ranvis.study import fields as F
-from ranvis.study.fields import ImageRef
+from ranvis.study.check import check_plan
+from ranvis.study.model import NetChoice, Plan, Task
+from ranvis.study.netchoice import net_choices
 
 KINDS = ("invert", "texture", "style")
 DEFAULT_STRIDES = (4, 8, 16)  # an invert task without strides or taps
@@ -42,68 +43,6 @@ _KEYS = {"study": {"name", "size", "iters", "seeds", "starts", "images"},
          "arch": {"name", "pool", "init", "sigma", "label", "spec", "weights"},
          "task": {"kind", "name", "strides", "taps", "images", "styles", "archs", "options",
                   "seeds", "starts"}}
-
-
-@dataclass(frozen=True)
-class NetChoice:
-    """One studied network configuration. Random: ``arch`` with ``pool``, ``init``, ``sigma``,
-    drawn once per seed. Fixed: ``spec`` (a NetSpec as a dict: the stacked ranVGG, a build-net
-    file or an inline table) or trained ``weights`` (a local torchvision state dict; its
-    ``weights_sha256`` keys the cells); seeds do not apply to a fixed network."""
-
-    label: str
-    arch: str
-    pool: str = D.POOL
-    init: str = D.WEIGHT_INIT
-    sigma: float = D.SIGMA
-    spec: dict[str, Any] | None = None
-    weights: str | None = None
-    weights_sha256: str | None = None
-
-    @property
-    def random(self) -> bool:
-        """A random network drawn per seed (not a fixed spec or trained weights)."""
-        return self.spec is None and self.weights is None
-
-
-@dataclass(frozen=True)
-class Task:
-    """One task of the plan over its images (and styles) and its networks (labels); ``seeds``
-    and ``starts`` override the study's when given (:meth:`Plan.draws`)."""
-
-    kind: str
-    name: str
-    images: tuple[ImageRef, ...]
-    nets: tuple[str, ...]
-    strides: tuple[int, ...] = ()
-    taps: tuple[str, ...] = ()
-    styles: tuple[ImageRef, ...] = ()
-    options: dict[str, Any] = field(default_factory=dict)
-    seeds: tuple[int, ...] | None = None
-    starts: tuple[int, ...] | None = None
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A whole study. ``seeds``: network draws; ``starts``: noise starts (None: start = seed)."""
-
-    name: str
-    size: int
-    iters: int
-    seeds: tuple[int, ...]
-    starts: tuple[int, ...] | None
-    nets: tuple[NetChoice, ...]
-    tasks: tuple[Task, ...]
-    source: str = ""
-
-    def draws(self, task: Task, net: NetChoice) -> list[tuple[int | None, int]]:
-        """(net_seed, start) pairs of ``task`` on ``net``: seeds × starts, a start defaulting to
-        its seed; a fixed network has no net seed, so its starts are the starts, or the seeds."""
-        seeds = task.seeds or self.seeds
-        starts = task.starts or (self.starts if task.seeds is None else None)
-        if not net.random:
-            return [(None, s) for s in (starts or seeds)]
-        return [(seed, start) for seed in seeds for start in (starts or (seed,))]
 
 
 def _table(data: Any, section: str) -> dict[str, Any]:
@@ -169,14 +108,12 @@ def parse_plan(data: dict[str, Any], base: Path, source: str = "") -> Plan:
                 iters=F.positive_int(study.get("iters", D.ITERS), "study.iters"), seeds=seeds,
                 starts=None if starts is None else tuple(F.int_list(starts, "study.starts")),
                 nets=nets, tasks=tasks, source=source)
-    from ranvis.study.check import check_plan
 
     check_plan(plan)
     return plan
 
 
 def _nets(tables: list[dict[str, Any]]) -> tuple[NetChoice, ...]:
-    from ranvis.study.netchoice import net_choices
 
     out: list[NetChoice] = []
     for i, t in enumerate(tables):

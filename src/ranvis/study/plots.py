@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ranvis.experiments.common import pyplot, save_figure
+from ranvis.io.figures import pyplot, save_figure
 from ranvis.study.table import values
 
 

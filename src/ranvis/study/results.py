@@ -15,7 +15,7 @@ from ranvis.study import plots
 from ranvis.study.cells import Grid
 from ranvis.study.leaderboard import board
 from ranvis.study.markdown import markdown
-from ranvis.study.plan import Plan, Task
+from ranvis.study.model import Plan, Task
 from ranvis.study.store import CellStore
 from ranvis.study.table import ok_rows, rows, write_csv
 

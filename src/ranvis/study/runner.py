@@ -21,7 +21,7 @@ from typing import Any
 from ranvis.errors import InputError
 from ranvis.study.cells import Cell, Grid, expand
 from ranvis.study.executors import Executor, Inline, LocalPool
-from ranvis.study.plan import Plan
+from ranvis.study.model import Plan
 from ranvis.study.store import CORRUPT, STORED, CellStore
 
 MAX_ATTEMPTS = 3  # a failed cell is retried twice

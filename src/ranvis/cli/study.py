@@ -11,7 +11,7 @@ EXIT_OK, EXIT_CELLS_FAILED = 0, 1  # 1: the study finished but some cells failed
 
 
 def _plan(a: argparse.Namespace) -> object:
-    from ranvis.study.gridflags import given_grid_flags, plan_tables
+    from ranvis.cli.studyflags import given_grid_flags, plan_tables
     from ranvis.study.plan import load_plan, parse_plan
 
     flags = given_grid_flags(a)

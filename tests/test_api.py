@@ -68,7 +68,7 @@ def test_input_is_not_changed():
 @pytest.mark.parametrize("bad, says", [
     ([1, 2, 3], "got list"),
     (torch.rand(3, 32, 32) * 255, "divide a 0-255 image by 255"),
-    (np.zeros((32, 32)), "shape (32, 32)"),
+    (np.zeros((32, 32, 2)), "shape (32, 32, 2)"),
     ("no/such/image.png", "does not exist"),
     (torch.rand(32, 32, 3), "shape (32, 32, 3)"),
     (np.full((8, 8, 3), np.nan), "NaN"),

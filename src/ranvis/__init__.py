@@ -35,7 +35,7 @@ _LAZY = {
     "InputError": ("ranvis.errors", "InputError"),
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", *(n for n in _LAZY if n != "Net")]  # Net: NetSpec's other name
 
 
 def __getattr__(name: str) -> Any:

@@ -191,15 +191,20 @@ PEER_FLAGS = {
 }
 
 
-def peer_flag_error(argv: list[str]) -> str | None:
+def peer_flag_error(argv: list[str], ours: frozenset[str] = frozenset()) -> str | None:
     """The one-line message for the first token of ``argv`` that is a peer tool's flag
-    (``-content_weight``, ``--num-iterations``, ...), or None. No ranvis flag is a key of
-    PEER_FLAGS (tests/test_cli_flags.py checks it)."""
+    (``-content_weight``, ``--num-iterations``, ...) or one of ranvis's long flags ``ours``
+    (``"--init"``, ...) written with one dash as neural-style's Lua flags are (``-init``,
+    ``-seed``), or None. No ranvis flag is a key of PEER_FLAGS (tests/test_cli_flags.py checks
+    it)."""
     for tok in argv:
         if not tok.startswith("-") or tok == "--":
             continue
-        name = tok.split("=", 1)[0].lstrip("-")
+        flag = tok.split("=", 1)[0]
+        name = flag.lstrip("-")
         hit = PEER_FLAGS.get(name)
         if hit is not None:
-            return f"{tok.split('=', 1)[0]} is another tool's flag; ranvis's is {hit}"
+            return f"{flag} is another tool's flag; ranvis's is {hit}"
+        if not flag.startswith("--") and len(name) > 1 and f"--{name}" in ours:
+            return f"{flag} is another tool's spelling; ranvis's flag is --{name}"
     return None

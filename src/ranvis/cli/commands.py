@@ -44,7 +44,7 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+        raise UsageError(f"{message} (see {self.prog} --help)")  # printed as "ranvis: error: ..."
 
 
 def _net_kwargs(a: argparse.Namespace) -> dict[str, Any]:
@@ -188,7 +188,7 @@ def cmd_build_net(a: argparse.Namespace) -> int:
 
 
 def cmd_study(a: argparse.Namespace) -> int:
-    from ranvis.study.command import cmd_study as run
+    from ranvis.cli.study import cmd_study as run
 
     return run(a)
 
@@ -208,15 +208,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _long_flags(parser: argparse.ArgumentParser) -> frozenset[str]:
+    """Every ``--flag`` of ``parser`` and its subcommands."""
+    out: set[str] = set()
+    for action in parser._actions:  # argparse keeps no public list of its actions
+        out.update(o for o in action.option_strings if o.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out |= _long_flags(sub)
+    return frozenset(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (runtime.py lists them). Never raises for bad input:
     every subcommand runs under runtime.guarded, after its output locations are checked."""
 
     def command() -> int:
-        peer = peer_flag_error(sys.argv[1:] if argv is None else argv)
+        parser = build_parser()
+        peer = peer_flag_error(sys.argv[1:] if argv is None else argv, _long_flags(parser))
         if peer:
             raise UsageError(peer)
-        args = build_parser().parse_args(argv)
+        args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             build_parser().print_help()
             return EXIT_INPUT

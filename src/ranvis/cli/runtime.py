@@ -15,12 +15,13 @@ import argparse
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ranvis import defaults as D
-from ranvis.errors import InputError
+from ranvis.errors import InputError, InputNotice
 
 EXIT_OK, EXIT_INPUT, EXIT_FAULT, EXIT_INTERRUPTED = 0, 2, 3, 130
 OUTPUT_ARGS = ("output", "checkpoint")  # options naming what a command writes: checked first
@@ -100,12 +101,22 @@ def _out_of_memory(e: BaseException) -> bool:
         isinstance(e, RuntimeError) and "can't allocate memory" in str(e))
 
 
+def _show_notice(message: Warning | str, category: type[Warning], *rest: Any, **kw: Any) -> None:
+    """An InputNotice as one ``ranvis: note:`` line; other warnings as Python shows them."""
+    if issubclass(category, InputNotice):
+        print(f"ranvis: note: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, *rest[:2]))
+
+
 def guarded(command: Callable[[], int]) -> int:
     """Run ``command`` under :class:`Signals`; turn bad input, signals and running out of memory
     into one stderr line and an exit status. Other exceptions are bugs and propagate."""
     global signals
     try:
-        with Signals() as signals:
+        with Signals() as signals, warnings.catch_warnings():
+            warnings.simplefilter("always", InputNotice)
+            warnings.showwarning = _show_notice
             return command()
     except (UsageError, InputError) as e:
         print(f"ranvis: error: {' '.join(str(e).split())}", file=sys.stderr)
@@ -186,27 +197,17 @@ def callbacks(a: argparse.Namespace, desc: str, resumed: Any = None) -> list[Cal
     return cbs
 
 
-def _environment() -> dict[str, Any]:
-    """What a byte-identical rerun needs to match (README: determinism)."""
-    import platform
-
-    import torch
-
-    return {"torch": torch.__version__, "threads": torch.get_num_threads(),
-            "machine": platform.machine(), "python": platform.python_version()}
-
-
 def finish(a: argparse.Namespace, run: Any, cbs: list[Any], extra: dict[str, Any]) -> int:
     """Close the callbacks (a checkpoint writes its last state), write the image and its record,
     say how the run ended; returns the exit status (0, 3, or 128 + the signal)."""
-    from ranvis.io.record import save_run
+    from ranvis.io.record import environment, save_run
 
     for cb in cbs:
         getattr(cb, "sync", lambda _result: None)(run.result)  # checkpoint.Checkpoint.sync
         getattr(cb, "close", lambda: None)()
     rec = run.record
     rec["settings"].update(extra)
-    rec.setdefault("environment", _environment())
+    rec.setdefault("environment", environment())
     if rec["interrupted"]:
         rec["signal"] = signals.name
     save_run(a.output, run.image, rec)

@@ -14,12 +14,13 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ranvis import defaults as D
 from ranvis.errors import InputError
 from ranvis.io import images
 
 #: the accepted forms, as every refusal names them
-EXPECTED = ("a file path, 'sample:NAME', a PIL image, an HxWx3 NumPy array (uint8, or float in "
-            "[0, 1]) or a tensor [3,H,W] or [1,3,H,W] in [0, 1]")
+EXPECTED = ("a file path, 'sample:NAME', a PIL image, an HxWx3 or HxW (grey) NumPy array (uint8, "
+            "or float in [0, 1]) or a tensor [3,H,W] or [1,3,H,W] in [0, 1]")
 _SLACK = 1e-6  # float rounding just outside [0, 1] (e.g. 1.0000001) is clamped, not refused
 
 
@@ -47,6 +48,8 @@ def _unit_range(t: torch.Tensor, what: str, kind: str) -> torch.Tensor:
 
 
 def _from_array(a: np.ndarray, what: str) -> torch.Tensor:
+    if a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 1):  # grey, as a grey PNG or PIL image is
+        a = np.repeat(a.reshape(*a.shape[:2], 1), 3, axis=2)
     if a.ndim != 3 or a.shape[2] != 3 or 0 in a.shape:
         raise _refuse(what, _describe(a))
     if a.dtype == np.uint8:
@@ -80,14 +83,15 @@ def to_image(x: Any, size: int | tuple[int, int] | None = None,
     (W, H) exact).
 
     Accepted: a path (str or os.PathLike) to an image file or ``sample:NAME`` (images.load); a
-    PIL image of any mode (images.from_pil); a NumPy array H×W×3, uint8 (0–255) or float in
-    [0, 1]; a tensor [3,H,W] or [1,3,H,W], float in [0, 1] or uint8 (0–255), on any device.
-    Anything else, or float values outside [0, 1], raises InputError naming what was
-    expected; ``what`` names the argument in that sentence.
+    PIL image of any mode (images.from_pil); a NumPy array H×W×3 or H×W (grey), uint8 (0–255)
+    or float in [0, 1]; a tensor [3,H,W] or [1,3,H,W], float in [0, 1] or uint8 (0–255), on any device.
+    Anything else, float values outside [0, 1], or a side under D.MIN_IMAGE_SIDE raises
+    InputError naming what was expected; ``what`` names the argument in that sentence.
     """
     if isinstance(x, str | os.PathLike):
         if not (os.fspath(x).startswith("sample:") or os.path.exists(x)):
-            raise _refuse(what, f"the path {os.fspath(x)!r}, which does not exist")
+            raise _refuse(what, f"the path {os.fspath(x)!r}, which does not exist"
+                          + images.did_you_mean(os.fspath(x)))
         img = images.load(x)
     elif isinstance(x, Image.Image):
         img = images.from_pil(x)
@@ -97,6 +101,10 @@ def to_image(x: Any, size: int | tuple[int, int] | None = None,
         img = _from_tensor(x, what)
     else:
         raise _refuse(what, _describe(x))
+    if min(img.shape[-2:]) < D.MIN_IMAGE_SIDE:
+        h, w = img.shape[-2:]
+        raise InputError(f"{what} is {w}x{h}: at least {D.MIN_IMAGE_SIDE} px a side are needed "
+                         "(a smaller image holds no structure; upscaling adds none)")
     return img if size is None else images.resize(img, size)
 
 

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ranvis.errors import InputError
+from ranvis.errors import InputError, notice
 
 __all__ = [
     "SAMPLES", "center_square", "from_pil", "is_sample_name", "load", "luminance", "luminance_transfer",
@@ -95,6 +95,8 @@ def from_pil(im: Image.Image) -> torch.Tensor:
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=2)
     if alpha is not None:
+        if float(alpha.min()) < 1.0:
+            notice(f"the {mode} image's transparent pixels were composited over white")
         arr = arr * alpha + (1.0 - alpha)
     t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)).permute(2, 0, 1)
     return t.unsqueeze(0).clamp_(0.0, 1.0).contiguous()
@@ -110,6 +112,11 @@ def to_pil(img: torch.Tensor) -> Image.Image:
         raise ValueError(f"expected [1,3,H,W] or [3,H,W], got shape {tuple(img.shape)}")
     arr = (img.detach().float().clamp(0.0, 1.0) * 255.0).round().to(torch.uint8)
     return Image.fromarray(arr.permute(1, 2, 0).cpu().numpy())
+
+
+def did_you_mean(path: str) -> str:
+    """``"; did you mean sample:NAME?"`` when a missing ``path`` is a bundled sample's name."""
+    return f"; did you mean sample:{path}?" if path in SAMPLES else ""
 
 
 def is_sample_name(s: str | os.PathLike[str]) -> bool:
@@ -146,7 +153,8 @@ def load(path: str | Path, size: Size | None = None) -> torch.Tensor:
     p = Path(s)
     n = _name(s)
     if not p.exists():
-        raise InputError(f"image file {n} does not exist; give an image file or sample:NAME")
+        raise InputError(f"image file {n} does not exist; give an image file or sample:NAME"
+                         + did_you_mean(s))
     if p.is_dir():
         raise InputError(f"{n} is a directory; give the path of an image file")
     if p.stat().st_size == 0:

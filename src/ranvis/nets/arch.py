@@ -109,8 +109,10 @@ class Arch:
         if node is None:
             raise InputError(self._unknown(name))
         t = self.layout().node(node)
-        return Tap(name, t.index, t.channels, t.stride, t.receptive_field,
-                   self.layout().min_input(node), t.spatial)
+        # padding lets a strided tap have one position at any input side (ResNet's at 1 px); an
+        # input smaller than the stride is still below one position's worth of pixels
+        least = max(self.layout().min_input(node), t.stride if t.spatial else 1)
+        return Tap(name, t.index, t.channels, t.stride, t.receptive_field, least, t.spatial)
 
     def _unknown(self, name: str) -> str:
         shown = ", ".join(self.default_taps())
@@ -152,7 +154,8 @@ class Arch:
         need = self.min_input(deepest)
         if min(height, width) < need:
             raise InputError(f"image {width}x{height} is too small for {deepest}: it needs at "
-                             f"least {need} px on each side; use a larger image or --size")
+                             f"least {need} px on each side; use a larger image or a larger "
+                             "size (--size; size= in Python)")
 
     # -- weights and memory --------------------------------------------------------------
     def weighted(self) -> list[str]:

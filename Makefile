@@ -32,7 +32,7 @@ report: $(STAMP)
 
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check src tests benchmarks scripts
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks scripts

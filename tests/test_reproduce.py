@@ -43,6 +43,7 @@ def _numbers(v: object) -> list[float]:
     return []
 
 
+@pytest.mark.slow  # the tiny report: a minute
 def test_reproduce_writes_page_results_and_every_png(tiny_report: Path) -> None:
     index, results = tiny_report / "index.html", tiny_report / "results.json"
     page = index.read_text()
@@ -72,6 +73,7 @@ def test_reproduce_writes_page_results_and_every_png(tiny_report: Path) -> None:
     assert "Quick mode" in page and "Full mode" in page
 
 
+@pytest.mark.slow  # the tiny report: a minute
 def test_fig12_table_and_fig4_curves_in_results(tiny_report: Path) -> None:
     data = json.loads((tiny_report / "results.json").read_text())
     f12 = data["figures"]["fig12"]
@@ -88,6 +90,7 @@ def test_fig12_table_and_fig4_curves_in_results(tiny_report: Path) -> None:
     assert len(curves["plain random VGG"]["feature_error"]) == 2
 
 
+@pytest.mark.slow  # the tiny report: a minute
 def test_page_in_headless_chromium(tiny_report: Path, tmp_path: Path) -> None:
     check_page(tiny_report / "index.html", tmp_path)
 

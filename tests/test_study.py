@@ -111,6 +111,7 @@ def test_rerun_and_same_grid_as_flags_compute_nothing(local: tuple[Path, Path],
     assert {p: p.stat().st_mtime_ns for p in (out / "cells").rglob("*")} == before
 
 
+@pytest.mark.slow
 def test_ray_gives_the_same_scores(local: tuple[Path, Path], tmp_path: Path) -> None:
     if importlib.util.find_spec("ray") is None:
         pytest.skip("ray is not installed (pip install 'ranvis[ray]')")
@@ -142,6 +143,7 @@ def _run_until_stored(plan: Path, out: Path, keys: list[str], n: int, sig: int) 
     return proc.wait(timeout=60)
 
 
+@pytest.mark.slow
 def test_killed_driver_loses_nothing_and_rerun_recomputes_no_finished_cell(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     plan = _write_plan(tmp_path, seeds=3)  # 12 cells, one worker: seconds to stop it in

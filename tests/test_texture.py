@@ -170,17 +170,18 @@ def test_cli_rejects_bad_layer(tmp_path, capsys):
 
 def test_quality_distance_and_run(tmp_path):
     from ranvis.experiments import texture_quality as tq
+    from ranvis.objectives.judges import gram_distances, judge_net
 
-    judge = tq.judge_net()
+    judge = judge_net()
     src = tq.texture_source("coffee_wood", 32)
     assert src.shape == (1, 3, 32, 32)
-    same = tq.gram_distance(judge, src, src)
+    same = gram_distances(judge, src, src)
     assert all(v == 0.0 for v in same.values())
     assert judge.spec.pool == "max" and judge.spec.seeds != NetSpec.random(0).seeds
     g = torch.Generator().manual_seed(0)
     near = (src + 0.01 * torch.randn(src.shape, generator=g)).clamp(0, 1)
     far = tq.noise(32, 48, 0)  # another size: Ĝ = G/M compares any sizes
-    assert tq.gram_distance(judge, near, src)["mean"] < 0.1 < tq.gram_distance(judge, far, src)["mean"]
+    assert gram_distances(judge, near, src)["mean"] < 0.1 < gram_distances(judge, far, src)["mean"]
     res = tq.run(tmp_path, size=16, iters=2, sources=["brick"], device="cpu")
     assert (tmp_path / res["figures"][0]).stat().st_size > 0
     d = res["numbers"]["distance"]["brick"]

@@ -78,3 +78,49 @@ def test_min_input_is_at_least_the_stride():
 
 def test_help_documents_netspec_once():
     assert pydoc.render_doc(ranvis, renderer=pydoc.plaintext).count("class NetSpec") == 1
+
+
+def test_readme_names_every_sample():
+    from pathlib import Path
+
+    from ranvis.io.images import SAMPLES
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    listed = text.split("`sample:NAME` names one of", 1)[1].split(").", 1)[0]
+    assert all(f"`{name}`" in listed for name in SAMPLES), sorted(
+        n for n in SAMPLES if f"`{n}`" not in listed)
+
+
+def test_demo_captions_say_what_the_presets_run():
+    from ranvis import presets
+    from ranvis.cli.demo import gallery_items
+
+    captions = {i.name: i.caption for i in gallery_items(iters=1)}
+    assert presets.style_summary("best") in captions["style-chelsea-hubble"]
+    assert presets.style_summary("paper") in captions["style-chelsea-hubble-paper"]
+
+
+def test_help_defaults_agree_with_the_presets():
+    import argparse
+
+    from ranvis import presets as P
+    from ranvis.cli.parsers import add_invert, add_style, add_texture
+    from ranvis.presets import deep_content_tap
+
+    sub = argparse.ArgumentParser().add_subparsers()
+    helps = {}
+    for add in (add_invert, add_texture, add_style):
+        p = add(sub)
+        helps[p.prog.split()[-1]] = {a.dest: " ".join((a.help or "").split()) for a in p._actions}
+    best, paper = P.style_recipe("best"), P.style_recipe("paper")
+    assert f"best {best.nets}, paper {paper.nets}" in helps["style"]["nets"]
+    deep = P.invert_recipe("best", deep=True)
+    assert f"best: {deep.nets} beyond pool2" in helps["invert"]["nets"]
+    assert f"best: {deep.levels} beyond pool2" in helps["invert"]["levels"]
+    assert str(deep.iters) in helps["invert"]["iters"]
+    assert str(deep.iters) not in helps["texture"]["iters"] + helps["style"]["iters"]
+    vgg = get_arch("vgg19")
+    strides = {t: vgg.tap(t).stride for t in (vgg.presets.content, *vgg.presets.style)}
+    tap = deep_content_tap(vgg.presets.content, vgg.presets.style, strides)
+    assert "VGG conv2_2" in helps["style"]["content_layer"] and vgg.presets.content == "conv2_2"
+    assert f"VGG {tap}" in helps["style"]["content_layer"]

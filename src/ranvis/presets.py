@@ -112,6 +112,20 @@ def style_recipe(preset: str) -> StyleRecipe:
                        tv_factor=True)
 
 
+def style_summary(preset: str) -> str:
+    """One line naming what ``preset`` does in a style transfer (demo captions, help), made
+    from the recipe itself so that it cannot drift from it."""
+    r = style_recipe(preset)
+    ratio = ":".join(f"{v:g}" for v in r.ratio)
+    content = "the colour-matched content" if r.color_match else "the content"
+    start = {"noise": "white noise", "content": content, "style": "the style"}.get(r.init, r.init)
+    parts = [f"ratio {ratio}" + (" (TV scaled by the style's smoothness)" if r.tv_factor else ""),
+             f"from {start}",
+             "content one scale deeper" if r.deep_content else "the paper's content tap",
+             f"{r.nets} network{'s' if r.nets > 1 else ''}"]
+    return ", ".join(parts)
+
+
 def deep_content_tap(content: str, style: tuple[str, ...], strides: dict[str, int]) -> str:
     """The ``best`` preset's content tap: the first style tap at twice the stride of the
     architecture's content preset (VGG: conv2_2 → conv3_1), else the content preset itself.

@@ -127,16 +127,15 @@ def add_arch(p: argparse.ArgumentParser) -> None:
                         "(default: %(default)s)")
 
 
-def common(p: argparse.ArgumentParser, size: int = D.SIZE) -> None:
-    """Options every optimization task takes."""
+def common(p: argparse.ArgumentParser, size: int = D.SIZE, iters: str = f"{D.ITERS}") -> None:
+    """Options every optimization task takes; ``iters`` says the task's default budget."""
     p.add_argument("-o", "--output", required=True, type=png_path,
                    help="output image, .png or .jpg; OUT.json (run record) and OUT-loss.png are "
                         "written beside it")
     p.add_argument("--size", type=positive_int, default=size,
                    help="resize the input so its longer side is N px (default: %(default)s)")
     p.add_argument("--iters", type=positive_int, default=None,
-                   help=f"iterations = objective evaluations (default: {D.ITERS}; invert with "
-                        "--preset best beyond pool2: 1000)")
+                   help=f"iterations = objective evaluations (default: {iters})")
     p.add_argument("--seed", type=seed_int, default=0,
                    help="seed of the white-noise start (default: %(default)s)")
     p.add_argument("--net", default="random",

@@ -63,6 +63,7 @@ def gallery_items(iters: int | None = None) -> list[Item]:
     item runs ``iters`` iterations when given, else its own (DEMO_ITERS). Inputs are
     scikit-image samples (bundled, no download)."""
     from ranvis.nets import get_arch
+    from ranvis.presets import style_summary
 
     p = get_arch(D.ARCH).presets
     nt, ns = iters or DEMO_ITERS["texture"], iters or DEMO_ITERS["style"]
@@ -73,10 +74,9 @@ def gallery_items(iters: int | None = None) -> list[Item]:
                 "texture of a coloured source (eq. 5-8)", nt)]
     pair = ("sample:chelsea", "sample:hubble_deep_field")
     sty = [Item("style-chelsea-hubble", "style", pair, (),
-                "style transfer (eq. 9), preset best: colour-matched content start, 2 networks",
-                ns),
+                f"style transfer (eq. 9), preset best: {style_summary('best')}", ns),
            Item("style-chelsea-hubble-paper", "style", pair, (("preset", "paper"),),
-                f"the same with preset paper: content {p.content}, ratio 100:1:1000, from noise",
+                f"the same with preset paper: content {p.content}, {style_summary('paper')}",
                 ns),
            Item("style-astronaut-immunohistochemistry", "style",
                 ("sample:astronaut", "sample:immunohistochemistry"), (),

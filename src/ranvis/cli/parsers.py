@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ranvis import defaults as D
+from ranvis import presets as P
 from ranvis.cli.args import (
     add_arch,
     arch_name,
@@ -48,19 +49,25 @@ def add_invert(sub: Any) -> argparse.ArgumentParser:
                         "Fourier deeper (default: the preset's; best: auto, paper: pixel)")
     s.add_argument("--nets", type=positive_int, default=None, metavar="K",
                    help="match the features of K independent random draws at once (default: "
-                        "best: 4 beyond pool2, else 1; paper: 1)")
+                        f"best: {P.invert_recipe('best', deep=True).nets} beyond pool2, else 1; "
+                        "paper: 1)")
     s.add_argument("--levels", type=positive_int, default=None, metavar="L",
                    help="coarse-to-fine: L levels, the image at 1/2^(L-1) ... 1/2 of its side "
-                        "upsampled, then full size (default: best: 5 beyond pool2, else 1)")
+                        "upsampled, then full size (default: best: "
+                        f"{P.invert_recipe('best', deep=True).levels} beyond pool2, else 1)")
     s.add_argument("--noise-std", type=non_negative, default=None, metavar="S",
-                   help="std of the white-noise start (default: best 0.01 beyond pool2, else 0.1)")
+                   help="std of the white-noise start (default: best "
+                        f"{P.invert_recipe('best', deep=True).noise_std:g} beyond pool2, else "
+                        f"{P.invert_recipe('paper', deep=True).noise_std:g})")
     s.add_argument("--tv-weight", type=non_negative, default=0.0, metavar="W",
                    help="total-variation prior (beta=2), relative to the normalized feature "
                         "terms; off in both presets (default: 0)")
     s.add_argument("--alpha-weight", type=non_negative, default=0.0, metavar="W",
                    help="alpha-norm prior (alpha=6, a soft [0,1] box); off in both presets "
                         "(default: 0)")
-    common(s)
+    deep = P.invert_recipe("best", deep=True)
+    common(s, iters=f"{D.ITERS}; with --preset best beyond the architecture's fourier_after "
+                    f"tap (VGG: pool2): {deep.iters}")
     return s
 
 
@@ -89,8 +96,9 @@ def add_style(sub: Any) -> argparse.ArgumentParser:
     s.add_argument("content", help="content image file or sample:NAME")
     s.add_argument("styles", nargs="+", metavar="STYLE", help="one or more style images")
     s.add_argument("--content-layer", default=None,
-                   help="layer whose features are matched (default: the architecture's "
-                        "content preset; VGG: conv2_2, paper §3)")
+                   help="layer whose features are matched (default: paper: the architecture's "
+                        "content preset, VGG conv2_2 (paper §3); best: one scale deeper, VGG "
+                        "conv3_1; `ranvis layers` lists the presets)")
     s.add_argument("--style-layers", default=None,
                    help="layers whose Gram matrices are matched (default: the architecture's "
                         "style preset; VGG: conv1_1..conv5_1)")
@@ -114,7 +122,8 @@ def add_style(sub: Any) -> argparse.ArgumentParser:
                    help="give the content the style's colours first (default: best yes, "
                         "paper no)")
     s.add_argument("--nets", type=positive_int, default=None, metavar="K",
-                   help="random draws matched at once (default: best 2, paper 1)")
+                   help=f"random draws matched at once (default: best "
+                        f"{P.style_recipe('best').nets}, paper {P.style_recipe('paper').nets})")
     s.add_argument("--original-colors", action="store_true",
                    help="keep the content's colours: transfer luminance only")
     s.add_argument("--scales", type=positive_int, default=None, metavar="K",

@@ -250,7 +250,7 @@ def test_layers_command_prints_the_tap_table(capsys):
     assert cli.main(["layers", "--arch", "resnet18"]) == 0
     text = capsys.readouterr().out
     row = next(line for line in text.splitlines() if line.startswith("layer1.0 "))
-    assert row.split() == ["layer1.0", "64", "4", "27", "px", "1", "px"]
+    assert row.split() == ["layer1.0", "64", "4", "27", "px", "4", "px"]  # min input: the stride
     assert "content layer1" in text
     assert cli.main(["layers"]) == 0  # the paper's VGG-19 by default
     text = capsys.readouterr().out

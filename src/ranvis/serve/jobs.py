@@ -152,6 +152,8 @@ class JobQueue:
             try:
                 self.execute(job)
                 job.state = "stopped" if job.stop.is_set() else "done"
+            except KeyboardInterrupt:  # Live's, raised outside an optimization loop
+                job.state, job.message = "stopped", "stopped before any result"
             except InputError as e:  # also the CLI's UsageError, turned into one by execute
                 job.state, job.message = "failed", " ".join(str(e).split())
             except Exception as e:  # a bug: the page gets one line, the server log the trace

@@ -51,17 +51,26 @@ def inside(path: str | os.PathLike[str], root: Path) -> Path:
     return p
 
 
-def _header_size(p: Path, shown: str) -> tuple[int, int]:
+def _too_large(shown: str, pixels: int, max_pixels: int, size: str = "") -> InputError:
+    return InputError(f"{shown} is {size}{pixels / 1e6:.0f} MP; this page takes images up to "
+                      f"{max_pixels / 1e6:.1f} MP: resize it first")
+
+
+def _header_size(p: Path, shown: str, max_pixels: int) -> tuple[int, int]:
     """(width, height) from the image's header, without decoding its pixels."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(p) as im:
             return im.size
+    except Image.DecompressionBombError as err:  # Pillow's own limit, met while opening
+        found = re.search(r"\((\d+) pixels\)", str(err))
+        raise _too_large(shown, int(found[1]) if found else 2 * Image.MAX_IMAGE_PIXELS,
+                         max_pixels) from None
     except UnidentifiedImageError:
         raise InputError(f"{shown} is not an image this page can read; upload a PNG or "
                          "JPEG") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+    except (OSError, SyntaxError, ValueError) as err:
         raise InputError(f"{shown} is corrupt ({' '.join(str(err).split())}); re-export it as "
                          "PNG or JPEG") from None
 
@@ -81,10 +90,9 @@ def check_upload(path: str | os.PathLike[str], root: Path, filename: str | None 
     if n > max_bytes:
         raise InputError(f"{name} is {n / 2**20:.1f} MB; this page takes images up to "
                          f"{max_bytes / 2**20:.0f} MB")
-    w, h = _header_size(p, name)
+    w, h = _header_size(p, name, max_pixels)
     if w * h > max_pixels:
-        raise InputError(f"{name} is {w}x{h} pixels ({w * h / 1e6:.0f} MP); this page takes "
-                         f"images up to {max_pixels / 1e6:.1f} MP: resize it first")
+        raise _too_large(name, w * h, max_pixels, f"{w}x{h} pixels, ")
     try:
         img = load(p)
     except InputError as err:  # the CLI's sentence names the server's path: name the upload

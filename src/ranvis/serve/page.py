@@ -41,15 +41,17 @@ def _default_layer(arch: str) -> str:
     return taps[1] if len(taps) > 1 else taps[0]
 
 
-def _image_slot(gr: Any, label: str, sample: str) -> tuple[Any, Any, Any]:
-    """A sample menu, an upload box and the note that says which is used (or why refused)."""
+def _image_slot(gr: Any, label: str, sample: str, key: str) -> tuple[Any, Any, Any]:
+    """A sample menu, an upload box and the note that says which is used (or why refused);
+    element ids ``KEY_sample``, ``KEY_upload``, ``KEY_note``."""
     from ranvis.images import SAMPLES
 
     with gr.Group():
-        menu = gr.Dropdown([*SAMPLES, UPLOAD], value=sample, label=f"{label} (a sample)")
+        menu = gr.Dropdown([*SAMPLES, UPLOAD], value=sample, label=f"{label} (a sample)",
+                           elem_id=f"{key}_sample")
         upload = gr.File(label=f"or upload a {label.lower()} (PNG or JPEG)", file_types=["image"],
-                         type="filepath", height=90)
-        note = gr.Markdown("", elem_classes="note")
+                         type="filepath", height=110, elem_id=f"{key}_upload")
+        note = gr.Markdown("", elem_classes="note", elem_id=f"{key}_note")
     return menu, upload, note
 
 
@@ -74,10 +76,11 @@ def build(h: Handlers) -> Any:
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=300):
                 c["task"] = gr.Radio(["style", "texture", "invert"], value="style", label="task")
-                c["sample"], c["upload"], note = _image_slot(gr, "Photo or source", "chelsea")
+                c["sample"], c["upload"], note = _image_slot(gr, "Photo or source", "chelsea",
+                                                               "source")
                 with gr.Column(visible=True) as style_box:
                     c["style_sample"], c["style_upload"], style_note = _image_slot(
-                        gr, "Style", "hubble_deep_field")
+                        gr, "Style", "hubble_deep_field", "style")
                 with gr.Row():
                     c["preset"] = gr.Radio(["best", "paper"], value="best", label="preset")
                     c["arch"] = gr.Dropdown(list(ARCH_NAMES), value=D.ARCH, label="network")
@@ -120,6 +123,8 @@ def build(h: Handlers) -> Any:
                                 "record (JSON), loss plot", interactive=False, elem_id="files")
                 command = gr.Textbox("", label="the same run from a shell", buttons=["copy"],
                                      interactive=False, elem_id="command")
+        for key, component in c.items():  # element ids for tests and styles: the form's keys
+            component.elem_id = component.elem_id or key
         _wire(gr, h, c, page, (saved, job, run, stop), (state, preview, files, command),
               (note, style_note), (style_box, style_opts, tex_box))
     return page

@@ -136,9 +136,11 @@ def status(job: Job, queue: JobQueue) -> str:
         if job.step == 0:
             return "Running: preparing the network and the targets…"
         loss = f", loss {job.loss:.4g}" if job.loss is not None else ""
-        return f"Running: evaluation {job.step} of {job.total}{loss}{_eta(job.eta())}."
+        bar = f'\n\n<progress value="{job.step}" max="{job.total}"></progress>'
+        return f"Running: evaluation {job.step} of {job.total}{loss}{_eta(job.eta())}.{bar}"
     if job.state == "done":
-        return f"Done: {job.step} evaluations in {job.seconds():.1f} s, loss {job.loss:.4g}."
+        best = f", lowest loss {job.best:.4g}" if job.best is not None else ""
+        return f"Done: {job.step} evaluations in {job.seconds():.1f} s{best}."
     if job.state == "stopped":
         return (f"Stopped after {job.step} evaluations ({job.seconds():.1f} s); the result is "
                 "the best image so far.")

@@ -32,8 +32,9 @@ FINAL = ("done", "stopped", "failed", "cancelled")
 class Job:
     """One run. ``state``: queued, running, then done, stopped (by Stop: the best image so far
     is the result), failed (``message`` says why) or cancelled (stopped while queued).
-    ``step``: evaluations so far; ``image``: the latest evaluated image ([1,3,H,W], any
-    device), replaced at every evaluation; ``version`` counts the replacements."""
+    ``step``: evaluations so far; ``loss``/``best``: the latest and the lowest loss;
+    ``image``: the latest evaluated image ([1,3,H,W], any device), replaced at every
+    evaluation; ``version`` counts the replacements."""
 
     argv: list[str]
     command: str
@@ -44,6 +45,7 @@ class Job:
     message: str = ""
     step: int = 0
     loss: float | None = None
+    best: float | None = None
     image: Any = None
     version: int = 0
     started: float | None = None
@@ -79,6 +81,7 @@ class Live:
         if job.first_step is None:
             job.first_step = time.monotonic()
         job.step, job.loss, job.image = step.i + 1, step.loss, step.image
+        job.best = step.loss if job.best is None else min(job.best, step.loss)
         job.total = self.total() or job.total
         job.version += 1
         if job.stop.is_set():

@@ -25,6 +25,7 @@ ITERS = {"invert": 200, "texture": 100, "style": 80}
 CSS = """
 #preview img { image-rendering: pixelated; object-fit: contain; }
 .note p { margin: 0; }
+#status progress { width: 100%; height: 10px; }
 footer { display: none !important; }
 """
 
@@ -49,16 +50,21 @@ def _image_slot(gr: Any, label: str, sample: str, key: str) -> tuple[Any, Any, A
     with gr.Group():
         menu = gr.Dropdown([*SAMPLES, UPLOAD], value=sample, label=f"{label} (a sample)",
                            elem_id=f"{key}_sample")
-        upload = gr.File(label=f"or upload a {label.lower()} (PNG or JPEG)", file_types=["image"],
+        upload = gr.File(label="or upload one (PNG or JPEG)", file_types=["image"],
                          type="filepath", height=110, elem_id=f"{key}_upload")
         note = gr.Markdown("", elem_classes="note", elem_id=f"{key}_note")
     return menu, upload, note
 
 
+SOURCE = {"style": "Photo", "texture": "Texture source", "invert": "Image to invert"}
+
+
 def _visible(gr: Any, task: str) -> list[Any]:
-    iters = gr.update(value=ITERS[task])
+    """What a task shows: the style image and options, the layer, the texture size; its
+    budget and the name of its first image."""
     return [gr.update(visible=task == "style"), gr.update(visible=task == "invert"),
-            gr.update(visible=task == "texture"), gr.update(visible=task == "style"), iters]
+            gr.update(visible=task == "texture"), gr.update(visible=task == "style"),
+            gr.update(value=ITERS[task]), gr.update(label=f"{SOURCE[task]} (a sample)")]
 
 
 def build(h: Handlers) -> Any:
@@ -76,7 +82,7 @@ def build(h: Handlers) -> Any:
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=300):
                 c["task"] = gr.Radio(["style", "texture", "invert"], value="style", label="task")
-                c["sample"], c["upload"], note = _image_slot(gr, "Photo or source", "chelsea",
+                c["sample"], c["upload"], note = _image_slot(gr, SOURCE["style"], "chelsea",
                                                                "source")
                 with gr.Column(visible=True) as style_box:
                     c["style_sample"], c["style_upload"], style_note = _image_slot(
@@ -150,7 +156,7 @@ def _wire(gr: Any, h: Handlers, c: dict[str, Any], page: Any, keys: tuple[Any, .
         return gr.update(choices=_layers(arch), value=_default_layer(arch))
 
     c["task"].change(lambda t: _visible(gr, t), c["task"],
-                     [style_box, c["layer"], tex_box, style_opts, c["iters"]])
+                     [style_box, c["layer"], tex_box, style_opts, c["iters"], c["sample"]])
     c["arch"].change(arch_changed, c["arch"], c["layer"])
     for upload, note in ((c["upload"], notes[0]), (c["style_upload"], notes[1])):
         upload.upload(h.check, upload, [upload, note], concurrency_limit=None)

@@ -124,7 +124,8 @@ def build(h: Handlers) -> Any:
             with gr.Column(scale=1, min_width=300):
                 state = gr.Markdown("Choose images and press Run.", elem_id="status")
                 preview = gr.Image(None, type="pil", format="png", label="the picture",
-                                   interactive=False, elem_id="preview", height=420)
+                                   interactive=False, elem_id="preview", height=420,
+                                   buttons=["download", "fullscreen"])  # no share: no upload
                 files = gr.File(None, file_count="multiple", label="download: PNG, JPEG, run "
                                 "record (JSON), loss plot", interactive=False, elem_id="files")
                 command = gr.Textbox("", label="the same run from a shell", buttons=["copy"],

@@ -80,7 +80,7 @@ def cli_run(out: Path) -> tuple[float, float, float]:
 DEMO_ITEM = """
 import time
 t, c = time.perf_counter(), time.process_time()
-from ranvis import demo
+from ranvis.cli import demo
 item = next(i for i in demo.gallery_items() if i.name == "style-chelsea-hubble")
 demo._run_item(item, 96, "random", "auto", [])
 print(time.perf_counter() - t, time.process_time() - c)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ranvis.cli import build_parser
+from ranvis.cli.commands import build_parser
 from ranvis.errors import InputError
 from ranvis.serve.command import RunSpec, Source, argv, command_line
 from ranvis.serve.execute import check_args, execute, new_job
@@ -63,7 +63,8 @@ def test_command_of_each_task():
 
 def test_bad_values_are_refused_by_the_cli_parser():
     with pytest.raises(InputError, match="--preset"):
-        check_args(argv(RunSpec("invert", (Source("a", "a"),), preset="nope"), "o.png"))
+        check_args(argv(RunSpec("invert", (Source("a", "a"),), preset="nope"), "o.png"),
+                   build_parser)
 
 
 def test_safe_names():
@@ -144,7 +145,7 @@ def test_stop_keeps_the_best_image_and_says_so(tmp_path):
     """A real run (texture, 32 px) stopped from another thread after a few evaluations."""
     spec = RunSpec("texture", (Source("sample:gravel", "sample:gravel"),), size=32, iters=400)
     job = new_job(spec, tmp_path / "job")
-    t = threading.Thread(target=execute, args=(job,))
+    t = threading.Thread(target=execute, args=(job, build_parser))
     t.start()
     while job.step < 3 and t.is_alive():
         time.sleep(0.01)
@@ -161,7 +162,7 @@ def test_stop_keeps_the_best_image_and_says_so(tmp_path):
 
 def test_handlers_refuse_with_a_sentence(tmp_path):
     q = JobQueue(lambda job: None)
-    h = Handlers(q, tmp_path / "up", tmp_path / "jobs")
+    h = Handlers(q, tmp_path / "up", tmp_path / "jobs", build_parser)
     (tmp_path / "up").mkdir()
     form = {"task": "invert", "sample": "(my upload)", "upload": None, "preset": "best",
             "arch": "vgg19", "layer": "pool2", "size": 32, "iters": 5, "seed": 0,

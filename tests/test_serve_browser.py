@@ -18,6 +18,8 @@ import pytest
 from browser import chromium
 from PIL import Image
 
+from ranvis.serve.page import ITERS
+
 # Runs `ranvis serve` after installing an audit hook that reports outside connections.
 SERVER = """
 import sys
@@ -29,7 +31,7 @@ def hook(event, args):
         if host not in ("127.0.0.1", "::1", "localhost", None) and not str(host).startswith("/"):
             print(f"OUTSIDE {event} {host}", file=sys.stderr, flush=True)
 sys.addaudithook(hook)
-from ranvis.cli import main
+from ranvis.cli.commands import main
 sys.exit(main(["serve", "--port", sys.argv[1]]))
 """
 LOCAL = ("http://127.0.0.1", "data:", "blob:")
@@ -125,7 +127,13 @@ def _set_number(pg, key: str, value: int) -> None:
 
 
 def _run(pg, task: str, size: int, iters: int) -> None:
-    pg.locator("#task").get_by_label(task, exact=True).check()
+    radio = pg.locator("#task").get_by_label(task, exact=True)
+    if not radio.is_checked():
+        radio.check()  # the page then sets the task's default budget: wait for it
+        budget = pg.locator("#iters input[type=number]").first
+        end = time.monotonic() + 10
+        while budget.input_value() != str(ITERS[task]) and time.monotonic() < end:
+            time.sleep(0.05)
     _set_number(pg, "size", size)
     _set_number(pg, "iters", iters)
     pg.locator("#run").click()

@@ -196,7 +196,7 @@ def cmd_study(a: argparse.Namespace) -> int:
 def cmd_serve(a: argparse.Namespace) -> int:
     from ranvis.serve import serve
 
-    return serve(a.host, a.port)
+    return serve(build_parser, a.host, a.port)
 
 
 def build_parser() -> argparse.ArgumentParser:

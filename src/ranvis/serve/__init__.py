@@ -9,12 +9,16 @@ parser and subcommand), ``handlers`` (the page's actions), ``page`` (the Gradio 
 """
 from __future__ import annotations
 
+from typing import Any
 
-def serve(host: str = "127.0.0.1", port: int = 7860) -> int:
-    """Serve the page on ``host``:``port`` until Ctrl-C or SIGTERM; returns the exit status."""
+
+def serve(parser: Any, host: str = "127.0.0.1", port: int = 7860) -> int:
+    """Serve the page on ``host``:``port`` until Ctrl-C or SIGTERM; returns the exit status.
+    ``parser``: the CLI's parser builder (cli.commands.build_parser), which every run goes
+    through."""
     from ranvis.serve.app import serve as run
 
-    return run(host, port)
+    return run(host, port, parser)
 
 
 __all__ = ["serve"]

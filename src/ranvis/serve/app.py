@@ -10,6 +10,7 @@ they are stored.
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 from ranvis.errors import InputError
+from ranvis.serve.execute import Parser
 from ranvis.serve.uploads import MAX_BYTES
 
 
@@ -37,9 +39,10 @@ def _gradio() -> object:
     return gradio
 
 
-def serve(host: str, port: int) -> int:
+def serve(host: str, port: int, parser: Parser) -> int:
     """Run the page until interrupted; 0 after Ctrl-C or SIGTERM (every run is stopped and
-    the temporary folder removed), 2 when the port cannot be had."""
+    the temporary folder removed), 2 when the port cannot be had. ``parser``: the CLI's
+    parser builder (every run is parsed and run as the ``ranvis`` command)."""
     root = Path(tempfile.mkdtemp(prefix="ranvis-serve-"))
     queue = page = None
     try:
@@ -50,8 +53,8 @@ def serve(host: str, port: int) -> int:
         from ranvis.serve.jobs import JobQueue
         from ranvis.serve.page import CSS, build
 
-        queue = JobQueue(execute)
-        page = build(Handlers(queue, root / "uploads", root / "jobs"))
+        queue = JobQueue(functools.partial(execute, parser=parser))
+        page = build(Handlers(queue, root / "uploads", root / "jobs", parser))
         page.queue(default_concurrency_limit=4)
         theme = gr.themes.Default(font=["system-ui", "sans-serif"],
                                   font_mono=["ui-monospace", "monospace"])

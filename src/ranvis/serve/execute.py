@@ -10,8 +10,10 @@ copy joins the PNG.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,9 @@ from ranvis.serve.command import RunSpec, argv, command_line
 from ranvis.serve.jobs import Job, Live
 
 OUTPUT = "out.png"
+#: the CLI's parser builder (cli.commands.build_parser), handed down by ``ranvis serve`` so that
+#: this package never imports the command line's top (which imports this package)
+Parser = Callable[[], argparse.ArgumentParser]
 
 
 def new_job(spec: RunSpec, folder: Path) -> Job:
@@ -28,13 +33,12 @@ def new_job(spec: RunSpec, folder: Path) -> Job:
     return Job(argv(spec, str(folder / OUTPUT)), command_line(spec), folder)
 
 
-def check_args(args: list[str]) -> Any:
+def check_args(args: list[str], parser: Parser) -> argparse.Namespace:
     """The CLI's namespace for ``args``; the parser's complaint as an InputError."""
-    from ranvis.cli import build_parser
-    from ranvis.runtime import UsageError
+    from ranvis.cli.runtime import UsageError
 
     try:
-        return build_parser().parse_args(args)
+        return parser().parse_args(args)
     except UsageError as e:
         raise InputError(str(e).removeprefix("ranvis ")) from None
 
@@ -45,10 +49,10 @@ def _out_of_memory(e: BaseException) -> bool:
     return isinstance(e, (MemoryError, *oom)) or "can't allocate memory" in str(e)
 
 
-def execute(job: Job) -> None:
-    """Run ``job`` as its command would; InputError (one sentence) for anything the command
-    refuses. Fills ``job.files``: PNG, JPEG, run record, loss plot."""
-    a = check_args(job.argv)
+def execute(job: Job, parser: Parser) -> None:
+    """Run ``job`` as its command would (``parser``: the CLI's); InputError (one sentence) for
+    anything the command refuses. Fills ``job.files``: PNG, JPEG, run record, loss plot."""
+    a = check_args(job.argv, parser)
     a.extra_callbacks = [Live(job, lambda: a.iters)]
     try:
         a.func(a)
@@ -81,7 +85,7 @@ def _strip(v: Any, prefix: str) -> Any:
 
 
 def _tidy_record(job: Job, path: Path) -> Path:
-    from ranvis.record import write_json
+    from ranvis.io.record import write_json
 
     rec = _strip(json.loads(path.read_text()), f"{job.folder}/")
     rec["command"] = job.command

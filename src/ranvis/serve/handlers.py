@@ -16,7 +16,7 @@ from typing import Any
 
 from ranvis.errors import InputError
 from ranvis.serve.command import RunSpec, Source
-from ranvis.serve.execute import check_args, new_job
+from ranvis.serve.execute import Parser, check_args, new_job
 from ranvis.serve.jobs import FINAL, Job, JobQueue
 from ranvis.serve.uploads import check_sample, check_upload
 
@@ -31,10 +31,10 @@ def _int(v: Any, default: int | None = None) -> int | None:
 class Handlers:
     """The page's actions over one :class:`JobQueue`. ``uploads``: the folder the web
     framework stores uploads in (the only files a request may name); ``jobs``: where each
-    run gets its folder."""
+    run gets its folder; ``parser``: the CLI's parser builder."""
 
-    def __init__(self, queue: JobQueue, uploads: Path, jobs: Path) -> None:
-        self.queue, self.uploads, self.jobs = queue, uploads, jobs
+    def __init__(self, queue: JobQueue, uploads: Path, jobs: Path, parser: Parser) -> None:
+        self.queue, self.uploads, self.jobs, self.parser = queue, uploads, jobs, parser
 
     # -- uploads ---------------------------------------------------------------------------
     def check(self, path: str | None) -> tuple[str | None, str]:
@@ -84,7 +84,7 @@ class Handlers:
         try:
             folder.mkdir(parents=True)
             job = new_job(self.spec(f, folder), folder)
-            check_args(job.argv)
+            check_args(job.argv, self.parser)
             self.queue.submit(job)
         except (InputError, ValueError, TypeError, KeyError) as e:
             shutil.rmtree(folder, ignore_errors=True)
@@ -116,7 +116,7 @@ class Handlers:
 
 
 def _pil(image: Any) -> Any:
-    from ranvis.images import to_pil
+    from ranvis.io.images import to_pil
 
     return to_pil(image)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ranvis import defaults as D
+from ranvis.cli.demo import DEMO_ITERS
 from ranvis.serve.handlers import UPLOAD, Handlers
 
 # The form's values, in the order the Run button sends them (handlers.Handlers.spec's keys).
@@ -20,8 +21,8 @@ FORM = ("task", "sample", "upload", "style_sample", "style_upload", "preset", "a
         "size", "iters", "seed", "out_w", "out_h", "content_weight", "style_weight",
         "tv_weight", "original_colors", "net", "net_seed", "init", "scales", "padding",
         "optimizer")
-# Each task's default budget: the demo's (cli demo.DEMO_ITERS), sized for a 96 px run.
-ITERS = {"invert": 200, "texture": 100, "style": 80}
+# Each task's default budget: the demo's, sized for a 96 px run.
+ITERS = {task: DEMO_ITERS[task] for task in ("invert", "texture", "style")}
 CSS = """
 #preview img { image-rendering: pixelated; object-fit: contain; }
 .note p { margin: 0; }
@@ -45,7 +46,7 @@ def _default_layer(arch: str) -> str:
 def _image_slot(gr: Any, label: str, sample: str, key: str) -> tuple[Any, Any, Any]:
     """A sample menu, an upload box and the note that says which is used (or why refused);
     element ids ``KEY_sample``, ``KEY_upload``, ``KEY_note``."""
-    from ranvis.images import SAMPLES
+    from ranvis.io.images import SAMPLES
 
     with gr.Group():
         menu = gr.Dropdown([*SAMPLES, UPLOAD], value=sample, label=f"{label} (a sample)",

@@ -6,7 +6,7 @@ nothing outside ``root``. It refuses, each with one sentence for the page: a fil
 ``max_bytes``; an image whose header declares more than ``max_pixels`` (judged from the header
 alone, before anything is decoded: a 20,000 x 20,000 PNG of 1 MB is refused without
 allocating its 1.2 GB); and then whatever the CLI refuses, by decoding it with the CLI's loader
-(images.load: not an image, truncated, corrupt). :func:`check_sample` accepts only the names
+(io.images.load: not an image, truncated, corrupt). :func:`check_sample` accepts only the names
 of images.SAMPLES.
 """
 from __future__ import annotations
@@ -80,7 +80,7 @@ def check_upload(path: str | os.PathLike[str], root: Path, filename: str | None 
     """Accept the upload at ``path`` (inside ``root``) or raise InputError with one sentence
     naming ``filename`` (the user's name for it): too many bytes, too many pixels, or
     anything images.load refuses. Decodes the image once (the CLI's checks)."""
-    from ranvis.images import load
+    from ranvis.io.images import load
 
     p = inside(path, root)
     name = safe_name(filename or p.name)
@@ -102,7 +102,7 @@ def check_upload(path: str | os.PathLike[str], root: Path, filename: str | None 
 
 def check_sample(name: str) -> str:
     """``sample:NAME`` for a bundled sample ``NAME`` (or ``sample:NAME``), else InputError."""
-    from ranvis.images import SAMPLES
+    from ranvis.io.images import SAMPLES
 
     key = name.removeprefix("sample:")
     if key not in SAMPLES:

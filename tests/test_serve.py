@@ -178,3 +178,23 @@ def test_handlers_refuse_with_a_sentence(tmp_path):
     path, note = h.check(str(png_header_only(tmp_path / "up" / "huge.png", 20000, 20000)))
     assert path is None and "400 MP" in note
     q.close()
+
+
+def test_a_watcher_ends_when_its_page_shows_a_newer_run(tmp_path):
+    gate = threading.Event()
+    q = JobQueue(lambda job: gate.wait(10))
+    h = Handlers(q, tmp_path / "up", tmp_path / "jobs", build_parser)
+    (tmp_path / "up").mkdir()
+    form = {"task": "texture", "sample": "gravel", "upload": None, "preset": "best",
+            "arch": "vgg19", "layer": "pool2", "size": 32, "iters": 5, "seed": 0,
+            "net": "random", "net_seed": 0, "content_weight": 1, "style_weight": 1,
+            "tv_weight": 1, "original_colors": False, "init": "", "scales": None,
+            "padding": "", "optimizer": "lbfgs"}
+    first, _ = h.run(form, "tab")
+    updates = h.watch(first, "tab")
+    assert next(updates)[0].startswith(("Running", "Waiting"))
+    second, text = h.run(form, "tab")
+    assert "place 1 of 1" in text
+    assert list(updates) == []  # the first run's watcher stopped: the tab shows the second
+    gate.set()
+    q.close()

@@ -66,6 +66,9 @@ def serve(host: str, port: int, parser: Parser) -> int:
         except OSError as e:
             raise InputError(f"cannot listen on {host}:{port} ({e}); choose another --port") \
                 from None
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"ranvis serve: note: listening on {host}: whoever reaches this address can "
+                  "run tasks on this machine", file=sys.stderr)
         print(f"ranvis serve: open http://{host}:{port}/ (Ctrl-C stops the server)",
               file=sys.stderr, flush=True)
         while True:

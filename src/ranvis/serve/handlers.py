@@ -35,6 +35,7 @@ class Handlers:
 
     def __init__(self, queue: JobQueue, uploads: Path, jobs: Path, parser: Parser) -> None:
         self.queue, self.uploads, self.jobs, self.parser = queue, uploads, jobs, parser
+        self.shown: dict[str, str] = {}  # page (session) -> the run it shows now
 
     # -- uploads ---------------------------------------------------------------------------
     def check(self, path: str | None) -> tuple[str | None, str]:
@@ -78,14 +79,22 @@ class Handlers:
             original_colors=bool(f["original_colors"]), init=f["init"] or None,
             scales=_int(f["scales"]), padding=f["padding"] or None, optimizer=f["optimizer"])
 
-    def run(self, f: dict[str, Any]) -> tuple[str | None, str]:
-        """Queue a run of form ``f``: (its job id, or None when refused; the status line)."""
+    def show(self, page: str, job_id: str | None) -> str | None:
+        """Page ``page`` now shows run ``job_id`` (a watcher of another run there ends)."""
+        if job_id:
+            self.shown[page] = job_id
+        return job_id
+
+    def run(self, f: dict[str, Any], page: str = "") -> tuple[str | None, str]:
+        """Queue a run of form ``f`` for page ``page``: (its job id, or None when refused;
+        the status line)."""
         folder = self.jobs / secrets.token_hex(8)
         try:
             folder.mkdir(parents=True)
             job = new_job(self.spec(f, folder), folder)
             check_args(job.argv, self.parser)
             self.queue.submit(job)
+            self.show(page, job.id)
         except (InputError, ValueError, TypeError, KeyError) as e:
             shutil.rmtree(folder, ignore_errors=True)
             return None, f"**Not started:** {' '.join(str(e).split())}"
@@ -98,14 +107,17 @@ class Handlers:
         self.queue.stop(job)
         return status(job, self.queue) if job.state in FINAL else "Stopping…"
 
-    def watch(self, job_id: str | None) -> Iterator[tuple[str, Any, list[str] | None, str]]:
+    def watch(self, job_id: str | None, page: str = "") -> Iterator[tuple[str, Any, Any, str]]:
         """(status, image or None when unchanged, files or None, command) while the run goes:
-        a new image only when the run has evaluated a new one; ends with the run's result."""
+        a new image only when the run has evaluated a new one; ends with the run's result, or
+        silently once page ``page`` shows another run (its Run was pressed again)."""
         job = self.queue.get(job_id)
         if job is None:
             return
         seen = -1
         while job.state not in FINAL:
+            if self.shown.get(page, job.id) != job.id:
+                return
             image = None
             if job.version != seen and job.image is not None:
                 seen, image = job.version, _pil(job.image)

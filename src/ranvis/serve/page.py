@@ -8,8 +8,6 @@ queue in serve.jobs. The browser remembers its last run's id (local storage), so
 again after its tab was closed finds that run, finished or not. Fonts are the system's: no
 request leaves the machine.
 """
-from __future__ import annotations
-
 from typing import Any
 
 from ranvis import defaults as D
@@ -75,7 +73,8 @@ def build(h: Handlers) -> Any:
     from ranvis.nets import ARCH_NAMES
 
     c: dict[str, Any] = {}
-    with gr.Blocks(title="ranvis", analytics_enabled=False) as page:
+    # delete_cache: the framework's copies (uploads, previews) older than an hour, every 10 min
+    with gr.Blocks(title="ranvis", analytics_enabled=False, delete_cache=(600, 3600)) as page:
         gr.Markdown("## ranvis: pictures from a random, untrained network\nInvert a layer, "
                     "synthesize a texture or transfer a style, and watch the picture form.")
         saved = gr.BrowserState(None, storage_key="ranvis-last-run")
@@ -145,13 +144,14 @@ def _wire(gr: Any, h: Handlers, c: dict[str, Any], page: Any, keys: tuple[Any, .
     state, preview, files, command = out
     style_box, style_opts, tex_box = boxes
 
-    def watch(job_id: str | None) -> Any:
-        for text, image, got, cmd in h.watch(job_id):
+    def watch(job_id: str | None, request: gr.Request) -> Any:
+        for text, image, got, cmd in h.watch(job_id, request.session_hash or ""):
             yield (text, gr.skip() if image is None else image,
                    gr.skip() if got is None else got, cmd)
 
-    def start(*values: Any) -> tuple[Any, ...]:
-        job_id, text = h.run(dict(zip(FORM, values, strict=True)))
+    def start(data: dict[Any, Any], request: gr.Request) -> tuple[Any, ...]:
+        """``data``: the form as {component: value} (inputs given as a set)."""
+        job_id, text = h.run({k: data[c[k]] for k in FORM}, request.session_hash or "")
         return job_id, job_id, text, None, None, ""
 
     def arch_changed(arch: str) -> Any:
@@ -163,9 +163,12 @@ def _wire(gr: Any, h: Handlers, c: dict[str, Any], page: Any, keys: tuple[Any, .
     for upload, note in ((c["upload"], notes[0]), (c["style_upload"], notes[1])):
         upload.upload(h.check, upload, [upload, note], concurrency_limit=None)
         upload.clear(lambda: "", None, note)
-    form = [c[k] for k in FORM]
+    form = {c[k] for k in FORM}
     run.click(start, form, [job, saved, state, preview, files, command]).then(
         watch, job, [state, preview, files, command], concurrency_limit=None)
     stop.click(h.stop, job, state, concurrency_limit=None)
-    page.load(lambda s: s, saved, job).then(watch, job, [state, preview, files, command],
+    def reopen(job_id: str | None, request: gr.Request) -> str | None:
+        return h.show(request.session_hash or "", job_id)
+
+    page.load(reopen, saved, job).then(watch, job, [state, preview, files, command],
                                              concurrency_limit=None)

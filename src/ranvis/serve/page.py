@@ -167,6 +167,7 @@ def _wire(gr: Any, h: Handlers, c: dict[str, Any], page: Any, keys: tuple[Any, .
     run.click(start, form, [job, saved, state, preview, files, command]).then(
         watch, job, [state, preview, files, command], concurrency_limit=None)
     stop.click(h.stop, job, state, concurrency_limit=None)
+
     def reopen(job_id: str | None, request: gr.Request) -> str | None:
         return h.show(request.session_hash or "", job_id)
 

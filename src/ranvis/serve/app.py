@@ -64,7 +64,8 @@ def serve(host: str, port: int, parser: Parser) -> int:
                         ssr_mode=False, mcp_server=False, enable_monitoring=False, pwa=False,
                         max_file_size=MAX_BYTES, footer_links=[])
         except OSError as e:
-            raise InputError(f"cannot listen on {host}:{port} ({e}); choose another --port") \
+            why = str(e).split(". ")[0]  # Gradio's first sentence, not its advice
+            raise InputError(f"cannot listen on {host}:{port} ({why}); choose another --port") \
                 from None
         if host not in ("127.0.0.1", "localhost", "::1"):
             print(f"ranvis serve: note: listening on {host}: whoever reaches this address can "

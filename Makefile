@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint clean report readme-images browser
+.PHONY: demo test lint clean report readme-images browser serve
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(VENV)/bin/ranvis demo -o gallery
+
+# The local web page (ranvis serve): http://127.0.0.1:7860/, Ctrl-C stops it.
+serve: $(STAMP)
+	$(VENV)/bin/ranvis serve
 
 # The README's pictures (docs/img/*.png): contact sheets of a fresh `make demo` gallery.
 readme-images: demo

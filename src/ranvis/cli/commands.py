@@ -193,6 +193,12 @@ def cmd_study(a: argparse.Namespace) -> int:
     return run(a)
 
 
+def cmd_serve(a: argparse.Namespace) -> int:
+    from ranvis.serve import serve
+
+    return serve(build_parser, a.host, a.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ranvis", description="Deep visualization with untrained, random-weight "
                 "networks (He, Wang, Hopcroft, NIPS 2016; the paper's VGG-19 by default, any "
@@ -202,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands = {"invert": cmd_invert, "texture": cmd_texture, "style": cmd_style,
                 "demo": cmd_demo, "reproduce": cmd_reproduce, "build_net": cmd_build_net,
-                "layers": cmd_layers, "study": cmd_study}
+                "layers": cmd_layers, "study": cmd_study, "serve": cmd_serve}
     for name, func in commands.items():
         getattr(P, f"add_{name}")(sub).set_defaults(func=func)
     return p

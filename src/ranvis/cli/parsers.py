@@ -263,3 +263,15 @@ def add_study(sub: Any) -> argparse.ArgumentParser:
     r.add_argument("--device", default="cpu", help="device of every cell (default: cpu)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     return s
+
+
+def add_serve(sub: Any) -> argparse.ArgumentParser:
+    s = _parser(sub, "serve", "a local web page to invert, synthesize textures and restyle, "
+                "watching the picture form (needs pip install 'ranvis[serve]')", [
+                    "ranvis serve                 # then open http://127.0.0.1:7860/",
+                    "ranvis serve --port 8000"])
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on; another than 127.0.0.1 lets other machines "
+                        "use the page and this machine's CPU (default: %(default)s)")
+    s.add_argument("--port", type=positive_int, default=7860, help="(default: %(default)s)")
+    return s

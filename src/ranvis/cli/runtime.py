@@ -27,7 +27,7 @@ EXIT_OK, EXIT_INPUT, EXIT_FAULT, EXIT_INTERRUPTED = 0, 2, 3, 130
 OUTPUT_ARGS = ("output", "checkpoint")  # options naming what a command writes: checked first
 # Options that do not change what a run computes: a checkpoint may be continued with other values.
 RUN_CONTROL_ARGS = {"output", "checkpoint", "checkpoint_every", "iters", "save_every", "device",
-                    "func"}
+                    "func", "extra_callbacks"}
 
 
 class UsageError(Exception):
@@ -183,7 +183,8 @@ def resume(a: argparse.Namespace) -> Any:
 
 
 def callbacks(a: argparse.Namespace, desc: str, resumed: Any = None) -> list[Callable[[Any], None]]:
-    """Progress bar, ``--save-every`` snapshots and the ``--checkpoint`` writer."""
+    """Progress bar, ``--save-every`` snapshots, the ``--checkpoint`` writer, and any
+    ``extra_callbacks`` a caller set on ``a`` (ranvis serve's live view)."""
     from ranvis.optim.callbacks import Progress, Snapshots
 
     done = len(resumed.losses) if resumed is not None else 0
@@ -194,7 +195,7 @@ def callbacks(a: argparse.Namespace, desc: str, resumed: Any = None) -> list[Cal
         from ranvis.optim.checkpoint import Checkpoint
 
         cbs.append(Checkpoint(a.checkpoint, a.checkpoint_every, fingerprint(a), resumed))
-    return cbs
+    return cbs + list(getattr(a, "extra_callbacks", ()))
 
 
 def finish(a: argparse.Namespace, run: Any, cbs: list[Any], extra: dict[str, Any]) -> int:

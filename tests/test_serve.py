@@ -182,7 +182,7 @@ def test_handlers_refuse_with_a_sentence(tmp_path):
 
 def test_a_watcher_ends_when_its_page_shows_a_newer_run(tmp_path):
     gate = threading.Event()
-    q = JobQueue(lambda job: gate.wait(10))
+    q = JobQueue(lambda job: gate.wait(120))
     h = Handlers(q, tmp_path / "up", tmp_path / "jobs", build_parser)
     (tmp_path / "up").mkdir()
     form = {"task": "texture", "sample": "gravel", "upload": None, "preset": "best",

@@ -44,7 +44,8 @@ def score_sets(plan: Plan, table: list[dict[str, Any]]) -> dict[str, dict[str, t
         rs = ok_rows(table, task.name)
         if task.kind == "invert":
             by = "tap" if task.taps else "stride"
-            for depth in sorted({r[by] for r in rs}, key=str):
+            for depth in sorted({r[by] for r in rs}, key=lambda d: (isinstance(d, str), str(d)
+                                                                     if isinstance(d, str) else d)):
                 at = [r for r in rs if r[by] == depth]
                 for key in TASK_SCORES["invert"]:
                     prefix = "s" if by == "stride" else ""

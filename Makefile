@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m ranvis.nets._tvhook  # `import timm` / `import torchvision` work in the venv
 	touch $(STAMP)
 
 demo: $(STAMP)

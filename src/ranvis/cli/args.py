@@ -120,10 +120,11 @@ def arch_name(s: str) -> str:
 def add_arch(p: argparse.ArgumentParser) -> None:
     """--arch and --weight-init: which architecture a random network has, and how it is drawn."""
     p.add_argument("--arch", type=arch_name, default=None, metavar="ARCH",
-                   help=f"architecture of --net random: {', '.join(ARCH_NAMES)} (default: "
+                   help=f"architecture of --net random: {', '.join(ARCH_NAMES)}, or timm:NAME (default: "
                         f"{D.ARCH}, the paper's; a spec brings its own; see `ranvis layers`)")
-    p.add_argument("--weight-init", choices=["paper", "he"], default=D.WEIGHT_INIT,
-                   help="paper: N(0, sigma) weights; he: N(0, sqrt(2/fan_in)) "
+    p.add_argument("--weight-init", choices=["paper", "he", "timm"], default=D.WEIGHT_INIT,
+                   help="paper: N(0, sigma) weights; he: N(0, sqrt(2/fan_in)); timm: timm's "
+                        "own initialization, seeded (timm: architectures only) "
                         "(default: %(default)s)")
 
 

@@ -177,7 +177,7 @@ def add_layers(sub: Any) -> argparse.ArgumentParser:
                 "receptive field and the smallest input each needs", [
                     "ranvis layers", "ranvis layers --arch resnet18 --all"])
     s.add_argument("--arch", type=arch_name, default=None, metavar="ARCH",
-                   help=f"one of {', '.join(ARCH_NAMES)} (default: {D.ARCH})")
+                   help=f"one of {', '.join(ARCH_NAMES)}, or timm:NAME (default: {D.ARCH})")
     s.add_argument("--all", action="store_true",
                    help="every node the feature extractor knows, not only the readable list")
     return s

@@ -45,19 +45,28 @@ def _extension_loads() -> bool:
     return True
 
 
-def import_torchvision() -> ModuleType:
-    """``import torchvision``, defining the nms/qnms schemas first where its ``_C.so`` cannot
-    load (module docstring). Idempotent; returns the module."""
+def prepare() -> None:
+    """Define the nms/qnms schemas where torchvision's ``_C.so`` cannot load (module
+    docstring); nothing where it loads or once done. Called before torchvision is imported
+    (by :func:`import_torchvision`, or by nets._tvhook's finder for anyone's import)."""
     global _SCHEMAS
-    if "torchvision" in sys.modules:
-        return sys.modules["torchvision"]
-    if _SCHEMAS is None and not _extension_loads():
+    # _extension_loads' lookup of torchvision may run nets._tvhook's finder, which prepares
+    # (and sets _SCHEMAS) on the way: hence the second look at it
+    if _SCHEMAS is None and not _extension_loads() and _SCHEMAS is None:
         import torch
 
-        lib = torch.library.Library("torchvision", "DEF")
+        lib = torch.library.Library("torchvision", "FRAGMENT")
         lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
         lib.define("qnms(Tensor qdets, Tensor scores, float iou_threshold) -> Tensor")
         _SCHEMAS = lib
+
+
+def import_torchvision() -> ModuleType:
+    """``import torchvision``, defining the nms/qnms schemas first where its ``_C.so`` cannot
+    load (module docstring). Idempotent; returns the module."""
+    if "torchvision" in sys.modules:
+        return sys.modules["torchvision"]
+    prepare()
     import torchvision
 
     return torchvision

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-INITS = ("paper", "he")
+INITS = ("paper", "he", "timm")  # timm: timm's own, timm: architectures only (nets.timmnet)
 
 
 def normal_weights(seed: int, shape: tuple[int, ...], sigma: float) -> torch.Tensor:

@@ -10,6 +10,10 @@ Format 2 (written now) names the architecture and the initialization::
 convolution's input with its own mirror image instead of zeros (nets.vgg, nets.zoo; why:
 ranvis.presets).
 
+A spec of a timm architecture (``"arch": "timm:NAME"``, nets.timmnet) is written compactly,
+``"seed": s`` in place of the seeds of its plain random draw (weighted layer i: 1000·s + i), so
+it stays under 1 KB however deep the network; it reads back as those seeds.
+
 Format 1 (ranvis before the architecture registry) was VGG-19 only, with the ``paper``
 initialization; it loads as format 2 with ``init: paper`` and gives the same weights.
 """
@@ -52,6 +56,7 @@ class NetSpec:
     info: dict[str, Any] = field(default_factory=dict)
     init: str = "paper"
     padding: str = "zeros"
+    seed: int | None = field(default=None, compare=False)  # a plain draw's net seed (timm:)
 
     @classmethod
     def random(cls, seed: int = 0, sigma: float = DEFAULT_SIGMA, pool: str = "avg", *,
@@ -59,7 +64,7 @@ class NetSpec:
                padding: str = "zeros") -> NetSpec:
         """A plain random network: weighted layer i gets seed 1000*seed+i."""
         return cls({n: 1000 * seed + i for i, n in enumerate(_weighted(arch))}, sigma, pool,
-                   arch, init=init, padding=padding)
+                   arch, init=init, padding=padding, seed=seed)
 
     def __post_init__(self) -> None:
         if self.format not in READ_FORMATS:
@@ -73,6 +78,11 @@ class NetSpec:
         arch = get_arch(self.arch)  # InputError listing the architectures
         self._check_values(arch.has_pool)
         weighted = arch.weighted()
+        if not self.seeds and self.seed is not None:
+            if not valid_seed(self.seed) or 1000 * int(self.seed) + len(weighted) >= 2**63:
+                raise InputError(f"network spec seed is {self.seed!r}; it must be an integer "
+                                 "from 0 to 2**53")
+            self.seeds = {n: 1000 * int(self.seed) + i for i, n in enumerate(weighted)}
         missing = [n for n in weighted if n not in self.seeds]
         if missing:
             raise InputError(f"network spec has no seed for {missing[0]}; {self.arch} needs one "
@@ -93,22 +103,38 @@ class NetSpec:
                              f"got {self.padding!r}")
         if self.init not in INITS:
             raise InputError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
+        if self.init == "timm" and not self.arch.startswith("timm:"):
+            raise InputError(f"init timm (timm's own initialization) applies to timm: "
+                             f"architectures only, not {self.arch}; use paper or he")
         if not (isinstance(self.sigma, (int, float)) and not isinstance(self.sigma, bool)
                 and 0 < self.sigma < math.inf):
             raise InputError(f"sigma must be a positive number, got {self.sigma!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        d = {"format": self.format, "arch": self.arch, "init": self.init, "sigma": self.sigma,
-             "pool": self.pool, "seeds": self.seeds}
+        d: dict[str, Any] = {"format": self.format, "arch": self.arch, "init": self.init,
+                             "sigma": self.sigma, "pool": self.pool, "seeds": self.seeds}
+        if self.arch.startswith("timm:") and self._plain_seed() is not None:
+            del d["seeds"]
+            d["seed"] = self._plain_seed()
         if self.padding != "zeros":
             d["padding"] = self.padding
         if self.info:
             d["info"] = self.info
         return d
 
+    def _plain_seed(self) -> int | None:
+        """s when the seeds are exactly a plain random draw's (layer i: 1000·s + i), else None."""
+        values = list(self.seeds.values())
+        if not values or values[0] % 1000:
+            return None
+        s = values[0] // 1000
+        return s if values == [1000 * s + i for i in range(len(values))] else None
+
     @classmethod
     def from_dict(cls, d: Any) -> NetSpec:
         """A spec from its JSON object (format 1 or 2); InputError for a malformed one."""
+        if isinstance(d, dict) and "seeds" not in d and "seed" in d:
+            d = {**d, "seeds": {}}
         if not isinstance(d, dict) or not isinstance(d.get("seeds"), dict):
             raise InputError("network spec must be a JSON object with a 'seeds' object")
         if "format" not in d:
@@ -118,7 +144,8 @@ class NetSpec:
             return cls(seeds=d["seeds"], sigma=d.get("sigma", DEFAULT_SIGMA),
                        pool=d.get("pool", "avg"), arch=d.get("arch", DEFAULT_ARCH),
                        format=d.get("format", -1), info=d.get("info", {}),
-                       init=d.get("init", "paper"), padding=d.get("padding", "zeros"))
+                       init=d.get("init", "paper"), padding=d.get("padding", "zeros"),
+                       seed=d.get("seed"))
         except (TypeError, ValueError) as e:
             if isinstance(e, InputError):
                 raise

@@ -12,7 +12,8 @@ def tap_table(arch: Arch, every: bool = False) -> str:
     for n in names:
         t = arch.tap(n)
         rows.append((n, str(t.channels), str(t.stride) if t.stride else "-",
-                     f"{t.receptive_field} px" if t.receptive_field else "whole input",
+                     f"{t.receptive_field} px" if t.receptive_field else
+                     ("-" if t.spatial else "whole input"),
                      f"{t.min_input} px"))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = [f"{arch.name}: {arch.description}"]

@@ -98,6 +98,9 @@ def _task_cells(plan: Plan, task: Task, grid: Grid) -> None:
     for label in task.nets:
         grid.missing += [{"task": task.name, "kind": task.kind, "arch": label, "stride": t.stride,
                           "reason": t.reason} for t in tg[label] if not t.runs]
+    if task.kind == "zerocost":
+        _zerocost_cells(plan, task, grid, tg, images)
+        return
     for draw_index in range(max(len(plan.draws(task, nets[n])) for n in task.nets)):
         for (ref, sha), (sref, ssha) in ((i, s) for i in images for s in styles):
             for label in task.nets:
@@ -109,20 +112,36 @@ def _task_cells(plan: Plan, task: Task, grid: Grid) -> None:
                          (ref, sha, sref, ssha))
 
 
+def _zerocost_cells(plan: Plan, task: Task, grid: Grid, tg: dict[str, list[Target]],
+                    images: list[tuple[ImageRef, str]]) -> None:
+    """One cell per network and draw, scoring it over the batch of all the task's images."""
+    nets = {n.label: n for n in plan.nets}
+    batch = [sha for _ref, sha in images]
+    for label in task.nets:
+        for target in (t for t in tg[label] if t.runs):
+            for seed, _start in plan.draws(task, nets[label]):
+                _add(grid, plan, task, nets[label], target, (seed, 0),
+                     (images[0][0], batch[0], None, None), batch=batch,
+                     name=f"batch of {len(batch)}")
+
+
 def _add(grid: Grid, plan: Plan, task: Task, net: NetChoice, target: Target,
-         draw: tuple[int | None, int], images: tuple[Any, ...]) -> None:
+         draw: tuple[int | None, int], images: tuple[Any, ...], batch: list[str] | None = None,
+         name: str | None = None) -> None:
     ref, sha, sref, ssha = images
     seed, start = draw
     settings = {"task": task.kind, "net": net_settings(net, seed), "taps": list(target.taps),
                 "image": sha, "size": plan.size, "iters": plan.iters, "start": start,
                 "options": task.options}
+    if batch is not None:  # zerocost: the batch, not one image; no optimization
+        settings.update(batch=batch, iters=0)
     if ssha is not None:
         settings["style"] = ssha
     info = {"task": task.name, "kind": task.kind, "arch": net.label, "arch_name": net.arch,
             "pool": net.pool, "init": net.init, "sigma": net.sigma,
             "fixed": "" if net.random else ("spec" if net.spec else "trained"),
             "tap": target.taps[-1] if task.kind == "invert" else ",".join(target.taps),
-            "stride": target.stride, "image": ref.name, "style": sref.name if sref else "",
+            "stride": target.stride, "image": name or ref.name, "style": sref.name if sref else "",
             "net_seed": seed, "start": start, "weights": net.weights}
     grid.cells.append(Cell(cell_key(settings), settings, info))
 

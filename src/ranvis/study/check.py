@@ -51,7 +51,7 @@ def check_plan(plan: Plan) -> None:
         raise InputError(f"the plan's grid has no cells ({why})")
     nets = {n.label: n for n in plan.nets}
     for task in plan.tasks:
-        if task.kind == "invert":
+        if task.kind in ("invert", "zerocost"):
             continue  # inversion is scored against the image itself, not by the judge
         for label in task.nets:
             seeds = [seed for seed, _start in plan.draws(task, nets[label])]

@@ -126,6 +126,21 @@ def style_board(rs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(board, key=lambda e: e["d_mean"])
 
 
+ZEROCOST = ("naswot", "log10_synflow", "params_m", "gflops")
+
+
+def zerocost_board(rs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Networks ranked by mean NASWOT score (higher first), the other zero-cost scores beside
+    it and the NASWOT spread over seeds."""
+    per = defaultdict(list)
+    for r in rs:
+        per[r["arch"]].append(r)
+    board = [{"arch": a, "n": len(g), "tap": g[0]["tap"],
+              **{k: _mean(g, k) for k in ZEROCOST}, "naswot_seed_std": _std(g, "naswot"),
+              "seconds": _mean(g, "seconds")} for a, g in per.items()]
+    return sorted(board, key=lambda e: -e["naswot"] if math.isfinite(e["naswot"]) else math.inf)
+
+
 def board(plan: Plan, task: Task, table: list[dict[str, Any]],
           store: CellStore) -> list[dict[str, Any]]:
     """The leaderboard of one task (module doc); empty before any of its cells is stored."""
@@ -136,4 +151,6 @@ def board(plan: Plan, task: Task, table: list[dict[str, Any]],
         return invert_board(rs, "tap" if task.taps else "stride")
     if task.kind == "texture":
         return texture_board(rs, store)
+    if task.kind == "zerocost":
+        return zerocost_board(rs)
     return style_board(rs)

@@ -57,6 +57,16 @@ def _style(board: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _zerocost(board: list[dict[str, Any]]) -> list[str]:
+    lines = ["| rank | network | n | tap | NASWOT (seed std) | log10 synflow | params (M) | "
+             "GFLOPs (224 px) | s/cell |", "|" + "---|" * 9]
+    for i, e in enumerate(board, 1):
+        lines.append(f"| {i} | {e['arch']} | {e['n']} | {e['tap']} | {_f(e['naswot'], 1)} "
+                     f"({_f(e['naswot_seed_std'], 1)}) | {_f(e['log10_synflow'], 1)} | "
+                     f"{_f(e['params_m'], 1)} | {_f(e['gflops'], 2)} | {_f(e['seconds'], 1)} |")
+    return lines
+
+
 def markdown(plan: Plan, boards: dict[str, list[dict[str, Any]]]) -> str:
     """Every task's leaderboard as Markdown tables with one-line notes."""
     out = [f"# Study {plan.name}: {plan.size} px, {plan.iters} iterations, seeds "
@@ -71,6 +81,8 @@ def markdown(plan: Plan, boards: dict[str, list[dict[str, Any]]]) -> str:
             out += _invert(b, "tap" if task.taps else "stride")
         elif task.kind == "texture":
             out += _texture(b)
+        elif task.kind == "zerocost":
+            out += _zerocost(b)
         else:
             out += _style(b)
         out.append("")

@@ -86,7 +86,7 @@ def _grid(task: Task, table: list[dict[str, Any]], inputs: dict[str, str]) -> st
 
 def page(plan: Plan, table: list[dict[str, Any]], boards: dict[str, list[dict[str, Any]]],
          figures: dict[str, list[str]], inputs: dict[str, str],
-         runs: list[dict[str, Any]]) -> str:
+         runs: list[dict[str, Any]], agreement: str = "") -> str:
     """The whole index.html (module doc). ``inputs``: image name → its PNG under DIR."""
     counts = {s: sum(r["status"] == s for r in table)
               for s in ("ok", "failed", "pending", "no_cell")}
@@ -112,5 +112,6 @@ table). Files: <a href="results.csv">results.csv</a> (one row per cell),
 plan and every run), <code>cells/KEY/</code> (each cell's image, run record and scores).</p>
 {_runs(runs)}
 {"".join(sections)}
+{agreement}
 </body></html>
 """

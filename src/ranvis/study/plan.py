@@ -16,7 +16,7 @@
     # sigma = 0.015  label = "..."  spec = "stacked" | "net.json"  weights = "vgg19.pth"
 
     [[task]]
-    kind = "invert"                # invert | texture | style
+    kind = "invert"                # invert | texture | style | zerocost
     strides = [4, 8, 16]           # per architecture, the last tap at that stride; or taps = [...]
     # images = [...]  styles = [...]  archs = ["vgg19-avg"]  options = { param = "auto" }
     # seeds = [0, 1]  starts = [0]   (this task's own; default: the study's)
@@ -37,7 +37,7 @@ from ranvis.study.check import check_plan
 from ranvis.study.model import NetChoice, Plan, Task
 from ranvis.study.netchoice import net_choices
 
-KINDS = ("invert", "texture", "style")
+KINDS = ("invert", "texture", "style", "zerocost")
 DEFAULT_STRIDES = (4, 8, 16)  # an invert task without strides or taps
 _KEYS = {"study": {"name", "size", "iters", "seeds", "starts", "images"},
          "arch": {"name", "pool", "init", "sigma", "label", "spec", "weights"},
@@ -134,6 +134,9 @@ def _task(t: dict[str, Any], i: int, images: Any, nets: tuple[NetChoice, ...], b
         raise InputError(f"{where}.kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if "strides" in t and "taps" in t:
         raise InputError(f"{where}: give strides or taps, not both")
+    if kind == "zerocost" and ({"strides", "taps", "options"} & set(t)):
+        raise InputError(f"{where}: a zerocost task takes images, archs and seeds only (it scores "
+                         "each network up to its deepest tap that fits the size)")
     if kind != "invert" and "strides" in t:
         raise InputError(f"{where}: strides apply to invert; {kind} takes taps (default: each "
                          "architecture's preset)")
@@ -156,7 +159,8 @@ def _task(t: dict[str, Any], i: int, images: Any, nets: tuple[NetChoice, ...], b
             raise InputError(f"{where}.strides must be positive, got {strides}")
     from ranvis import tasks as T
 
-    fn = {"invert": T.invert, "texture": T.synthesize_texture, "style": T.transfer_style}[kind]
+    fn = {"invert": T.invert, "texture": T.synthesize_texture, "style": T.transfer_style,
+          "zerocost": None}[kind]
     return Task(kind=kind, name=str(t.get("name", f"{kind}-{i}" if numbered else kind)),
                 images=tuple(F.image_refs(t.get("images", images), f"{where}.images", base)),
                 nets=tuple(chosen), strides=tuple(strides),
@@ -164,7 +168,7 @@ def _task(t: dict[str, Any], i: int, images: Any, nets: tuple[NetChoice, ...], b
                 styles=tuple(F.image_refs(t["styles"], f"{where}.styles", base))
                 if "styles" in t else (),
                 options=F.task_options(fn, t.get("options"), f"{where}.options",
-                                       F.STUDY_RECIPES[kind]),
+                                       F.STUDY_RECIPES[kind]) if fn is not None else {},
                 seeds=tuple(F.int_list(t["seeds"], f"{where}.seeds")) if "seeds" in t else None,
                 starts=tuple(F.int_list(t["starts"], f"{where}.starts"))
                 if "starts" in t else None)

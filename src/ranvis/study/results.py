@@ -50,6 +50,8 @@ def _figures(task: Task, table: list[dict[str, Any]], b: list[dict[str, Any]],
         plots.invert_depth(out / f"{task.name}-depth.png", rs, by, title)
         plots.invert_boxes(out / f"{task.name}-box.png", rs, by, title)
         return [f"{task.name}-depth.png", f"{task.name}-box.png"]
+    if task.kind == "zerocost":
+        return []
     if task.kind == "texture":
         plots.texture_boxes(out / f"{task.name}-box.png", rs, b, title)
     else:
@@ -60,19 +62,23 @@ def _figures(task: Task, table: list[dict[str, Any]], b: list[dict[str, Any]],
 def write_results(plan: Plan, grid: Grid, store: CellStore, out: Path) -> dict[str, Any]:
     """Write the table, leaderboards, plots and page (module doc); returns the leaderboards."""
     from ranvis.io.record import atomic_write, write_json
+    from ranvis.study import agreeboard
     from ranvis.study.page import page
 
     table = rows(grid, store)
     write_csv(out / "results.csv", table)
     boards = {t.name: board(plan, t, table, store) for t in plan.tasks}
-    write_json(out / "leaderboard.json", {"plan": plan.name, "tasks": boards})
-    md = markdown(plan, boards)
+    agree = agreeboard.section(plan, table)
+    write_json(out / "leaderboard.json", {"plan": plan.name, "tasks": boards,
+                                          "agreement": agree})
+    md = markdown(plan, boards) + "\n".join(agreeboard.markdown_lines(agree))
     atomic_write(out / "leaderboard.md", lambda p: p.write_text(md, encoding="utf-8"))
     figures = {t.name: _figures(t, table, boards[t.name], out) for t in plan.tasks}
     try:
         runs = json.loads((out / "study.json").read_text()).get("runs", [])
     except (OSError, ValueError):
         runs = []
-    html = page(plan, table, boards, figures, _inputs(grid, table, out), runs)
+    agree_html = agreeboard.html(agree, agreeboard.figures(agree, out))
+    html = page(plan, table, boards, figures, _inputs(grid, table, out), runs, agree_html)
     atomic_write(out / "index.html", lambda p: p.write_text(html, encoding="utf-8"))
     return boards

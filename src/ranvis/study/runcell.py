@@ -9,11 +9,16 @@ float32 arrays [1, 3, S, S] the driver prepared, so workers need no copy of the 
 from __future__ import annotations
 
 import io
+import json
 import platform
 import time
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
+
+NET_CACHE = 2  # networks a worker keeps between cells (a plan's cells of one draw are adjacent)
+_NETS: OrderedDict[str, Any] = OrderedDict()
 
 
 def _net(settings: dict[str, Any], weights: str | None, device: str) -> Any:
@@ -33,6 +38,21 @@ def _net(settings: dict[str, Any], weights: str | None, device: str) -> Any:
                     pool=s["pool"], weight_init=s["init"], device=device)
 
 
+def cached_net(settings: dict[str, Any], weights: str | None, device: str) -> Any:
+    """The cell's network, reused from one of the worker's last :data:`NET_CACHE` cells when
+    they drew the same one (same net settings and device): a network is frozen and a pure
+    function of its settings, so this changes no result, only the time spent building it."""
+    key = json.dumps([settings["net"], device], sort_keys=True)
+    if key in _NETS:
+        _NETS.move_to_end(key)
+        return _NETS[key]
+    net = _net(settings, weights, device)
+    _NETS[key] = net
+    while len(_NETS) > NET_CACHE:
+        _NETS.popitem(last=False)
+    return net
+
+
 def _options(settings: dict[str, Any]) -> dict[str, Any]:
     """Task options as keyword arguments (TOML and JSON lists back to tuples)."""
     return {k: tuple(v) if isinstance(v, list) else v for k, v in settings["options"].items()}
@@ -46,12 +66,21 @@ def _run_task(job: dict[str, Any], device: str) -> tuple[Any, dict[str, float]]:
 
     s = job["settings"]
     image = torch.from_numpy(np.array(job["image"], dtype=np.float32))
-    net = _net(s, job.get("weights"), device)
+    net = cached_net(s, job.get("weights"), device)
     common = {"net": net, "iters": s["iters"], "seed": s["start"], "device": device,
               **_options(s)}
     if s["task"] == "invert":
         run = T.invert(image, list(s["taps"]), **common)
         return run, judges.inversion_scores(run, image)
+    if s["task"] == "zerocost":
+        from types import SimpleNamespace
+
+        from ranvis.study.zerocost import zerocost_scores
+
+        batch = [torch.from_numpy(np.array(b, dtype=np.float32)) for b in job["batch"]]
+        scores, kernel = zerocost_scores(net, batch, list(s["taps"]))
+        return SimpleNamespace(image=kernel, record={"scores": scores, "batch": len(batch)}), \
+            scores
     if s["task"] == "texture":
         run = T.synthesize_texture(image, list(s["taps"]), **common)
         start = T.noise(image.shape[-2], image.shape[-1], s["start"])

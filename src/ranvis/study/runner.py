@@ -86,6 +86,7 @@ def _job(cell: Cell, grid: Grid, device: str) -> dict[str, Any]:
     s = cell.settings
     return {"key": cell.key, "settings": s, "image": grid.images[s["image"]],
             "style": grid.images[s["style"]] if "style" in s else None,
+            "batch": [grid.images[b] for b in s["batch"]] if "batch" in s else None,
             "weights": cell.info.get("weights"), "device": device}
 
 

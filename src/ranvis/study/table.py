@@ -25,7 +25,8 @@ from ranvis.study.store import CellStore
 SETTINGS = ("task", "kind", "arch", "arch_name", "pool", "init", "sigma", "fixed", "tap",
             "stride", "image", "style", "net_seed", "start", "size", "iters", "options")
 SCORES = ("psnr", "ssim", "l2", "mv_error", "feature_error", "judge_distance",
-          "judge_distance_noise", "gram_error", "d", "d_content", "ssim_style")
+          "judge_distance_noise", "gram_error", "d", "d_content", "ssim_style", "naswot",
+          "log10_synflow", "params_m", "gflops")
 COLUMNS = ("key", "status", *SETTINGS, *SCORES, "seconds", "cpu_seconds", "device", "threads",
            "error")
 

@@ -45,6 +45,15 @@ def stride_tap(arch: Arch, stride: int, size: int) -> Target:
     return Target((last.name,), stride)
 
 
+def deepest_fitting(arch: Arch, size: int) -> Target:
+    """The deepest spatial tap of ``ranvis layers`` that a ``size`` square reaches (zerocost)."""
+    fits = [t for t in (arch.tap(n) for n in arch.default_taps())
+            if t.spatial and t.min_input <= size]
+    if not fits:
+        return Target((), None, f"{arch.name} has no tap that a {size} px input reaches")
+    return Target((fits[-1].name,), fits[-1].stride)
+
+
 def _check_fits(arch: Arch, taps: list[str], size: int, where: str) -> None:
     try:
         arch.check_input_size(size, size, taps)
@@ -57,6 +66,8 @@ def targets(arch: Arch, kind: str, strides: tuple[int, ...], taps: tuple[str, ..
     """Every Target of one task on one architecture (InputError for a bad named tap)."""
     if kind == "invert" and not taps:
         return [stride_tap(arch, s, size) for s in strides]
+    if kind == "zerocost":
+        return [deepest_fitting(arch, size)]
     presets = arch.presets
     if kind == "invert":
         names = [arch.check_taps([t])[0] for t in taps]

@@ -1,0 +1,150 @@
+"""The layout (nets.arch.Layout) of a timm feature model: its taps by stride, their channels,
+shapes at any input size and the smallest input each needs, from passes on the ``meta`` device
+(nets.timmnet builds the network). Receptive fields are not computed (None). Also where timm
+is imported (through the torchvision shim, offline) and its feature models are made."""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from functools import cache, lru_cache
+from types import ModuleType
+from typing import Any
+
+import torch
+from torch import nn
+
+from ranvis.errors import InputError
+from ranvis.nets.arch import Footprint, Tap
+
+REF_SIDE = 256  # the side of the reference pass that checks the model takes any size
+MAX_SIDE = 1024  # min_input's search range
+WEIGHTED_TYPES = (nn.Conv2d, nn.Linear)
+
+
+def import_timm() -> ModuleType:
+    """``import timm`` through the torchvision shim (nets._torchvision), offline; InputError
+    when timm is not installed."""
+    from ranvis.nets._torchvision import import_torchvision
+
+    import_torchvision()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # pretrained=False never asks; be sure anyway
+    try:
+        import timm
+    except ModuleNotFoundError:
+        raise InputError("timm: architectures need timm: pip install 'ranvis[timm]'") from None
+    return timm
+
+
+def create_features(base: str, upto: int | None = None) -> nn.Module:
+    """timm's untrained feature model of ``base`` (feature maps 0..``upto``, all if None), built
+    on the current default device; InputError if timm cannot build it that way."""
+    timm = import_timm()
+    kw: dict[str, Any] = {"pretrained": False, "features_only": True}
+    if upto is not None:
+        kw["out_indices"] = tuple(range(upto + 1))
+    try:
+        return timm.create_model(base, **kw)
+    except Exception as e:  # timm raises many kinds; one line for the user
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise InputError(f"timm cannot build {base} with feature maps by stride: {why}") from None
+
+
+def _tap_names(strides: Sequence[int]) -> list[str]:
+    names: list[str] = []
+    for s in strides:
+        name, k = f"s{s}", 0
+        while name in names:
+            k += 1
+            name = f"s{s}{chr(ord('a') + k)}"
+        names.append(name)
+    return names
+
+
+class TimmLayout:
+    """nets.arch.Layout of a timm feature model, from passes on the ``meta`` device."""
+
+    def __init__(self, base: str) -> None:
+        with torch.device("meta"):
+            self.model = create_features(base).eval()
+        info = self.model.feature_info
+        strides, channels = info.reduction(), info.channels()
+        self.has_pool = any(type(m) is nn.MaxPool2d for m in self.model.modules())
+        self._taps = [Tap(n, i, int(c), int(s), None, 0, True) for i, (n, c, s) in
+                      enumerate(zip(_tap_names(strides), channels, strides, strict=True))]
+        self._by_name = {t.name: t for t in self._taps}
+        if self._pass(REF_SIDE, REF_SIDE + 32) is None:
+            raise InputError(f"timm's {base} does not take a {REF_SIDE + 32}x{REF_SIDE} input "
+                             "(it needs one fixed input size, as a ViT does); ranvis reads "
+                             "feature maps at any input size")
+
+    @lru_cache(maxsize=64)  # noqa: B019 -- one layout per architecture, kept for the process
+    def _pass(self, height: int, width: int) -> tuple[list[tuple[int, ...]], int] | None:
+        """(shape of each tap, elements of every leaf module's output) at this size; None when
+        the input is too small for the model."""
+        count = [0]
+
+        def hook(_m: nn.Module, _i: Any, out: Any) -> None:
+            if isinstance(out, torch.Tensor):
+                count[0] += out.numel()
+
+        leaves = [m for m in self.model.modules() if not list(m.children())]
+        handles = [m.register_forward_hook(hook) for m in leaves]
+        try:
+            with torch.no_grad():
+                outs = self.model(torch.empty(1, 3, height, width, device="meta"))
+        except (RuntimeError, ValueError, IndexError, AssertionError):
+            return None
+        finally:
+            for h in handles:
+                h.remove()
+        outs = list(outs.values()) if isinstance(outs, dict) else list(outs)
+        return [tuple(o.shape) for o in outs], count[0]
+
+    def nodes(self) -> list[Tap]:
+        return list(self._taps)
+
+    def node(self, name: str) -> Tap:
+        return self._by_name[name]
+
+    def resolve(self, name: str) -> str | None:
+        return name if name in self._by_name else None
+
+    @cache  # noqa: B019 -- as _pass
+    def min_input(self, name: str) -> int:
+        i = self._by_name[name].index
+
+        def ok(side: int) -> bool:
+            p = self._pass(side, side)
+            return p is not None and min(p[0][i]) > 0
+
+        hi = 1  # doubling, then bisection: few passes where 1 px already reaches the tap
+        while hi < MAX_SIDE and not ok(hi):
+            hi *= 2
+        if hi >= MAX_SIDE:
+            return MAX_SIDE
+        lo = hi // 2 + 1 if hi > 1 else 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if ok(mid) else (mid + 1, hi)
+        return lo
+
+    def out_shape(self, name: str, height: int, width: int) -> tuple[int, ...]:
+        p = self._pass(height, width)
+        if p is None:
+            raise ValueError(f"{name} has no output at {width}x{height}")
+        return p[0][self._by_name[name].index]
+
+    def footprint(self, height: int, width: int, taps: Sequence[str]) -> Footprint:
+        """Activations: every leaf module's output of the whole feature model (an upper
+        bound for taps short of the deepest)."""
+        p = self._pass(height, width)
+        shapes, acts = p if p is not None else ([()] * len(self._taps), 0)
+        per = {n: int(torch.Size(shapes[self._by_name[n].index]).numel()) for n in taps}
+        return Footprint(int(acts), per, sum(p.numel() for p in self.model.parameters()))
+
+    def weighted(self) -> list[tuple[str, tuple[int, ...]]]:
+        return [(n, tuple(m.weight.shape)) for n, m in self.model.named_modules()
+                if isinstance(m, WEIGHTED_TYPES)]
+
+    def representation(self, weighted: str) -> str:
+        return self._taps[-1].name

@@ -1,0 +1,163 @@
+"""The study's agreement section: every score's rank agreement with trained ImageNet-1k top-1
+(study.agreement) in ``leaderboard.json`` (``agreement``), ``leaderboard.md`` and
+``index.html``, with one scatter plot per score (``agree-SCORE.png``: the score against top-1,
+one point per studied network, families coloured).
+
+The scores: inversion PSNR and SSIM at each stride (or tap), texture judge distance, style
+distance d and content SSIM, and the zero-cost scores (NASWOT, log10 synflow, params, GFLOPs);
+each network's score is its mean over images and seeds.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from ranvis.study.agreement import agreement
+from ranvis.study.plan import Plan
+from ranvis.study.table import ok_rows, values
+from ranvis.study.trained import header, join, top1_table
+
+TASK_SCORES = {"invert": ("psnr", "ssim"), "texture": ("judge_distance",), "style": ("d", "ssim"),
+               "zerocost": ("naswot", "log10_synflow", "params_m", "gflops")}
+STATS = ("kendall", "spearman", "kendall_within", "spearman_within", "kendall_across",
+         "spearman_across")
+
+
+def _means(rs: list[dict[str, Any]], key: str) -> dict[str, tuple[str, float]]:
+    per: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rs:
+        per[r["arch"]].append(r)
+    out = {}
+    for label, g in per.items():
+        v = values(g, key)
+        out[label] = (g[0]["arch_name"], float(v.mean()) if v.size else math.nan)
+    return out
+
+
+def score_sets(plan: Plan, table: list[dict[str, Any]]) -> dict[str, dict[str, tuple[str, float]]]:
+    """{score name: {network label: (architecture, mean score)}} (module doc)."""
+    out: dict[str, dict[str, tuple[str, float]]] = {}
+    for task in plan.tasks:
+        rs = ok_rows(table, task.name)
+        if task.kind == "invert":
+            by = "tap" if task.taps else "stride"
+            for depth in sorted({r[by] for r in rs}, key=lambda d: (isinstance(d, str), str(d)
+                                                                     if isinstance(d, str) else d)):
+                at = [r for r in rs if r[by] == depth]
+                for key in TASK_SCORES["invert"]:
+                    prefix = "s" if by == "stride" else ""
+                    out[f"{task.name} {key} {prefix}{depth}"] = _means(at, key)
+        elif rs:
+            for key in TASK_SCORES[task.kind]:
+                out[f"{task.name} {key}"] = _means(rs, key)
+    return out
+
+
+def section(plan: Plan, table: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``agreement`` entry of leaderboard.json: the reference's header, the studied
+    architectures the trained table lacks, and each score's statistics with intervals."""
+    trained = top1_table()
+    missing = sorted({n.arch for n in plan.nets if n.arch not in trained})
+    scores = []
+    for name, by_label in score_sets(plan, table).items():
+        joined = join(by_label, trained)
+        scores.append({"score": name, **agreement(joined.points), "unscored": joined.unscored,
+                       "points": joined.points})
+    return {"reference": header(), "missing": missing, "scores": scores}
+
+
+def slug(name: str) -> str:
+    """A file-name form of a score name."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
+
+
+def _ci(e: dict[str, Any], key: str) -> str:
+    v = e.get(key)
+    if not v or not math.isfinite(v["value"]):
+        return "–"
+    return f"{v['value']:+.2f} [{v['lo']:+.2f}, {v['hi']:+.2f}]"
+
+
+def markdown_lines(sec: dict[str, Any]) -> list[str]:
+    """The section as Markdown: one row per score, τ and ρ with their 95 % intervals."""
+    out = ["## Agreement with trained ImageNet-1k top-1", "",
+           "Kendall τ_b and Spearman ρ of each score against top-1 over networks, with 95 % "
+           "bootstrap intervals over architectures; within-family: pairs of one family (ρ: "
+           "size-weighted mean over families of ≥ 3); across-family: pairs of two families (ρ: "
+           "over family means). Reference: " + " ".join(sec["reference"][1:]), ""]
+    if sec["missing"]:
+        out += [f"Not in the trained table (no top-1, left out): {', '.join(sec['missing'])}",
+                ""]
+    out += ["| score | n | families | τ | ρ | τ within | ρ within | τ across | ρ across |",
+            "|" + "---|" * 9]
+    for e in sec["scores"]:
+        out.append(f"| {e['score']} | {e['n']} | {e['families']} | "
+                   + " | ".join(_ci(e, k) for k in STATS) + " |")
+    notes = [f"- {e['score']}: no finite score for {', '.join(e['unscored'])} (left out)"
+             for e in sec["scores"] if e.get("unscored")]
+    return [*out, "", *notes, ""] if notes else [*out, ""]
+
+
+def scatter(path: Path, e: dict[str, Any]) -> None:
+    """``e``'s points: score (x) against top-1 (y), one colour per family, τ and ρ in the
+    title."""
+    from ranvis.io.figures import pyplot, save_figure
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    fams = sorted({p["family"] for p in e["points"]})
+    cmap = plt.get_cmap("tab10")
+    for k, f in enumerate(fams):  # colour and marker together tell up to 60 families apart
+        pts = [p for p in e["points"] if p["family"] == f]
+        ax.scatter([p["score"] for p in pts], [p["top1"] for p in pts], s=18,
+                   color=cmap(k % 10), marker="osD^vP"[k // 10 % 6], label=f,
+                   edgecolors="black", linewidths=0.3)
+    ax.set_xlabel(e["score"], fontsize=8)
+    ax.set_ylabel("ImageNet-1k top-1 (%)", fontsize=8)
+    ax.set_title(f"{e['score']}: n={e['n']}, τ {_ci(e, 'kendall')}, ρ {_ci(e, 'spearman')}",
+                 fontsize=7)
+    ax.grid(alpha=0.3, lw=0.4)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=5, ncol=2, loc="best", frameon=False)
+    save_figure(fig, path)
+
+
+def figures(sec: dict[str, Any], out: Path) -> list[str]:
+    """One scatter plot per score with at least one point; the file names."""
+    names = []
+    for e in sec["scores"]:
+        if e["points"]:
+            name = f"agree-{slug(e['score'])}.png"
+            scatter(out / name, e)
+            names.append(name)
+    return names
+
+
+def html(sec: dict[str, Any], figs: list[str]) -> str:
+    """The section for index.html: the statistics table and the scatter plots."""
+    from html import escape
+
+    rows = "".join(f"<tr><td>{escape(e['score'])}</td><td>{e['n']}</td><td>{e['families']}</td>"
+                   + "".join(f"<td>{escape(_ci(e, k))}</td>" for k in STATS) + "</tr>"
+                   for e in sec["scores"])
+    head = "".join(f"<th>{h}</th>" for h in ("score", "n", "families", "τ", "ρ", "τ within",
+                                             "ρ within", "τ across", "ρ across"))
+    missing = (f"<p>Not in the trained table (left out): {escape(', '.join(sec['missing']))}"
+               "</p>" if sec["missing"] else "")
+    imgs = "".join(f'<img src="{escape(f)}" alt="{escape(f)}">' for f in figs)
+    return (f'<section id="agreement"><h2>Agreement with trained ImageNet-1k top-1</h2>'
+            f"<p>Kendall τ_b and Spearman ρ over networks, 95 % bootstrap intervals over "
+            f"architectures. Reference: {escape(' '.join(sec['reference'][1:]))}</p>{missing}"
+            f"<table><tr>{head}</tr>{rows}</table><div class=\"figs\">{imgs}</div></section>")
+
+
+def strip_points(sec: dict[str, Any]) -> dict[str, Any]:
+    """The section without its points (for the page's table)."""
+    return {**sec, "scores": [{k: v for k, v in e.items() if k != "points"}
+                              for e in sec["scores"]]}
+
+
+

@@ -1,0 +1,91 @@
+"""A 2-architecture timm study with zero-cost scores and the agreement table (study.agreeboard);
+a network the trained table lacks is named, not dropped."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ranvis.cli.commands import main
+from ranvis.errors import InputError
+
+try:
+    from ranvis.nets.timmnet import import_timm
+
+    import_timm()
+except InputError:
+    pytest.skip("timm is not installed (pip install 'ranvis[timm]')", allow_module_level=True)
+
+PLAN = """
+[study]
+size = 32
+iters = 2
+seeds = [0]
+images = ["sample:astronaut", "sample:coffee"]
+
+[[arch]]
+name = ["timm:test_resnet", "timm:test_efficientnet"]
+init = "he"
+
+[[arch]]
+name = "multiscale"        # studied by no task here; the table has no top-1 for it
+
+[[task]]
+kind = "zerocost"
+archs = ["timm:test_resnet-avg-he", "timm:test_efficientnet-he"]
+
+[[task]]
+kind = "invert"
+archs = ["timm:test_resnet-avg-he", "timm:test_efficientnet-he"]
+strides = [8]
+"""
+
+
+def test_two_architectures_agreement(tmp_path: Path) -> None:
+    (tmp_path / "plan.toml").write_text(PLAN)
+    out = tmp_path / "out"
+    assert main(["study", str(tmp_path / "plan.toml"), "-o", str(out), "--inline",
+                 "--no-progress"]) == 0
+    board = json.loads((out / "leaderboard.json").read_text())
+    agree = board["agreement"]
+    assert agree["missing"] == ["multiscale"]  # no trained top-1: named, not dropped
+    by = {e["score"]: e for e in agree["scores"]}
+    assert set(by) >= {"zerocost naswot", "zerocost log10_synflow", "zerocost params_m",
+                       "zerocost gflops", "invert psnr s8", "invert ssim s8"}
+    for e in by.values():
+        assert e["n"] == 2 and e["families"] == 1
+        assert abs(e["kendall"]["value"]) == 1  # one pair: concordant or discordant
+    # test_resnet (41.6 %) has more parameters than test_efficientnet (46.5 %)? the sign
+    # follows the table, whatever it is
+    params = {p["arch"]: p["score"] for p in by["zerocost params_m"]["points"]}
+    top1 = {p["arch"]: p["top1"] for p in by["zerocost params_m"]["points"]}
+    a, b = sorted(params)
+    same = (params[a] - params[b]) * (top1[a] - top1[b]) > 0
+    assert by["zerocost params_m"]["kendall"]["value"] == (1 if same else -1)
+    md = (out / "leaderboard.md").read_text()
+    assert "## Agreement with trained ImageNet-1k top-1" in md
+    assert "Not in the trained table (no top-1, left out): multiscale" in md
+    assert (out / "agree-invert-psnr-s8.png").is_file()
+    assert 'id="agreement"' in (out / "index.html").read_text()
+    rows = (out / "results.csv").read_text().splitlines()
+    assert sum(",zerocost," in r for r in rows) == 2
+
+
+def test_cached_network_gives_the_same_cell() -> None:
+    import numpy as np
+
+    from ranvis.study import runcell
+
+    img = np.random.default_rng(0).random((1, 3, 32, 32), dtype=np.float32)
+    job = {"key": "k", "image": img, "device": "cpu",
+           "settings": {"task": "invert", "taps": ["s8"], "iters": 2, "start": 0,
+                        "options": {"preset": "best"},
+                        "net": {"arch": "timm:test_resnet", "pool": "avg", "init": "he",
+                                "sigma": 0.015, "net_seed": 1}}}
+    runcell._NETS.clear()
+    fresh = runcell.run_cell(job)
+    assert len(runcell._NETS) == 1
+    runcell.run_cell({**job, "settings": {**job["settings"], "taps": ["s4"]}})
+    again = runcell.run_cell(job)  # the cached network, its s8 model built before
+    assert again["scores"] == fresh["scores"] and again["png"] == fresh["png"]

@@ -128,6 +128,16 @@ def add_arch(p: argparse.ArgumentParser) -> None:
                         "(default: %(default)s)")
 
 
+THREADS_HELP = ("CPU threads the run computes with (default: every core this process may use, "
+                "or OMP_NUM_THREADS when set; idle threads sleep instead of spinning, so the "
+                "default holds up beside other jobs; benchmarks/README.md, Threads)")
+
+
+def add_threads(p: argparse.ArgumentParser) -> None:
+    """--threads N: the run's CPU threads (platform.threads; None: the command's default)."""
+    p.add_argument("--threads", type=positive_int, default=None, metavar="N", help=THREADS_HELP)
+
+
 def common(p: argparse.ArgumentParser, size: int = D.SIZE, iters: str = f"{D.ITERS}") -> None:
     """Options every optimization task takes; ``iters`` says the task's default budget."""
     p.add_argument("-o", "--output", required=True, type=png_path,
@@ -159,6 +169,7 @@ def common(p: argparse.ArgumentParser, size: int = D.SIZE, iters: str = f"{D.ITE
     p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs",
                    help="L-BFGS (the paper's) or Adam (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")
+    add_threads(p)
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=D.PRECISION,
                    help="dtype the network layers compute in: auto = fp32; bf16 is about 2x "
                         "faster per iteration on a GPU or a CPU with AMX/AVX512-BF16, and ends at "

@@ -122,8 +122,8 @@ def test_inversion_levels_reach_the_progress_line():
     spy = Spy()
     ranvis.invert(torch.rand(1, 3, 32, 32), "pool3", iters=14, levels=3, nets=1,
                   callbacks=[spy], threads=1)
-    assert [s.label for s in spy.seen] == ["level 1/3 8x8", "level 2/3 16x16",
-                                           "level 3/3 32x32 fourier"]
+    assert [s.label for s in spy.seen] == ["stage 1/3 8x8", "stage 2/3 16x16",
+                                           "stage 3/3 32x32 fourier"]
     assert spy.seen[0].budgets == (2, 2, 10) and spy.seen[2].start == 4
     assert not any(s.early for s in spy.seen)
 
@@ -137,12 +137,37 @@ def test_stage_plateau_judges_its_own_evaluations():
 
 
 def test_level_plateau_ends_coarse_levels_early_and_is_recorded():
+    from ranvis.tasks.stages import coarse_to_fine, run_stages
+
+    def flat_soon(x: torch.Tensor) -> tuple[torch.Tensor, dict]:  # flat within ~40 evaluations
+        v = 1000 + ((x - 0.3).abs() + 1e-12).pow(1.5).sum()
+        return v, {"v": v}
+
     spy = Spy()
-    img = torch.full((1, 3, 32, 32), 0.5)  # a flat target: the coarse level flattens at once
-    r = ranvis.invert(img, "pool3", iters=300, levels=2, nets=1, level_plateau=True, threads=1,
-                      callbacks=[spy])
-    assert r.record["settings"]["level_plateau"] == {"window": 40, "rel_tol": 1e-3}
-    assert spy.seen[0].early and spy.seen[0].budgets[0] == 45
-    assert spy.seen[1].start < 45  # the coarse level ended before its share
+    stages = coarse_to_fine(32, 32, 600, 2, "pixel")  # a 90-evaluation coarse level
+    r = run_stages(flat_soon, torch.full((1, 3, 32, 32), 0.5), stages,
+                   optimize_kwargs={"callbacks": [spy]}, coarse_plateau=Plateau())
+    assert spy.seen[0].early and spy.seen[0].budgets == (90, 510)
+    assert spy.seen[1].start < 90 and len(r.losses) == spy.seen[1].start + 510
+    img = torch.rand(1, 3, 32, 32)
+    run = ranvis.invert(img, "pool3", iters=4, levels=2, nets=1, level_plateau=True, threads=1)
+    assert run.record["settings"]["level_plateau"] == {"window": 40, "rel_tol": 1e-3}
     assert "level_plateau" not in ranvis.invert(img, "pool3", iters=4, levels=2, nets=1,
                                                 threads=1).record["settings"]
+
+
+def test_mixed_precision_runs_the_bulk_in_bf16_and_ends_in_fp32():
+    from ranvis.tasks.stages import Stage, mixed
+
+    out = mixed([Stage("a", 15), Stage("b", 15), Stage("fourier", 70)], 0.2)
+    assert [(s.param, s.iters, s.bulk) for s in out] == [
+        ("a", 15, True), ("b", 15, True), ("fourier", 50, True), ("fourier", 20, False)]
+    r = ranvis.invert(torch.rand(1, 3, 32, 32), "pool3", iters=20, levels=2, nets=1,
+                      precision="mixed", threads=1)
+    s = r.record["settings"]
+    assert s["precision"] == "mixed" and r.record["iterations"] == 20
+    assert [st[-1] for st in s["stages"]] == ["bf16", "bf16", 4]  # the last 20 %: float32
+    with pytest.raises(InputError, match="only invert"):
+        ranvis.texture(torch.rand(1, 3, 32, 32), ["conv1_1"], iters=2, precision="mixed")
+    with pytest.raises(InputError, match="levels 2 or more"):
+        ranvis.invert(torch.rand(1, 3, 32, 32), "pool3", iters=4, levels=1, precision="mixed")

@@ -52,7 +52,8 @@ class Result:
         p = Path(path)
         if p.suffix.lower() not in _IMAGE_SUFFIXES or not p.stem:
             raise InputError(f"save needs a file name ending in .png, .jpg or .jpeg, got {p}")
-        save_run(p, self.image, {**self.record, "environment": environment()})
+        env = environment(self.record.get("settings", {}).get("threads"))
+        save_run(p, self.image, {**self.record, "environment": env})
         return p
 
     def __repr__(self) -> str:

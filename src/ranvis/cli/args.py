@@ -170,10 +170,13 @@ def common(p: argparse.ArgumentParser, size: int = D.SIZE, iters: str = f"{D.ITE
                    help="L-BFGS (the paper's) or Adam (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")
     add_threads(p)
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=D.PRECISION,
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "mixed"],
+                   default=D.PRECISION,
                    help="dtype the network layers compute in: auto = fp32; bf16 is about 2x "
                         "faster per iteration on a GPU or a CPU with AMX/AVX512-BF16, and ends at "
-                        "a slightly higher loss (default: %(default)s)")
+                        "a slightly higher loss; mixed (invert with --levels > 1): bf16 for the "
+                        "coarse levels and the bulk, fp32 for the last 20%% of the evaluations "
+                        "(default: %(default)s)")
     p.add_argument("--save-every", type=positive_int, default=None, metavar="N",
                    help="also write OUT-iterNNNNN.png every N iterations")
     p.add_argument("--checkpoint", type=Path, default=None, metavar="PATH",

@@ -16,8 +16,15 @@ from dataclasses import dataclass
 import torch
 
 from ranvis import defaults as D
+from ranvis.errors import InputError
 from ranvis.platform import memory as M
-from ranvis.platform.device import backend_flags, precision_name, resolve_device, resolve_precision
+from ranvis.platform.device import (
+    backend_flags,
+    bulk_precision,
+    precision_name,
+    resolve_device,
+    resolve_precision,
+)
 from ranvis.platform.threads import check_threads, thread_scope
 
 
@@ -43,18 +50,21 @@ class MemoryPlan:
 @dataclass(frozen=True)
 class RunPlan:
     """Where and how one task computes: ``device``; ``dtype``, what the network layers compute
-    in (targets, factors, losses and gradients stay float32); ``threads``, the CPU intra-op
+    in (targets, factors, losses and gradients stay float32), and ``bulk`` that of the coarse
+    stages and the bulk of the evaluations where it differs (precision "mixed"); ``threads``, the CPU intra-op
     threads for the run (None: torch's current setting, the caller's); ``memory``."""
 
     device: torch.device
     dtype: torch.dtype = torch.float32
     threads: int | None = None
     memory: MemoryPlan = MemoryPlan()
+    bulk: torch.dtype | None = None
 
     @property
     def precision(self) -> str:
-        """The run record's name of ``dtype``: "fp32" or "bf16"."""
-        return precision_name(self.dtype)
+        """The run record's name of the precision: "fp32", "bf16", or "mixed" (``bulk`` in
+        bfloat16, the final stretch in ``dtype``)."""
+        return "mixed" if self.bulk is not None else precision_name(self.dtype)
 
     @contextlib.contextmanager
     def scope(self) -> Iterator[RunPlan]:
@@ -87,15 +97,20 @@ class Footprint:
 
 def plan_run(run: Footprint, *, arch: str, device: str = "auto", precision: str = D.PRECISION,
              threads: int | None = None, history: int | None = None, copies: int = 1,
-             keep_freed: bool = False, inputs: Sequence[Footprint] = ()) -> RunPlan:
+             keep_freed: bool = False, inputs: Sequence[Footprint] = (),
+             stages: bool = False) -> RunPlan:
     """Decide a task's :class:`RunPlan` before any work. ``run``: the optimization (checked with
     ``copies`` networks, at the compute precision, with ``history`` L-BFGS pairs wanted, default
     D.LBFGS_HISTORY); ``inputs``: target passes of other images (float32, no optimizer).
     Raises InputError (one line) for an unknown device or precision, a bad thread count, or a
     run estimated not to fit the device's free memory. ``keep_freed``: the caller lets glibc
     keep freed memory (the ranvis command does); the plan keeps it only where the run still
-    fits that way (lean VGG layers, whose kept heap the estimate otherwise leaves out)."""
+    fits that way (lean VGG layers, whose kept heap the estimate otherwise leaves out).
+    ``stages``: the task runs in stages (a "mixed" precision is refused otherwise)."""
     dev, dtype = resolve_device(device), resolve_precision(precision)
+    if bulk_precision(precision) is not None and not stages:
+        raise InputError(f"--precision {precision} switches precision between coarse-to-fine "
+                         "stages, which only invert has; use fp32 or bf16")
     threads = check_threads(threads)
     name = precision_name(dtype)
     lbfgs = run.optimizer == "lbfgs"
@@ -112,7 +127,7 @@ def plan_run(run: Footprint, *, arch: str, device: str = "auto", precision: str 
                             history=history if lbfgs else None, arch=arch, copies=copies)
     mem = MemoryPlan(need, M.available_bytes(str(dev)), keep,
                      D.LBFGS_HISTORY if history is None else history)
-    return RunPlan(dev, dtype, threads, mem)
+    return RunPlan(dev, dtype, threads, mem, bulk_precision(precision))
 
 
 def _keeping_fits(run: Footprint, dev: torch.device, dtype: str, history: int | None,

@@ -23,7 +23,7 @@ from ranvis.nets import DEFAULT_ARCH, get_arch
 from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
 from ranvis.nets.spec import NetSpec
-from ranvis.objectives.terms import Objective
+from ranvis.objectives.terms import Ensemble, Objective
 from ranvis.optim.loop import Result, Resume, Step, optimize
 from ranvis.optim.stopping import Plateau
 from ranvis.platform.heap import apply_policy, freed_memory_kept
@@ -115,6 +115,15 @@ class Loop:
     coarse_plateau: Plateau | None = None
 
 
+def _in_dtype(objective: Objective | Ensemble, plan: RunPlan | None) -> Any:
+    """The objective whose layers compute in the plan's bulk precision (None: no such)."""
+    if plan is None or plan.bulk is None:
+        return None
+    if isinstance(objective, Ensemble):
+        return Ensemble([replace(m, net=m.net.as_dtype(plan.bulk)) for m in objective.members])
+    return replace(objective, net=objective.net.as_dtype(plan.bulk))
+
+
 def check_resume(loop: Loop, init: torch.Tensor) -> None:
     """InputError unless the loop's iterations are positive and its checkpoint fits ``init``."""
     if loop.iters < 1:
@@ -137,7 +146,8 @@ def optimize_objective(task: str, objective: Objective, init: torch.Tensor, loop
     kwargs = {"optimizer": loop.optimizer, "callbacks": loop.callbacks, "memory": memory}
     if loop.stages and loop.resume is None:
         res = run_stages(objective, init, list(loop.stages), optimize_kwargs=kwargs,
-                         plateau=loop.plateau, coarse_plateau=loop.coarse_plateau)
+                         plateau=loop.plateau, coarse_plateau=loop.coarse_plateau,
+                         bulk_objective=_in_dtype(objective, loop.plan))
     else:
         param = loop.stages[-1].param if loop.stages else loop.param
         res = optimize(objective, init, loop.iters, resume=loop.resume, param=param,

@@ -22,7 +22,8 @@ from ranvis.objectives.weighting import layer_factors
 from ranvis.optim.loop import Resume, Step
 from ranvis.optim.starts import noise
 from ranvis.optim.stopping import Plateau
-from ranvis.platform.plan import Footprint, plan_run
+from ranvis.platform.device import MIXED_FP32_SHARE
+from ranvis.platform.plan import Footprint, RunPlan, plan_run
 from ranvis.tasks.common import (
     Loop,
     NetArg,
@@ -32,7 +33,7 @@ from ranvis.tasks.common import (
     optimize_objective,
     resolve_arch,
 )
-from ranvis.tasks.stages import Stage, coarse_to_fine
+from ranvis.tasks.stages import Stage, coarse_to_fine, mixed
 
 # a coarse level's plateau (level_plateau): no 0.1 % gain in 40 evaluations, style's rule
 LEVEL_PLATEAU = Plateau(window=40, rel_tol=1e-3)
@@ -99,10 +100,22 @@ def _objective(models: list[FrozenNet], x0: torch.Tensor, layers: list[str],
     return Ensemble(members), first
 
 
+def _stages(h: int, w: int, iters: int, r: dict[str, Any], plan: RunPlan) -> tuple[Stage, ...]:
+    """The coarse-to-fine stages (none with one level); precision "mixed" marks the bulk."""
+    if r["levels"] <= 1:
+        if plan.bulk is not None:
+            raise InputError("--precision mixed runs the coarse-to-fine levels in bfloat16; it "
+                             "needs --levels 2 or more")
+        return ()
+    stages = coarse_to_fine(h, w, iters, r["levels"], r["param"])
+    return tuple(mixed(stages, MIXED_FP32_SHARE) if plan.bulk is not None else stages)
+
+
 def _stage_list(stages: Sequence[Stage]) -> list[list[Any]]:
-    """The run record's stages: [[W, H] of a coarse stage or the full-size variable, iters]."""
-    return [[s.param if isinstance(s.param, str) else list(s.param.coarse[::-1]), s.iters]
-            for s in stages]
+    """The run record's stages: [[W, H] of a coarse stage or the full-size variable, iters],
+    and "bf16" third where a stage computes in the bulk precision (precision "mixed")."""
+    return [[s.param if isinstance(s.param, str) else list(s.param.coarse[::-1]), s.iters,
+             *(["bf16"] if s.bulk else [])] for s in stages]
 
 
 def _recipe(preset: str, arch: Arch, layers: list[str], overrides: dict[str, Any], *,
@@ -164,12 +177,12 @@ def invert(image: torch.Tensor, layers: str | list[str], *, arch: str | None = N
     h, w = image.shape[-2:]
     plan = plan_run(Footprint(h, w, layers, optimizer=optimizer), arch=a.name, device=device,
                     precision=precision, threads=threads, copies=r["nets"],
-                    keep_freed=keep_freed)
+                    keep_freed=keep_freed, stages=True)
     dev, dtype = plan.device, plan.dtype
     models = make_nets(r["nets"], net, arch=a.name, net_seed=net_seed, sigma=sigma, pool=pool,
                        weight_init=weight_init, device=dev, padding=padding)
     given = _check_given(layers, factors, init, image)
-    stages = tuple(coarse_to_fine(h, w, iters, r["levels"], r["param"])) if r["levels"] > 1 else ()
+    stages = _stages(h, w, iters, r, plan)
     loop = Loop(iters, optimizer, callbacks, resume, r["param"], plan=plan, stages=stages,
                 coarse_plateau=LEVEL_PLATEAU if r["level_plateau"] else None)
     settings = {"preset": preset, "layers": layers, "iters": iters, "seed": seed,

@@ -78,8 +78,13 @@ def row(arch: str, size: int, repeats: int, evals: int) -> dict[str, float]:
             times[k].append(timed(fn))
         times["loop"].append(1000 * cases.time_ranvis(case, evals))
     out = {k: statistics.median(v) for k, v in times.items()}
-    out["step"] = two_loop_ms(3 * size * size, D.STYLE_LBFGS_HISTORY)
+    out["step"] = step_ms(3 * size * size, D.STYLE_LBFGS_HISTORY)
     return out
+
+
+def step_ms(numel: int, pairs: int, repeats: int = 10) -> float:
+    """Median ms (on cases.clock) of L-BFGS's two-loop recursion over ``pairs`` pairs."""
+    return two_loop_ms(numel, pairs, repeats, clock=cases.clock)
 
 
 def main() -> None:

@@ -176,7 +176,8 @@ def common(p: argparse.ArgumentParser, size: int = D.SIZE, iters: str = f"{D.ITE
                         "faster per iteration on a GPU or a CPU with AMX/AVX512-BF16, and ends at "
                         "a slightly higher loss; mixed (invert with --levels > 1): bf16 for the "
                         "coarse levels and the bulk, fp32 for the last 20%% of the evaluations "
-                        "(measured at pool5: 0.45x the time, 1.2 dB lower; benchmarks/README.md) "
+                        "(measured at pool5: under half the time, 1.2-1.7 dB lower; "
+                        "benchmarks/README.md) "
                         "(default: %(default)s)")
     p.add_argument("--save-every", type=positive_int, default=None, metavar="N",
                    help="also write OUT-iterNNNNN.png every N iterations")

@@ -13,9 +13,10 @@ from ranvis.errors import InputError
 PRECISIONS = ("auto", "fp32", "bf16", "mixed")
 # "mixed" (coarse-to-fine inversion only): bfloat16 for the coarse levels and the bulk of the
 # full-size stage, float32 for its last MIXED_FP32_SHARE of the budget (tasks.stages). Offered,
-# not chosen: `best` pool5 at 128 px, 300 evaluations, held-out photograph "path": 0.45x the CPU
-# time of float32 but 21.27 dB / SSIM 0.525 against 22.51 / 0.572; bf16 keeps up on the first
-# two levels and stalls once the loss is small (benchmarks/README.md, issue 29).
+# not chosen: `best` pool5 at 128 px, 300 evaluations, held-out photographs: 0.45-0.47x the CPU
+# time of float32 but 1.2-1.7 dB lower (path 21.27 dB / SSIM 0.525 against 22.51 / 0.572, kite
+# 27.91 / 0.825 against 29.64 / 0.846); bf16 keeps up on the first two levels and stalls once
+# the loss is small (benchmarks/README.md, issue 29).
 MIXED_FP32_SHARE = 0.2
 
 

@@ -26,8 +26,7 @@ readme-images: demo
 
 # The README's pool1-pool5 figure (issue 17/29): 4 scikit-image photographs at 128 px, paper and
 # best at each preset's own budget; resumable (results.json), hours of one CPU core
-# (benchmarks/README.md, "The README figure"). THREADS=1 per run; run several makes with
-# disjoint PHOTOS to use more cores.
+# (benchmarks/README.md, "The README figure"); one thread.
 PHOTOS ?= chelsea,coffee,astronaut,rocket
 readme-figure: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m ranvis.experiments.deep_inversion --photos $(PHOTOS) \

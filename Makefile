@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint clean report readme-images browser serve
+.PHONY: demo test lint clean report readme-images readme-figure browser serve
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,15 @@ serve: $(STAMP)
 # The README's pictures (docs/img/*.png): contact sheets of a fresh `make demo` gallery.
 readme-images: demo
 	$(PY) scripts/readme_images.py gallery docs/img
+
+# The README's pool1-pool5 figure (issue 17/29): 4 scikit-image photographs at 128 px, paper and
+# best at each preset's own budget; resumable (results.json), hours of one CPU core
+# (benchmarks/README.md, "The README figure"); one thread.
+PHOTOS ?= chelsea,coffee,astronaut,rocket
+readme-figure: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) -m ranvis.experiments.deep_inversion --photos $(PHOTOS) \
+		--layers pool1,pool2,pool3,pool4,pool5 --size 128 --out out/readme-figure \
+		--figure docs/img/invert-layers.png
 
 # Headless Chromium for the page-render tests: Debian's package, installed where this runs as
 # root with apt-get; elsewhere those tests skip and say why.

@@ -37,7 +37,7 @@ import cases  # noqa: E402  (benchmarks/ is a folder of scripts, not a package)
 
 from ranvis.nets import ARCH_NAMES  # noqa: E402
 from ranvis.platform import heap  # noqa: E402
-from ranvis.tasks.common import Loop, _fits_keeping_freed  # noqa: E402
+from ranvis.platform.plan import Footprint, plan_run  # noqa: E402
 
 MB = 1024 * 1024
 
@@ -64,8 +64,12 @@ def probe(impl: str, task: str, size: int, device: str, k: int = 2,
         torch.cuda.reset_peak_memory_stats(dev)
     case = cases.build(task, size, device, with_naive=impl == "naive", dtype=DTYPES[precision],
                        arch=arch)
-    heap.apply_policy(True, _fits_keeping_freed(  # as the ranvis command's tasks decide it
-        case.objective, case.x0, Loop(optimizer="lbfgs", history=case.history)))
+    terms = case.objective.terms
+    plan = plan_run(  # as the ranvis command's tasks decide it
+        Footprint(size, size, [t.layer for t in terms if t.kind == "content"],
+                  gram_layers=[t.layer for t in terms if t.kind == "gram"]),
+        arch=arch, device=device, precision=precision, history=case.history, keep_freed=True)
+    heap.apply_policy(plan.memory.keep_freed, True)
     out: dict[str, float] = {}
     if impl == "ranvis":
         out["s_per_it"] = cases.time_ranvis(case, k, fill=fill)

@@ -31,6 +31,7 @@ from ranvis.nets.spec import NetSpec
 from ranvis.objectives.terms import Objective, Term
 from ranvis.objectives.weighting import layer_factors
 from ranvis.optim.loop import optimize
+from ranvis.platform.plan import MemoryPlan
 from ranvis.tasks import gram_terms, noise
 from ranvis.tasks.styleblocks import tv_weight
 
@@ -181,7 +182,8 @@ def time_ranvis(case: Case, k: int, objective: object = None, optimize_fn: objec
     handle = register_optimizer_step_post_hook(count)
     try:
         with full_history() if fill else contextlib.nullcontext():
-            kw = {} if optimize_fn else {"history": case.history}  # another revision's default
+            kw = {} if optimize_fn else {"memory": MemoryPlan(  # another revision's default
+                history=case.history or D.LBFGS_HISTORY)}
             (optimize_fn or optimize)(objective or case.objective, case.x0, k + 200,
                                       callbacks=[cb], **kw)
     finally:
@@ -225,7 +227,8 @@ def time_paired(case: Case, k: int) -> tuple[list[float], list[float]]:
     handle = register_optimizer_step_post_hook(count)
     try:
         with full_history():
-            optimize(case.objective, case.x0, k + 200, callbacks=[cb], history=case.history)
+            optimize(case.objective, case.x0, k + 200, callbacks=[cb], memory=MemoryPlan(
+                history=case.history or D.LBFGS_HISTORY))
     finally:
         handle.remove()
     return evals, floors

@@ -148,8 +148,11 @@ def test_bf16_style_and_texture_run_and_say_so():
 
 def test_lbfgs_history_is_capped_by_memory_and_matches_the_estimate():
     from ranvis import defaults as D
-    from ranvis.optim.loop import lbfgs_history
     from ranvis.platform.memory import lbfgs_pairs
+    from ranvis.platform.plan import MemoryPlan
+
+    def lbfgs_history(n: int, wanted: int = D.LBFGS_HISTORY) -> int:  # what the loop keeps
+        return MemoryPlan(history=wanted).lbfgs_pairs(n)
 
     for side in (8, 256, 1024, 1337, 1338, 2048, 8192):
         n = 3 * side * side

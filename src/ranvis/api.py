@@ -52,7 +52,8 @@ class Result:
         p = Path(path)
         if p.suffix.lower() not in _IMAGE_SUFFIXES or not p.stem:
             raise InputError(f"save needs a file name ending in .png, .jpg or .jpeg, got {p}")
-        save_run(p, self.image, {**self.record, "environment": environment()})
+        env = environment(self.record.get("settings", {}).get("threads"))
+        save_run(p, self.image, {**self.record, "environment": env})
         return p
 
     def __repr__(self) -> str:
@@ -122,8 +123,10 @@ def invert(image: Any, layers: str | Sequence[str], *, size: Size = None,
     ``ranvis layers``). ``image``: a path, "sample:NAME", a PIL image, an H×W×3 NumPy array or
     a [3,H,W] / [1,3,H,W] tensor in [0, 1] (coerce.to_image), resized to longer side ``size``
     when given. ``options``: those of ranvis.tasks.invert (``preset`` "best"/"paper", ``iters``,
-    ``arch``, ``net``, ``seed``, ...), its defaults when left out. ``progress``: a tqdm bar.
-    Returns a :class:`Result`; metrics PSNR, SSIM, feature error. Bad input: InputError.
+    ``arch``, ``net``, ``seed``, ``threads``, ...), its defaults when left out (``threads``:
+    CPU threads for the run, given back afterwards; None keeps torch's setting). ``progress``: a
+    tqdm bar with the stage and an ETA. Returns a :class:`Result`; metrics PSNR, SSIM, feature
+    error. Bad input: InputError.
 
     Example::
 
@@ -204,7 +207,8 @@ def style(content: Any, styles: Any, *, size: Size = None, progress: bool = Fals
 
 
 def build_net(reference: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, *,
-              device: str = "cpu", progress: bool = False, **settings: Any) -> NetSpec:
+              device: str = "cpu", progress: bool = False, threads: int | None = None,
+              **settings: Any) -> NetSpec:
     """Build a stacked random network (the paper's ranVGG, §2): layer by layer, keep the random
     draw that reconstructs ``reference`` (a file path or "sample:NAME") best. ``settings``:
     the fields of ranvis.tasks.stacking.BuildSettings (``arch``, ``candidates``, ``size``, ``iters``,
@@ -212,7 +216,8 @@ def build_net(reference: str | os.PathLike[str], out: str | os.PathLike[str] | N
     every layer of VGG-19 (tens of minutes on a CPU): ``upto`` and ``layers="conv"`` make it
     shorter. Returns the :class:`NetSpec` (a network is its seeds: ``spec.save(path)``,
     ``NetSpec.load(path)``, or pass it as ``net=`` to any task); with ``out``, also written
-    there (and an interrupted build resumes from beside it).
+    there (and an interrupted build resumes from beside it). ``threads``: CPU threads for the
+    build, given back afterwards (None: torch's current setting), as every task's ``threads=``.
 
     Example::
 
@@ -232,7 +237,7 @@ def build_net(reference: str | os.PathLike[str], out: str | os.PathLike[str] | N
     s = BuildSettings(reference=os.fspath(reference), **settings)
     shown = ", ".join(f"{k}={v!r}" for k, v in settings.items())
     command = f"ranvis.build_net({os.fspath(reference)!r}{', ' + shown if shown else ''})"
-    return build(s, out, device=device, progress=progress, command=command)
+    return build(s, out, device=device, progress=progress, command=command, threads=threads)
 
 
 def load_image(source: Any, size: Size = None) -> torch.Tensor:

@@ -38,7 +38,7 @@ PRECISION = "auto"
 # L-BFGS curvature pairs kept (torch.optim.LBFGS history_size): 100, as torch's default and the
 # Lua neural-style's, but at most LBFGS_HISTORY_BYTES of them (each pair is two image-sized
 # float32 vectors): at 2048 px a full history alone would take 10 GB. Square RGB images keep
-# 100 pairs up to 1337 px, 2048 px keeps 42 (optimize.lbfgs_history).
+# 100 pairs up to 1337 px, 2048 px keeps 42 (platform.plan.MemoryPlan.lbfgs_pairs).
 LBFGS_HISTORY = 100
 # Style transfer keeps fewer (benchmarks/history.py, 300 evaluations from noise): at 128 px on 4
 # content/style pairs, 20 pairs ended within 0.04 % of 100 pairs' loss (lower on 1 of 4), at

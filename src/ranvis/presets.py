@@ -63,6 +63,9 @@ class InvertRecipe:
     param: str = "pixel"
     noise_std: float = 0.1
     iters: int = 300  # the default budget (defaults.ITERS) when the caller gives none
+    # end a coarse level on a flat loss (stopping.Plateau): offered, not chosen; not yet
+    # measured against the full shares on held-out photographs (benchmarks/README.md)
+    level_plateau: bool = False
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,16 @@ def add_arch(p: argparse.ArgumentParser) -> None:
                         "(default: %(default)s)")
 
 
+THREADS_HELP = ("CPU threads the run computes with (default: every core this process may use, "
+                "or OMP_NUM_THREADS when set; idle threads sleep instead of spinning, so the "
+                "default holds up beside other jobs; benchmarks/README.md, Threads)")
+
+
+def add_threads(p: argparse.ArgumentParser) -> None:
+    """--threads N: the run's CPU threads (platform.threads; None: the command's default)."""
+    p.add_argument("--threads", type=positive_int, default=None, metavar="N", help=THREADS_HELP)
+
+
 def common(p: argparse.ArgumentParser, size: int = D.SIZE, iters: str = f"{D.ITERS}") -> None:
     """Options every optimization task takes; ``iters`` says the task's default budget."""
     p.add_argument("-o", "--output", required=True, type=png_path,
@@ -159,10 +169,16 @@ def common(p: argparse.ArgumentParser, size: int = D.SIZE, iters: str = f"{D.ITE
     p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs",
                    help="L-BFGS (the paper's) or Adam (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=D.PRECISION,
+    add_threads(p)
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "mixed"],
+                   default=D.PRECISION,
                    help="dtype the network layers compute in: auto = fp32; bf16 is about 2x "
                         "faster per iteration on a GPU or a CPU with AMX/AVX512-BF16, and ends at "
-                        "a slightly higher loss (default: %(default)s)")
+                        "a slightly higher loss; mixed (invert with --levels > 1): bf16 for the "
+                        "coarse levels and the bulk, fp32 for the last 20%% of the evaluations "
+                        "(measured at pool5: under half the time, 1.2-1.7 dB lower; "
+                        "benchmarks/README.md) "
+                        "(default: %(default)s)")
     p.add_argument("--save-every", type=positive_int, default=None, metavar="N",
                    help="also write OUT-iterNNNNN.png every N iterations")
     p.add_argument("--checkpoint", type=Path, default=None, metavar="PATH",

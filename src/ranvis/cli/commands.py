@@ -31,6 +31,7 @@ from ranvis.cli.runtime import callbacks as _callbacks
 from ranvis.cli.runtime import finish as _finish
 from ranvis.cli.runtime import load_image as _load
 from ranvis.cli.runtime import resume as _resume
+from ranvis.platform.threads import prefer_passive_waits
 
 EXIT_FIGURE_FAILED = 1  # reproduce: the report was written but a figure module failed (a bug)
 
@@ -52,8 +53,15 @@ def _net_kwargs(a: argparse.Namespace) -> dict[str, Any]:
     return {"net": a.net, "arch": a.arch, "net_seed": a.net_seed, "sigma": a.sigma,
             "pool": a.pool, "weight_init": a.weight_init, **iters, "seed": a.seed,
             "optimizer": a.optimizer, "device": a.device, "precision": a.precision,
-            "preset": a.preset, "padding": a.padding,
+            "preset": a.preset, "padding": a.padding, "threads": _threads(a),
             "keep_freed": True}  # a one-run command keeps glibc's freed memory (heap.py)
+
+
+def _threads(a: argparse.Namespace) -> int:
+    """``--threads``, else the command's default (platform.threads.default_threads)."""
+    from ranvis.platform.threads import default_threads
+
+    return a.threads if a.threads is not None else default_threads()
 
 
 def _arch(a: argparse.Namespace) -> Any:
@@ -76,7 +84,7 @@ def cmd_invert(a: argparse.Namespace) -> int:
     resume = _resume(a)
     cbs = _callbacks(a, f"invert {a.layer}", resume)
     run = invert(img, a.layer, callbacks=cbs, resume=resume, param=a.param, nets=a.nets,
-                 levels=a.levels, noise_std=a.noise_std,
+                 levels=a.levels, noise_std=a.noise_std, level_plateau=a.level_plateau,
                  priors=Priors(tv=a.tv_weight, alpha=a.alpha_weight), **_net_kwargs(a))
     return _finish(a, run, cbs, {"input": str(a.image), "net_arg": a.net,
                                  "size_arg": a.size, "save_every": a.save_every,
@@ -140,7 +148,8 @@ def cmd_demo(a: argparse.Namespace) -> int:
     from ranvis.cli import demo, runtime
 
     try:
-        index = demo.run(a.output, size=a.size, iters=a.iters, net=a.net, device=a.device)
+        index = demo.run(a.output, size=a.size, iters=a.iters, net=a.net, device=a.device,
+                         threads=_threads(a))
     except demo.Interrupted as e:
         print(f"ranvis: {e}", file=sys.stderr)
         return runtime.signals.status
@@ -175,7 +184,7 @@ def cmd_build_net(a: argparse.Namespace) -> int:
                f" --candidates {s.candidates} --size {s.size} --iters {s.iters}"
                f" --layers {s.layers} --seed {s.seed}" + (f" --upto {s.upto}" if s.upto else ""))
     try:
-        spec = build(s, a.output, device=a.device, command=command)
+        spec = build(s, a.output, device=a.device, command=command, threads=_threads(a))
     except KeyboardInterrupt:
         from ranvis.tasks.stacking import cache_path
 
@@ -230,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     every subcommand runs under runtime.guarded, after its output locations are checked."""
 
     def command() -> int:
+        prefer_passive_waits()  # before torch is imported (platform.threads)
         parser = build_parser()
         peer = peer_flag_error(sys.argv[1:] if argv is None else argv, _long_flags(parser))
         if peer:

@@ -84,13 +84,14 @@ def gallery_items(iters: int | None = None) -> list[Item]:
     return _inversions(tuple(p.invert[:4]), iters) + tex + sty
 
 
-def _run_item(item: Item, size: int, net: str, device: str, callbacks: list[Any]) -> Any:
+def _run_item(item: Item, size: int, net: str, device: str, callbacks: list[Any],
+              threads: int | None = None) -> Any:
     from ranvis.io.images import load
     from ranvis.tasks import invert, synthesize_texture, transfer_style
 
     opts = dict(item.options)
     common = {"iters": item.iters, "net": net, "device": device, "callbacks": callbacks,
-              "preset": opts.pop("preset", "best")}
+              "preset": opts.pop("preset", "best"), "threads": threads}
     if item.task == "invert":
         return invert(load(item.inputs[0], size), opts["layers"], **common)
     if item.task == "texture":
@@ -102,9 +103,10 @@ def _run_item(item: Item, size: int, net: str, device: str, callbacks: list[Any]
 
 
 def run(out_dir: str | Path, size: int = D.DEMO_SIZE, iters: int | None = None, net: str = "random",
-        device: str = "auto", quiet: bool = False) -> Path:
+        device: str = "auto", quiet: bool = False, threads: int | None = None) -> Path:
     """Run the gallery into ``out_dir``; returns the path of its index.html. ``iters``: every
-    item's iterations (None: each item's own). Unless ``quiet``, one progress line per item.
+    item's iterations (None: each item's own). ``threads``: every item's CPU threads (None:
+    torch's current setting; platform.threads). Unless ``quiet``, one progress line per item.
     An interrupted item (Ctrl-C) ends the gallery: the page shows the items done, then
     demo.Interrupted (a KeyboardInterrupt) is raised."""
     from ranvis.cli.demopage import page
@@ -120,7 +122,7 @@ def run(out_dir: str | Path, size: int = D.DEMO_SIZE, iters: int | None = None, 
         t0 = time.perf_counter()
         bar = [] if quiet else [Progress(item.iters, f"[{k}/{len(items)}] {item.name}")]
         try:
-            run_ = _run_item(item, size, net, device, bar)
+            run_ = _run_item(item, size, net, device, bar, threads)
         finally:
             for b in bar:
                 b.close()

@@ -13,6 +13,7 @@ from ranvis import defaults as D
 from ranvis import presets as P
 from ranvis.cli.args import (
     add_arch,
+    add_threads,
     arch_name,
     common,
     float_list,
@@ -59,6 +60,10 @@ def add_invert(sub: Any) -> argparse.ArgumentParser:
                    help="std of the white-noise start (default: best "
                         f"{P.invert_recipe('best', deep=True).noise_std:g} beyond pool2, else "
                         f"{P.invert_recipe('paper', deep=True).noise_std:g})")
+    s.add_argument("--level-plateau", action=argparse.BooleanOptionalAction, default=None,
+                   help="end a coarse-to-fine level once its loss is flat (no 0.1 %% gain in "
+                        "40 evaluations) instead of spending its whole share; the evaluations "
+                        "it leaves are not spent (default: the preset's, off)")
     s.add_argument("--tv-weight", type=non_negative, default=0.0, metavar="W",
                    help="total-variation prior (beta=2), relative to the normalized feature "
                         "terms; off in both presets (default: 0)")
@@ -149,6 +154,7 @@ def add_demo(sub: Any) -> argparse.ArgumentParser:
     s.add_argument("--net", default="random",
                    help="random, stacked or a spec JSON from build-net (default: %(default)s)")
     s.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")
+    add_threads(s)
     return s
 
 
@@ -212,6 +218,7 @@ def add_build_net(sub: Any) -> argparse.ArgumentParser:
                    help="picks the family of candidate seeds and the noise start (default: 0)")
     s.add_argument("--device", default="cpu",
                    help="cpu|cuda|auto; the shipped net was built on cpu (default: cpu)")
+    add_threads(s)
     add_arch(s)
     return s
 

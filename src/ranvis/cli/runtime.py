@@ -208,7 +208,7 @@ def finish(a: argparse.Namespace, run: Any, cbs: list[Any], extra: dict[str, Any
         getattr(cb, "close", lambda: None)()
     rec = run.record
     rec["settings"].update(extra)
-    rec.setdefault("environment", environment())
+    rec.setdefault("environment", environment(rec["settings"].get("threads")))
     if rec["interrupted"]:
         rec["signal"] = signals.name
     save_run(a.output, run.image, rec)

@@ -114,12 +114,12 @@ def _net_key(net: Net) -> Any:
     return (spec.arch, spec.sigma, spec.pool, tuple(sorted(spec.seeds.items())))
 
 
-def invert_photo(name: str, size: int, layer: str, net: Net, iters: int, seed: int,
+def invert_photo(name: str, size: int, layer: str, net: Net, iters: int | None, seed: int,
                  device: str, preset: str = "paper") -> Run:
     """``invert(photo(name, size), layer, ...)`` with ``preset`` (the paper's figures: "paper",
     eq. 1 over pixels from white noise on ``net``; "best": the default recipe on ``net``'s
     random draws, net seeds s, s+1, … of a plain random ``net`` of seed s), memoized for this
-    process."""
+    process. ``iters`` None: the preset's own budget."""
     key = (name, size, layer, _net_key(net), iters, seed, str(device), preset)
     if key not in _INVERSIONS:
         target = net

@@ -30,6 +30,7 @@ from ranvis.experiments.common import (
 from ranvis.io.figures import pyplot, save_figure
 from ranvis.nets import get_arch
 from ranvis.nets.base import FrozenNet as Net
+from ranvis.presets import invert_recipe
 from ranvis.tasks import resolve_device
 
 ARCH = get_arch(D.ARCH)  # the paper's VGG-19
@@ -59,7 +60,19 @@ def _settings(quick: bool, size: int | None, iters: int | None, photos: Any,
                      f"this run uses {cfg['size']} px")
     if photos is not None:
         cfg["photos"] = photos
+    # the best preset's own budget in the full report (None: invert's default per layer, issue
+    # 29); the quick report and an --iters override give it the other rows' budget, and the
+    # figure's title says so
+    cfg["best_iters"] = None if not quick and iters is None else cfg["iters"]
     return cfg, notes
+
+
+def budget_note(cfg: dict[str, Any]) -> str:
+    """What the figure's title says of the budgets: the paper rows' and the best preset's."""
+    own = f"{invert_recipe('best', False).iters} up to pool2, {invert_recipe('best', True).iters} deeper"
+    best = (f"its own budget ({own})" if cfg["best_iters"] is None
+            else f"{cfg['best_iters']}, not its own ({own})")
+    return f"{cfg['iters']} L-BFGS evaluations from noise; best preset: {best}"
 
 
 def _invert_all(rows: list[NetRow], names: list[str], cfg: dict[str, Any], seed: int,
@@ -73,7 +86,8 @@ def _invert_all(rows: list[NetRow], names: list[str], cfg: dict[str, Any], seed:
             if row.net is None:
                 continue
             for layer in cfg["layers"]:
-                run = invert_photo(name, cfg["size"], layer, row.net, cfg["iters"], seed, device,
+                iters = cfg["best_iters"] if row.preset == "best" else cfg["iters"]
+                run = invert_photo(name, cfg["size"], layer, row.net, iters, seed, device,
                                    preset=row.preset)
                 m = run.record["metrics"]
                 cells.append({"network": row.name, "photo": name, "layer": layer,
@@ -204,12 +218,12 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None,
     out_dir = Path(out_dir)
     figures = []
     for name in names:
-        title = (f"Figures 1-2: reconstructions of {name} ({cfg['size']} px, "
-                 f"{cfg['iters']} L-BFGS iterations from noise)")
+        title = f"Figures 1-2: reconstructions of {name} ({cfg['size']} px, {budget_note(cfg)})"
         figures.append(f"fig12-{name}.png")
         _plot(out_dir / figures[-1], name, rows, cfg["layers"], images, cells, title)
     table = _table(cells, rows, cfg["layers"])
-    settings = {"size": cfg["size"], "iters": cfg["iters"], "photos": names,
+    settings = {"size": cfg["size"], "iters": cfg["iters"], "best_iters": cfg["best_iters"],
+                "budgets": budget_note(cfg), "photos": names,
                 "layers": cfg["layers"], "seed": seed, "plain_net_seed": plain_seed,
                 "optimizer": "lbfgs", "device": dev, "crop": "centre square",
                 "stacked_reference_excluded": ref, "notes": notes,

@@ -146,12 +146,13 @@ def save_run(out: str | Path, image: Any, record: dict[str, Any]) -> None:
     write_json(js, record)
 
 
-def environment() -> dict[str, Any]:
+def environment(threads: int | None = None) -> dict[str, Any]:
     """What a byte-identical rerun needs to match (README: determinism): the torch version, its
-    thread count, the machine and Python."""
+    thread count (``threads``: the run's own, from its record; else torch's current setting),
+    the machine and Python."""
     import platform
 
     import torch
 
-    return {"torch": torch.__version__, "threads": torch.get_num_threads(),
+    return {"torch": torch.__version__, "threads": threads or torch.get_num_threads(),
             "machine": platform.machine(), "python": platform.python_version()}

@@ -37,7 +37,7 @@ import torch
 from ranvis.optim.evalcache import CACHE, BestSoFar, EvalCache
 from ranvis.optim.params import Param, make_param
 from ranvis.optim.stopping import Plateau
-from ranvis.platform.memory import lbfgs_pairs
+from ranvis.platform.plan import MemoryPlan
 
 ObjectiveFn = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
@@ -90,22 +90,13 @@ class Resume:
     accepted: list[int] = field(default_factory=list)
 
 
-def lbfgs_history(numel: int, wanted: int | None = None) -> int:
-    """Curvature pairs L-BFGS keeps for a variable of ``numel`` float32 values: ``wanted``
-    (default D.LBFGS_HISTORY), capped so the pairs (2 vectors each) fit in
-    D.LBFGS_HISTORY_BYTES, never below D.LBFGS_HISTORY_MIN (or ``wanted`` if smaller). 100 up to
-    1337² RGB pixels; 42 at 2048². (memory.lbfgs_pairs, which the memory estimate uses without
-    importing torch.)"""
-    return lbfgs_pairs(numel, wanted)
-
-
 def _make_optimizer(name: str, x: torch.Tensor, lr: float | None,
-                    history: int | None = None) -> torch.optim.Optimizer:
+                    memory: MemoryPlan) -> torch.optim.Optimizer:
     if name == "lbfgs":
         # one direction per step(); the line search may evaluate several points (the closure
         # counts them and stops the run at its budget). Tolerances 0: losses here can be tiny.
         return torch.optim.LBFGS([x], lr=lr or 1.0, max_iter=1, max_eval=10**9,
-                                 history_size=lbfgs_history(x.numel(), history),
+                                 history_size=memory.lbfgs_pairs(x.numel()),
                                  tolerance_grad=0.0, tolerance_change=0.0,
                                  line_search_fn="strong_wolfe")
     if name == "adam":
@@ -227,7 +218,7 @@ def _accept(ev: Evaluation, z: torch.Tensor, adam: bool) -> None:
 def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, *, optimizer: str = "lbfgs",
              lr: float | None = None, callbacks: Sequence[Callable[[Step], None]] = (),
              max_faults: int = 3, resume: Resume | None = None, param: str | Param = "pixel",
-             history: int | None = None, plateau: Plateau | None = None) -> Result:
+             memory: MemoryPlan | None = None, plateau: Plateau | None = None) -> Result:
     """Minimize ``objective(x)`` over the image x ∈ [0, 1]^{1×3×H×W}, starting at ``x0``.
 
     Runs ``iters`` objective evaluations in total (with ``resume``: the iterations it already
@@ -235,7 +226,8 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, *, optimizer:
     lowest-loss image evaluated. A non-finite loss or gradient is not counted as an iteration:
     the image goes back to the last point whose loss and gradient were finite and the optimizer
     restarts; after more than ``max_faults`` such faults the run stops (``stopped``).
-    ``history``: L-BFGS curvature pairs (default D.LBFGS_HISTORY; :func:`lbfgs_history`).
+    ``memory``: the run's memory plan (platform.plan.MemoryPlan, decided before the loop): the
+    loop reads from it how many L-BFGS curvature pairs to keep for its variable.
     ``param``: the variable (params.make_param: a name or a variable object). ``plateau``: stop
     early, ``stopped="plateau"``, once the loss has stopped improving (stopping.Plateau).
     The pieces: :class:`Evaluation` (the closure), :class:`EvalCache`, :class:`BestSoFar`,
@@ -245,7 +237,7 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, *, optimizer:
     par = make_param(param, start)
     z = par.from_image(start.detach()).clone().requires_grad_(True)  # the optimized variable
     ev = Evaluation(objective, par=par, z=z, start=start, iters=iters, res=res, best=best)
-    ev.opt, ev.callbacks = _make_optimizer(optimizer, z, lr, history), callbacks
+    ev.opt, ev.callbacks = _make_optimizer(optimizer, z, lr, memory or MemoryPlan()), callbacks
     ev.cache = EvalCache(CACHE if optimizer == "lbfgs" else 0)
     guard = FaultGuard(max_faults)
     try:
@@ -261,7 +253,7 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, *, optimizer:
                 with torch.no_grad():
                     z.copy_(par.from_image(ev.last_good))
                 ev.cache.clear()
-                ev.opt = _make_optimizer(optimizer, z, lr, history)
+                ev.opt = _make_optimizer(optimizer, z, lr, memory or MemoryPlan())
                 continue
             if ev.i == before:  # a step that evaluated nothing new: L-BFGS has converged exactly
                 res.stopped = "converged"

@@ -18,17 +18,22 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Plateau:
-    """Stop when ``min(losses[-window:]) > (1 − rel_tol) · min(losses[:-window])``."""
+    """Stop when ``min(losses[-window:]) > (1 − rel_tol) · min(losses[:-window])``, over the
+    history from evaluation ``since`` on (a stage of a longer run judges its own evaluations:
+    tasks.stages)."""
 
     window: int = 40
     rel_tol: float = 1e-3
+    since: int = 0
 
     def __post_init__(self) -> None:
-        if self.window < 1 or not (0.0 <= self.rel_tol < 1.0):
-            raise ValueError(f"plateau needs window >= 1 and 0 <= rel_tol < 1, got {self}")
+        if self.window < 1 or not (0.0 <= self.rel_tol < 1.0) or self.since < 0:
+            raise ValueError(f"plateau needs window >= 1, 0 <= rel_tol < 1 and since >= 0, "
+                             f"got {self}")
 
     def flat(self, losses: Sequence[float]) -> bool:
         """Whether the run whose loss history is ``losses`` (one per evaluation) is flat."""
+        losses = losses[self.since:]
         if len(losses) <= self.window:
             return False
         before = min(losses[: -self.window])

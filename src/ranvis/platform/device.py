@@ -10,7 +10,14 @@ import torch
 
 from ranvis.errors import InputError
 
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "mixed")
+# "mixed" (coarse-to-fine inversion only): bfloat16 for the coarse levels and the bulk of the
+# full-size stage, float32 for its last MIXED_FP32_SHARE of the budget (tasks.stages). Offered,
+# not chosen: `best` pool5 at 128 px, 300 evaluations, held-out photographs: 0.45-0.47x the CPU
+# time of float32 but 1.2-1.7 dB lower (path 21.27 dB / SSIM 0.525 against 22.51 / 0.572, kite
+# 27.91 / 0.825 against 29.64 / 0.846); bf16 keeps up on the first two levels and stalls once
+# the loss is small (benchmarks/README.md, issue 29).
+MIXED_FP32_SHARE = 0.2
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -50,10 +57,17 @@ def resolve_precision(precision: str) -> torch.dtype:
     float32 loss of a bf16 result was 5674 (200 iterations, no line search), 2 % above the 5560
     float32 reaches, and texture losses ended 1.5-9x higher (judge distance unchanged). So it is
     offered, not chosen. Only the layers change: targets, factors, losses and gradients handed
-    to the optimizer are float32."""
+    to the optimizer are float32. "mixed" computes its final stretch, and so its result, in
+    float32 (:func:`bulk_precision` names its bulk's dtype)."""
     if precision not in PRECISIONS:
         raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     return torch.bfloat16 if precision == "bf16" else torch.float32
+
+
+def bulk_precision(precision: str) -> torch.dtype | None:
+    """The dtype of a run's bulk stages when it differs from its final one ("mixed":
+    bfloat16), else None."""
+    return torch.bfloat16 if precision == "mixed" else None
 
 
 def precision_name(dtype: torch.dtype) -> str:

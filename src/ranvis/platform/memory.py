@@ -9,7 +9,7 @@ Per image pixel everything scales with H·W, so the model is a sum of per-layer 
           + max(setup, optimization), where
             setup        = act_bytes(float32) · Σ_{layers ≤ deepest} C·h·w   (targets, factors)
             optimization = act_bytes(dtype) · Σ_{layers ≤ deepest} C·h·w
-                           + L-BFGS history: 2 · pairs · 3·H·W·4  (optimize.lbfgs_history)
+                           + L-BFGS history: 2 · pairs · 3·H·W·4  (platform.plan.MemoryPlan.lbfgs_pairs)
           + weights up to the deepest layer, 4 bytes each (+ the float64 draw buffer)
           + HEAP_SLACK · Σ_{layers ≤ deepest} C·h·w          (heap kept by keep_freed_memory;
             LEAN_HEAP_SLACK with lean layers, counted there only with keep_freed=True:
@@ -66,8 +66,9 @@ GIB = 2**30
 
 
 def lbfgs_pairs(numel: int, wanted: int | None = None) -> int:
-    """optimize.lbfgs_history without torch: curvature pairs kept for ``numel`` values when
-    ``wanted`` (default D.LBFGS_HISTORY) are asked for."""
+    """The L-BFGS history rule, torch-free (platform.plan.MemoryPlan.lbfgs_pairs reads it):
+    curvature pairs kept for ``numel`` values when ``wanted`` (default D.LBFGS_HISTORY) are
+    asked for."""
     fit = D.LBFGS_HISTORY_BYTES // (2 * 4 * max(numel, 1))
     wanted = D.LBFGS_HISTORY if wanted is None else wanted
     return int(max(min(D.LBFGS_HISTORY_MIN, wanted), min(wanted, fit)))

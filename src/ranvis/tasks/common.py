@@ -1,7 +1,8 @@
 """What the three tasks share: the network choice, the run record, one optimization.
 
 Each task (tasks.inversion, tasks.texture, tasks.transfer) is a short pipeline: check the
-input against the architecture, resolve device and precision, check memory, build the network,
+input against the architecture, decide the run's plan once (platform.plan.plan_run: device,
+precision, threads, memory; the loop reads it and asks nothing more), build the network,
 build the objective, run :func:`optimize_objective`, add metrics. Everything a call changes in
 the process (CUDA backend flags, glibc's allocator) is scoped to the run or asked for by the
 caller (``keep_freed``).
@@ -22,12 +23,11 @@ from ranvis.nets import DEFAULT_ARCH, get_arch
 from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
 from ranvis.nets.spec import NetSpec
-from ranvis.objectives.terms import Objective
-from ranvis.optim.loop import Result, Resume, Step, lbfgs_history, optimize
+from ranvis.objectives.terms import Ensemble, Objective
+from ranvis.optim.loop import Result, Resume, Step, optimize
 from ranvis.optim.stopping import Plateau
-from ranvis.platform.device import precision_name
 from ranvis.platform.heap import apply_policy, freed_memory_kept
-from ranvis.platform.memory import keeping_freed_fits
+from ranvis.platform.plan import MemoryPlan, RunPlan
 from ranvis.tasks.stages import Stage, run_stages
 
 NetArg = str | NetSpec | FrozenNet
@@ -96,34 +96,32 @@ def make_nets(count: int, net: NetArg = "random", *, net_seed: int = 0,
 class Loop:
     """How a task's optimization runs: ``iters`` evaluations of ``optimizer`` over variable
     ``param`` (optimize.optimize), reporting to ``callbacks``, continuing ``resume``;
-    ``history``: L-BFGS pairs; ``keep_freed``: let glibc keep freed memory where it fits
-    (heap.py; process-wide, so the caller's choice: the ranvis command says yes). ``stages``:
-    coarse-to-fine stages (tasks.stages; they replace ``param``, and a resumed run continues
-    with the last one); ``plateau``: stop once the loss is flat (stopping.Plateau)."""
+    ``plan``: the platform decision made before the loop (platform.plan.RunPlan: device,
+    precision, threads, the memory plan with its L-BFGS pairs and whether freed memory is
+    kept; None: a CPU float32 plan with the defaults). ``stages``: coarse-to-fine stages
+    (tasks.stages; they replace ``param``, and a resumed run continues with the last one);
+    ``plateau``: stop once the loss is flat (stopping.Plateau); ``coarse_plateau``: the
+    coarse stages' rule instead (tasks.stages.run_stages)."""
 
     iters: int = D.ITERS
     optimizer: str = "lbfgs"
     callbacks: Sequence[Callable[[Step], None]] = ()
     resume: Resume | None = None
     param: str = "pixel"
-    history: int | None = None
-    keep_freed: bool = False
+    plan: RunPlan | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     stages: tuple[Stage, ...] = ()
     plateau: Plateau | None = None
+    coarse_plateau: Plateau | None = None
 
 
-def _fits_keeping_freed(objective: Objective, init: torch.Tensor, loop: Loop) -> bool:
-    """Does this run fit with freed memory kept? Without lean layers check_memory has counted
-    that heap already (memory.estimate_bytes)."""
-    net, (h, w) = objective.net, init.shape[-2:]
-    if not net.uses_lean(h, w) or net.device.type != "cpu":
-        return True
-    return keeping_freed_fits(
-        h, w, [t.layer for t in objective.terms if t.kind == "content"],
-        gram_layers=[t.layer for t in objective.terms if t.kind == "gram"],
-        optimizer=loop.optimizer, device="cpu", dtype=precision_name(net.dtype),
-        history=loop.history if loop.optimizer == "lbfgs" else None, arch=net.arch.name)
+def _in_dtype(objective: Objective | Ensemble, plan: RunPlan | None) -> Any:
+    """The objective whose layers compute in the plan's bulk precision (None: no such)."""
+    if plan is None or plan.bulk is None:
+        return None
+    if isinstance(objective, Ensemble):
+        return Ensemble([replace(m, net=m.net.as_dtype(plan.bulk)) for m in objective.members])
+    return replace(objective, net=objective.net.as_dtype(plan.bulk))
 
 
 def check_resume(loop: Loop, init: torch.Tensor) -> None:
@@ -141,13 +139,15 @@ def optimize_objective(task: str, objective: Objective, init: torch.Tensor, loop
                        ) -> tuple[Result, dict[str, Any]]:
     """Run the optimization from ``init`` and make its run record (record.py)."""
     check_resume(loop, init)
-    apply_policy(loop.keep_freed, _fits_keeping_freed(objective, init, loop))
+    memory = loop.plan.memory if loop.plan is not None else MemoryPlan()
+    apply_policy(memory.keep_freed, True)
     settings = {**settings, "freed_memory_kept": freed_memory_kept()}
     t0 = time.perf_counter()
-    kwargs = {"optimizer": loop.optimizer, "callbacks": loop.callbacks, "history": loop.history}
+    kwargs = {"optimizer": loop.optimizer, "callbacks": loop.callbacks, "memory": memory}
     if loop.stages and loop.resume is None:
         res = run_stages(objective, init, list(loop.stages), optimize_kwargs=kwargs,
-                         plateau=loop.plateau)
+                         plateau=loop.plateau, coarse_plateau=loop.coarse_plateau,
+                         bulk_objective=_in_dtype(objective, loop.plan))
     else:
         param = loop.stages[-1].param if loop.stages else loop.param
         res = optimize(objective, init, loop.iters, resume=loop.resume, param=param,
@@ -155,7 +155,7 @@ def optimize_objective(task: str, objective: Objective, init: torch.Tensor, loop
     seconds = time.perf_counter() - t0
     n = len(res.losses)
     if loop.optimizer == "lbfgs":
-        settings = {**settings, "lbfgs_history": lbfgs_history(init.numel(), loop.history)}
+        settings = {**settings, "lbfgs_history": memory.lbfgs_pairs(init.numel())}
     record = {
         "task": task, "version": _version.__version__, "settings": settings,
         "net": objective.net.spec.to_dict(), "factors": factors, "loss": res.losses,

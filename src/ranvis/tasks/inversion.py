@@ -21,8 +21,9 @@ from ranvis.objectives.terms import Ensemble, Objective, Term
 from ranvis.objectives.weighting import layer_factors
 from ranvis.optim.loop import Resume, Step
 from ranvis.optim.starts import noise
-from ranvis.platform.device import backend_flags, precision_name, resolve_device, resolve_precision
-from ranvis.platform.memory import check_memory
+from ranvis.optim.stopping import Plateau
+from ranvis.platform.device import MIXED_FP32_SHARE
+from ranvis.platform.plan import Footprint, RunPlan, plan_run
 from ranvis.tasks.common import (
     Loop,
     NetArg,
@@ -32,7 +33,10 @@ from ranvis.tasks.common import (
     optimize_objective,
     resolve_arch,
 )
-from ranvis.tasks.stages import Stage, coarse_to_fine
+from ranvis.tasks.stages import Stage, coarse_to_fine, mixed
+
+# a coarse level's plateau (level_plateau): no 0.1 % gain in 40 evaluations, style's rule
+LEVEL_PLATEAU = Plateau(window=40, rel_tol=1e-3)
 
 
 def auto_param(arch: Arch, layers: list[str]) -> str:
@@ -96,10 +100,22 @@ def _objective(models: list[FrozenNet], x0: torch.Tensor, layers: list[str],
     return Ensemble(members), first
 
 
+def _stages(h: int, w: int, iters: int, r: dict[str, Any], plan: RunPlan) -> tuple[Stage, ...]:
+    """The coarse-to-fine stages (none with one level); precision "mixed" marks the bulk."""
+    if r["levels"] <= 1:
+        if plan.bulk is not None:
+            raise InputError("--precision mixed runs the coarse-to-fine levels in bfloat16; it "
+                             "needs --levels 2 or more")
+        return ()
+    stages = coarse_to_fine(h, w, iters, r["levels"], r["param"])
+    return tuple(mixed(stages, MIXED_FP32_SHARE) if plan.bulk is not None else stages)
+
+
 def _stage_list(stages: Sequence[Stage]) -> list[list[Any]]:
-    """The run record's stages: [[W, H] of a coarse stage or the full-size variable, iters]."""
-    return [[s.param if isinstance(s.param, str) else list(s.param.coarse[::-1]), s.iters]
-            for s in stages]
+    """The run record's stages: [[W, H] of a coarse stage or the full-size variable, iters],
+    and "bf16" third where a stage computes in the bulk precision (precision "mixed")."""
+    return [[s.param if isinstance(s.param, str) else list(s.param.coarse[::-1]), s.iters,
+             *(["bf16"] if s.bulk else [])] for s in stages]
 
 
 def _recipe(preset: str, arch: Arch, layers: list[str], overrides: dict[str, Any], *,
@@ -108,7 +124,7 @@ def _recipe(preset: str, arch: Arch, layers: list[str], overrides: dict[str, Any
     network (``random`` False) is one network unless ``overrides`` asks for more."""
     r = P.invert_recipe(preset, is_deep(arch, layers))
     out = {"nets": r.nets if random else 1, "levels": r.levels, "param": r.param,
-           "noise_std": r.noise_std, "iters": r.iters}
+           "noise_std": r.noise_std, "iters": r.iters, "level_plateau": r.level_plateau}
     if out["param"] == "auto":
         out["param"] = auto_param(arch, layers)
     out.update({k: v for k, v in overrides.items() if v is not None})
@@ -126,7 +142,8 @@ def invert(image: torch.Tensor, layers: str | list[str], *, arch: str | None = N
            resume: Resume | None = None, param: str | None = None,
            precision: str = D.PRECISION, keep_freed: bool = False, nets: int | None = None,
            levels: int | None = None, noise_std: float | None = None,
-           priors: Priors = Priors(), padding: str | None = None) -> Run:
+           priors: Priors = Priors(), padding: str | None = None,
+           threads: int | None = None, level_plateau: bool | None = None) -> Run:
     """Reconstruct ``image`` ([1,3,H,W] in [0,1]) from its features at ``layers`` (eq. 1–4).
 
     ``preset`` (ranvis.presets): "best" (default) or "paper"; ``iters`` (evaluations; None: the
@@ -134,12 +151,17 @@ def invert(image: torch.Tensor, layers: str | list[str], *, arch: str | None = N
     draws matched at once), ``levels`` (coarse-to-fine levels, 1: none), ``param`` (the
     full-size variable: "pixel", the paper's, "fourier", preconditioned, or "auto",
     :func:`auto_param`) and ``noise_std`` (of the white-noise start) override the preset's
-    choice. ``arch``: the architecture of a random net (default VGG-19; a spec or network brings
+    choice, and so does ``level_plateau`` (end a coarse-to-fine level once its loss is flat,
+    LEVEL_PLATEAU; the evaluations it leaves are not spent). ``arch``: the architecture of a
+    random net (default VGG-19; a spec or network brings
     its own). Several layers add their ω-weighted terms. ``init``: start there instead of noise.
     ``priors``: opt-in image priors. ``padding``: the convolutions' ("zeros", the paper's and
     both presets'; "reflect" gave no consistent gain at pool5: presets.py). ``resume``
     continues an interrupted run (checkpoint.py).
-    ``precision``: the layers' dtype. ``keep_freed``: tasks.common.Loop. Raises InputError,
+    ``precision``: the layers' dtype. ``keep_freed``: let glibc keep freed memory where the
+    run still fits (platform.heap; process-wide, so the caller's choice: the ranvis command
+    says yes). ``threads``: CPU threads for the run, given back afterwards (None: torch's
+    current setting; platform.threads). Raises InputError,
     before any work, for bad layers, a too-small image, or one whose estimated memory need
     exceeds the device's. Metrics: PSNR and SSIM against ``image``, normalized feature error
     per layer on the first network.
@@ -148,26 +170,32 @@ def invert(image: torch.Tensor, layers: str | list[str], *, arch: str | None = N
     layers = a.check_taps(layers)
     a.check_input_size(image.shape[-2], image.shape[-1], layers)
     r = _recipe(preset, a, layers, {"nets": nets, "levels": levels, "param": param,
-                                    "noise_std": noise_std, "iters": iters},
+                                    "noise_std": noise_std, "iters": iters,
+                                    "level_plateau": level_plateau},
                 random=isinstance(net, str) and net == "random")
     iters = r["iters"]
-    dev, dtype = resolve_device(device), resolve_precision(precision)
-    check_memory(image.shape[-2], image.shape[-1], layers, optimizer=optimizer, device=str(dev),
-                 dtype=precision_name(dtype), arch=a.name, copies=r["nets"])
+    h, w = image.shape[-2:]
+    plan = plan_run(Footprint(h, w, layers, optimizer=optimizer), arch=a.name, device=device,
+                    precision=precision, threads=threads, copies=r["nets"],
+                    keep_freed=keep_freed, stages=True)
+    dev, dtype = plan.device, plan.dtype
     models = make_nets(r["nets"], net, arch=a.name, net_seed=net_seed, sigma=sigma, pool=pool,
                        weight_init=weight_init, device=dev, padding=padding)
     given = _check_given(layers, factors, init, image)
-    h, w = image.shape[-2:]
-    stages = tuple(coarse_to_fine(h, w, iters, r["levels"], r["param"])) if r["levels"] > 1 else ()
-    loop = Loop(iters, optimizer, callbacks, resume, r["param"], keep_freed=keep_freed,
-                stages=stages)
+    stages = _stages(h, w, iters, r, plan)
+    loop = Loop(iters, optimizer, callbacks, resume, r["param"], plan=plan, stages=stages,
+                coarse_plateau=LEVEL_PLATEAU if r["level_plateau"] else None)
     settings = {"preset": preset, "layers": layers, "iters": iters, "seed": seed,
                 **net_settings(models[0], net_seed, r["nets"]), "levels": r["levels"],
-                "precision": precision_name(dtype), "optimizer": optimizer, "device": str(dev),
+                "precision": plan.precision, "optimizer": optimizer, "device": str(dev),
                 "size": [w, h], "init": "noise" if init is None else "given",
                 "noise_std": r["noise_std"], "param": r["param"], "stages": _stage_list(stages),
+                **({"level_plateau": {"window": LEVEL_PLATEAU.window,
+                                       "rel_tol": LEVEL_PLATEAU.rel_tol}}
+                   if r["level_plateau"] else {}),
                 "priors": {"tv": priors.tv, "alpha": priors.alpha}}
-    with backend_flags(dev, dtype):
+    with plan.scope():
+        settings["threads"] = plan.settings()["threads"]
         x0 = image.to(dev)
         objective, f = _objective(models, x0, layers, given, priors, dtype)
         start = (noise(h, w, seed, dev, r["noise_std"]) if init is None else init.to(dev))

@@ -65,6 +65,7 @@ from ranvis.nets.draw import draw
 from ranvis.nets.spec import NetSpec
 from ranvis.objectives.metrics import l2_distance
 from ranvis.platform.device import resolve_device
+from ranvis.platform.threads import check_threads, thread_scope
 from ranvis.tasks import invert
 from ranvis.tasks.buildcache import cache_path, digest, load_cache
 
@@ -211,8 +212,11 @@ def search_layer(net: FrozenNet, name: str, ref: torch.Tensor, s: BuildSettings,
 
 def build(settings: BuildSettings, out: str | Path | None = None, *, device: str = "cpu",
           weights: WeightsFn | None = None, on_layer: LayerHook | None = None,
-          progress: bool = True, command: str | None = None) -> NetSpec:
+          progress: bool = True, command: str | None = None,
+          threads: int | None = None) -> NetSpec:
     """Run the greedy search; return the stacked NetSpec (and write it to ``out`` if given).
+    ``threads``: CPU threads for the build, given back afterwards (None: torch's current
+    setting; platform.threads).
 
     ``weights`` replaces the candidate draw (tests plant bad candidates with it); ``on_layer`` is
     called after each chosen layer (an exception there leaves a resumable cache). With ``out``,
@@ -234,16 +238,18 @@ def build(settings: BuildSettings, out: str | Path | None = None, *, device: str
     for rec in done:  # re-install the layers already chosen
         net.set_weights(rec["layer"], *weights(rec["layer"], rec["chosen"], rec["seed"]))
     t0 = time.perf_counter()
-    for name in names[len(done):]:
-        ref = refs["fc" if _fixed(arch, name) else "conv"]
-        done.append(search_layer(net, name, ref, s, weights, progress))
-        if cpath is not None:
-            write_json(cpath, {"key": key, "layers": done})
-        if on_layer is not None:
-            on_layer(name, done[-1])
+    with thread_scope(check_threads(threads)) as used:
+        for name in names[len(done):]:
+            ref = refs["fc" if _fixed(arch, name) else "conv"]
+            done.append(search_layer(net, name, ref, s, weights, progress))
+            if cpath is not None:
+                write_json(cpath, {"key": key, "layers": done})
+            if on_layer is not None:
+                on_layer(name, done[-1])
     seeds.update({rec["layer"]: rec["seed"] for rec in done})
     spec = NetSpec(seeds, s.sigma, s.pool, s.arch, init=s.init)
     spec.info = _info(s, key, done, arch.build(spec, dev), command, time.perf_counter() - t0)
+    spec.info["threads"] = used
     if out is not None:
         spec.save(out)
         cpath.unlink(missing_ok=True)

@@ -11,11 +11,12 @@ the loss history and the best image carry over, the L-BFGS history starts afresh
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
 from ranvis.errors import InputError
+from ranvis.optim.callbacks import StageInfo, begin_stage
 from ranvis.optim.loop import Result, Resume, optimize
 from ranvis.optim.params import Param, UpsampleParam, make_param
 from ranvis.optim.stopping import Plateau
@@ -25,10 +26,25 @@ COARSE_SHARE = 0.15  # of the budget per coarse stage; the full-size stage gets 
 
 @dataclass(frozen=True)
 class Stage:
-    """``iters`` evaluations over variable ``param``."""
+    """``iters`` evaluations over variable ``param``; ``bulk``: computed by the run's bulk
+    objective (precision "mixed": bfloat16 layers) instead of its final one."""
 
     param: str | Param
     iters: int
+    bulk: bool = False
+
+
+def mixed(stages: list[Stage], final_share: float) -> list[Stage]:
+    """``stages`` with every one but the last marked ``bulk``, and the last split: its first
+    part bulk too, its final ``final_share`` of the whole budget (at least one evaluation) not
+    (precision "mixed": bfloat16 for the coarse levels and the bulk, float32 at the end)."""
+    total = sum(s.iters for s in stages)
+    last = stages[-1]
+    tail = min(last.iters, max(1, round(final_share * total)))
+    head = [replace(s, bulk=True) for s in stages[:-1]]
+    if last.iters > tail:
+        head.append(replace(last, iters=last.iters - tail, bulk=True))
+    return [*head, replace(last, iters=tail)]
 
 
 def coarse_to_fine(height: int, width: int, iters: int, levels: int,
@@ -48,17 +64,40 @@ def coarse_to_fine(height: int, width: int, iters: int, levels: int,
     return [*stages, Stage(final, iters - sum(s.iters for s in stages))]
 
 
+def _stage_plateau(plateau: Plateau | None, coarse: Plateau | None, k: int,
+                   count: int, since: int = 0) -> Plateau | None:
+    """Stage ``k`` of ``count``'s plateau rule (``coarse`` for a coarse stage when given, else
+    ``plateau``), judging the evaluations from ``since`` on: the stage's own."""
+    rule = coarse if coarse is not None and k < count - 1 else plateau
+    return None if rule is None else replace(rule, since=since)
+
+
 def run_stages(objective: object, x0: torch.Tensor, stages: list[Stage], *,
-               optimize_kwargs: dict, plateau: Plateau | None = None) -> Result:
+               optimize_kwargs: dict, plateau: Plateau | None = None,
+               coarse_plateau: Plateau | None = None, bulk_objective: object = None) -> Result:
     """Run ``stages`` in order from ``x0`` (``[1, 3, H, W]``), each continuing the last; a
-    coarse stage on a plateau hands over to the next, the last one ends the run. Stops early
-    on an interruption or a numerical fault. Returns the run's Result (all stages' history, the
-    lowest-loss image of any stage)."""
+    coarse stage on a plateau hands over to the next (its unspent evaluations are not
+    re-spent), the last one ends the run. ``plateau``: every stage's rule; ``coarse_plateau``:
+    the coarse stages' instead; ``bulk_objective``: what stages marked ``bulk`` evaluate (the
+    same loss in another precision; None: ``objective``). Callbacks hear of each stage (callbacks.begin_stage). Stops
+    early on an interruption or a numerical fault. Returns the run's Result (all stages'
+    history, the lowest-loss image of any stage)."""
     done, resume, res = 0, None, None
-    for stage in stages:
+    h, w = x0.shape[-2:]
+    for k, stage in enumerate(stages):
+        size = stage.param.coarse if isinstance(stage.param, UpsampleParam) else (h, w)
+        name = "" if isinstance(stage.param, UpsampleParam) else f" {stage.param}"
+        name += " bf16" if stage.bulk and bulk_objective is not None else ""
+        begin_stage(optimize_kwargs.get("callbacks", ()), StageInfo(
+            k, len(stages), f"stage {k + 1}/{len(stages)} {size[1]}x{size[0]}{name}", done,
+            tuple(s.iters for s in stages[k:]), (1.0,) * (len(stages) - k),
+            early=any(_stage_plateau(plateau, coarse_plateau, j, len(stages)) is not None
+                      for j in range(k, len(stages)))))
+        rule = _stage_plateau(plateau, coarse_plateau, k, len(stages), done)
         done += stage.iters
-        res = optimize(objective, x0, done, param=make_param(stage.param, x0),
-                       resume=resume, plateau=plateau, **optimize_kwargs)
+        fn = bulk_objective if stage.bulk and bulk_objective is not None else objective
+        res = optimize(fn, x0, done, param=make_param(stage.param, x0),
+                       resume=resume, plateau=rule, **optimize_kwargs)
         if res.stopped not in ("completed", "converged", "plateau"):
             break
         done = len(res.losses)

@@ -13,8 +13,7 @@ from ranvis.objectives.terms import Objective, Term, gram_target
 from ranvis.objectives.weighting import layer_factors
 from ranvis.optim.loop import Resume, Step
 from ranvis.optim.starts import noise
-from ranvis.platform.device import backend_flags, precision_name, resolve_device, resolve_precision
-from ranvis.platform.memory import check_memory
+from ranvis.platform.plan import Footprint, plan_run
 from ranvis.tasks.common import (
     Loop,
     NetArg,
@@ -60,7 +59,7 @@ def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None 
                        callbacks: Sequence[Callable[[Step], None]] = (),
                        resume: Resume | None = None, precision: str = D.PRECISION,
                        keep_freed: bool = False, preset: str = P.DEFAULT,
-                       padding: str | None = None) -> Run:
+                       padding: str | None = None, threads: int | None = None) -> Run:
     """Synthesize a texture whose Gram matrices at ``layers`` match ``source``'s (eq. 5–8).
 
     ``source`` [1,3,h,w] in [0,1]. ``layers`` (a list or "conv1_1,conv2_1"; None: the
@@ -73,8 +72,8 @@ def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None 
     Metrics: per layer, ‖Ĝ(x) − Ĝ(source)‖/‖Ĝ(source)‖ with Ĝ = G/M on the synthesis net.
     ``preset`` (ranvis.presets): "best" (default) pads every convolution of a VGG with the
     mirror image ("reflect"; other architectures keep zeros: not measured, and their large
-    kernels cannot mirror-pad small maps), "paper" with zeros; ``padding`` overrides it. ``precision``, ``keep_freed``: as
-    tasks.inversion.invert.
+    kernels cannot mirror-pad small maps), "paper" with zeros; ``padding`` overrides it.
+    ``precision``, ``keep_freed``, ``threads``: as tasks.inversion.invert.
     """
     a = resolve_arch(net, arch)
     layers = a.check_taps(a.presets.texture if layers is None else (
@@ -84,21 +83,22 @@ def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None 
     w_out, h_out = out_size or (source.shape[-1], source.shape[-2])
     a.check_input_size(source.shape[-2], source.shape[-1], layers)
     a.check_input_size(h_out, w_out, layers)
-    dev, dtype = resolve_device(device), resolve_precision(precision)
-    check_memory(h_out, w_out, gram_layers=layers, optimizer=optimizer, device=str(dev),
-                 option="--out-size" if out_size else "--size", dtype=precision_name(dtype),
-                 arch=a.name)
-    check_memory(source.shape[-2], source.shape[-1], gram_layers=layers, optimizer="none",
-                 device=str(dev), arch=a.name)
+    plan = plan_run(Footprint(h_out, w_out, gram_layers=layers, optimizer=optimizer,
+                              option="--out-size" if out_size else "--size"),
+                    arch=a.name, device=device, precision=precision, threads=threads,
+                    keep_freed=keep_freed,
+                    inputs=[Footprint(source.shape[-2], source.shape[-1], gram_layers=layers)])
+    dev, dtype = plan.device, plan.dtype
     padding = padding or (P.texture_padding(preset) if a.family == "vgg" else "zeros")
     model = make_net(net, arch=a.name, net_seed=net_seed, sigma=sigma, pool=pool,
                      weight_init=weight_init, device=dev, padding=padding)
     settings = {"preset": preset, "layers": layers, "iters": iters, "seed": seed, **net_settings(model, net_seed),
-                "precision": precision_name(dtype), "optimizer": optimizer, "weights": weights,
+                "precision": plan.precision, "optimizer": optimizer, "weights": weights,
                 "device": str(dev), "source_size": list(source.shape[-2:][::-1]),
                 "out_size": [w_out, h_out]}
-    loop = Loop(iters, optimizer, callbacks, resume, keep_freed=keep_freed)
-    with backend_flags(dev, dtype):
+    loop = Loop(iters, optimizer, callbacks, resume, plan=plan)
+    with plan.scope():
+        settings["threads"] = plan.settings()["threads"]
         src = source.to(dev)
         factors = (layer_factors(model, src, layers, "gram") if weights == "auto"
                    else dict.fromkeys(layers, 1.0))

@@ -18,11 +18,12 @@ from ranvis.nets.base import FrozenNet
 from ranvis.objectives.color import match_colors
 from ranvis.objectives.terms import Ensemble
 from ranvis.objectives.weighting import start_factors, tv_factor
+from ranvis.optim.callbacks import StageInfo, begin_stage
 from ranvis.optim.loop import Result, Resume, Step
 from ranvis.optim.starts import start_image
 from ranvis.optim.stopping import Plateau
-from ranvis.platform.device import backend_flags, precision_name, resolve_device, resolve_precision
-from ranvis.platform.memory import check_memory
+from ranvis.platform.device import precision_name
+from ranvis.platform.plan import Footprint, RunPlan, plan_run
 from ranvis.tasks import styleblocks as S
 from ranvis.tasks.common import (
     Loop,
@@ -90,13 +91,24 @@ def _objective(models: list[FrozenNet], plan: Plan, xc: torch.Tensor, xs: list[t
     return Ensemble(members), first
 
 
+def _stage_info(plan: Plan, k: int, done: int, early: bool) -> StageInfo:
+    """Scale ``k`` as the progress line shows it: each scale's cost per evaluation is its share
+    of the full size's pixels."""
+    full = plan.sizes[-1][0] * plan.sizes[-1][1]
+    count = len(plan.sizes)
+    return StageInfo(k, count, f"scale {k + 1}/{count} {plan.sizes[k][0]}x{plan.sizes[k][1]}",
+                     done, tuple(plan.counts[k:]),
+                     tuple(w * h / full for w, h in plan.sizes[k:]), early)
+
+
 def _scales(models: list[FrozenNet], plan: Plan, loop: Loop, dtype: torch.dtype,
             settings: dict[str, Any]) -> tuple[Result, dict[str, Any], Ensemble]:
     """The loop over scales (coarsest first); the record gains "scales". ``models`` (float32)
     set targets and factors; the layers compute in ``dtype`` meanwhile."""
     dev, full = models[0].device, plan.sizes[-1]
     x, record, done, per_scale = None, None, 0, []
-    for size, n in zip(plan.sizes, plan.counts, strict=True):
+    for k, (size, n) in enumerate(zip(plan.sizes, plan.counts, strict=True)):
+        begin_stage(loop.callbacks, _stage_info(plan, k, done, loop.plateau is not None))
         xc = resize(plan.content, size).to(dev)
         xs = [s.to(dev) for s in S.scaled_styles(plan.styles, size, full, plan.style_scale)]
         start = _start(plan, xc, xs[0]) if x is None else resize(x, size).to(dev)
@@ -165,7 +177,7 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
                    iters: int = D.ITERS, seed: int = 0, optimizer: str = "lbfgs",
                    device: str = "auto", callbacks: Sequence[Callable[[Step], None]] = (),
                    resume: Resume | None = None, precision: str = D.PRECISION,
-                   keep_freed: bool = False) -> Run:
+                   keep_freed: bool = False, threads: int | None = None) -> Run:
     """Content of ``content`` in the style of ``styles`` (eq. 9): α·ω·L_content + β·Σµ_l·E_l + γ·TV.
 
     ``content`` [1,3,H,W] sets the output size. ``styles``: one or more [1,3,h,w] images of any
@@ -178,7 +190,7 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     matched at once) and ``padding``. ``weights`` multiply α, β, γ (1 = the preset's balance).
     ``style_scale`` F resizes each style to F × the output's longer side (None: as given).
     ``original_colors``: keep the content's chroma (I, Q of YIQ). ``precision``,
-    ``keep_freed``: as invert. The best recipe stops once the loss is flat (stopping.Plateau).
+    ``keep_freed``, ``threads``: as invert. The best recipe stops once the loss is flat (stopping.Plateau).
     """
     a = resolve_arch(net, arch)
     w = S.check_style_args(styles, style_weights, ratio or P.BEST_RATIO)
@@ -189,8 +201,9 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
         random=isinstance(net, str) and net == "random")
     r["style_layers"] = a.check_taps(list(r["style_layers"]))
     r["content_layer"] = a.check_taps([r["content_layer"]])[0]
-    dev, dtype = resolve_device(device), resolve_precision(precision)
-    _check_memory(content, styles, r, optimizer, dev, dtype, a)
+    run_plan = _plan(content, styles, r, a, optimizer, device=device, precision=precision,
+                     threads=threads, keep_freed=keep_freed)
+    dev, dtype = run_plan.device, run_plan.dtype
     models = make_nets(r["nets"], net, arch=a.name, net_seed=net_seed, sigma=sigma, pool=pool,
                        weight_init=weight_init, device=dev, padding=r["padding"])
     full = (content.shape[-1], content.shape[-2])
@@ -206,9 +219,9 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     settings = _settings(preset, r, plan, weights, models, net_seed, dtype, dev, styles, iters,
                          original_colors)
     settings["optimizer"] = optimizer
-    loop = Loop(iters, optimizer, callbacks, resume, history=D.STYLE_LBFGS_HISTORY,
-                keep_freed=keep_freed, plateau=r["plateau"])
-    with backend_flags(dev, dtype):
+    loop = Loop(iters, optimizer, callbacks, resume, plan=run_plan, plateau=r["plateau"])
+    with run_plan.scope():
+        settings["threads"] = run_plan.settings()["threads"]
         res, record, objective = _scales(models, plan, loop, dtype, settings)
         image = resize(res.image, full)
         if original_colors:
@@ -219,16 +232,16 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     return Run(image, record, res)
 
 
-def _check_memory(content: torch.Tensor, styles: Sequence[torch.Tensor], r: dict[str, Any],
-                  optimizer: str, dev: torch.device, dtype: torch.dtype, a: Arch) -> None:
-    """InputError before any work if the transfer or a style's targets would not fit."""
-    check_memory(content.shape[-2], content.shape[-1], [r["content_layer"]],
-                 gram_layers=r["style_layers"], optimizer=optimizer, device=str(dev),
-                 dtype=precision_name(dtype), history=D.STYLE_LBFGS_HISTORY, arch=a.name,
-                 copies=r["nets"])
-    for s in styles:
-        check_memory(s.shape[-2], s.shape[-1], gram_layers=r["style_layers"], optimizer="none",
-                     device=str(dev), fix="use a smaller --style-scale", arch=a.name)
+def _plan(content: torch.Tensor, styles: Sequence[torch.Tensor], r: dict[str, Any], a: Arch,
+          optimizer: str, **kwargs: Any) -> RunPlan:
+    """The run's plan (platform.plan.plan_run): InputError before any work if the transfer or
+    a style's targets would not fit; style keeps D.STYLE_LBFGS_HISTORY curvature pairs."""
+    return plan_run(
+        Footprint(content.shape[-2], content.shape[-1], [r["content_layer"]],
+                  gram_layers=r["style_layers"], optimizer=optimizer),
+        arch=a.name, history=D.STYLE_LBFGS_HISTORY, copies=r["nets"],
+        inputs=[Footprint(s.shape[-2], s.shape[-1], gram_layers=r["style_layers"],
+                          fix="use a smaller --style-scale") for s in styles], **kwargs)
 
 
 def _settings(preset: str, r: dict[str, Any], plan: Plan, weights: Weights,
@@ -243,7 +256,8 @@ def _settings(preset: str, r: dict[str, Any], plan: Plan, weights: Weights,
             "style_weights": plan.weights, "init": init, "start_noise": plan.start_noise,
             "color_match": r["color_match"], "factors_at": plan.factors,
             "tv_factor": plan.tv_factor,
-            "plateau": None if r["plateau"] is None else vars(r["plateau"]),
+            "plateau": None if r["plateau"] is None else {
+                k: v for k, v in vars(r["plateau"]).items() if k != "since"},
             "scales": len(plan.sizes), "scale_sizes": [list(s) for s in plan.sizes],
             "scale_iters": plan.counts, "style_scale": plan.style_scale,
             "original_colors": original_colors, "iters": iters, "seed": plan.seed,

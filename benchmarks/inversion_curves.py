@@ -1,0 +1,90 @@
+"""PSNR and SSIM against evaluations of deep inversions, stage by stage (issue 29, item 2).
+
+    OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/inversion_curves.py --images DIR \\
+        --photos path,kite --layer pool5 --variants today,new --out out/curves
+
+For each photograph (centre square, ``--size`` px) and variant, runs ``invert`` with the
+``best`` preset and the variant's overrides, recording after every evaluation the loss, the
+PSNR of the image evaluated, the stage it belongs to, the seconds and CPU seconds so far, and
+every ``--ssim-every`` evaluations its SSIM. The photos are interleaved across variants (photo 1
+variant A, photo 1 variant B, ...), so a change of load hits both. Writes
+``OUT/curves.json`` after each run and prints one table row per run: evaluations, seconds, CPU
+seconds, final PSNR and SSIM (of the result, the lowest-loss image).
+Variants: ``today`` (the preset as it is), ``new`` (whatever the preset now is, under
+``--variant-kwargs``), or any name given a JSON dict of invert keywords in ``--variant-kwargs``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from ranvis.experiments.deep_inversion import photo
+from ranvis.objectives.metrics import psnr, ssim
+from ranvis.tasks import invert
+
+
+class Curve:
+    """A callback: per evaluation the loss, PSNR (and every ``every`` its SSIM) of the image."""
+
+    def __init__(self, ref: torch.Tensor, every: int) -> None:
+        self.ref, self.every = ref, every
+        self.rows: list[dict] = []
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+
+    def __call__(self, step: object) -> None:
+        img = step.image.detach().float().cpu()
+        row = {"i": step.i, "loss": step.loss, "psnr": psnr(img, self.ref),
+               "s": time.perf_counter() - self.t0, "cpu": time.process_time() - self.c0}
+        if step.i % self.every == 0:
+            row["ssim"] = ssim(img, self.ref)
+        self.rows.append(row)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--images", type=Path, default=None)
+    p.add_argument("--photos", default="path,kite")
+    p.add_argument("--layer", default="pool5")
+    p.add_argument("--size", type=int, default=128)
+    p.add_argument("--variants", default="today")
+    p.add_argument("--variant-kwargs", default="{}",
+                   help='JSON: {"name": {invert keyword: value}}')
+    p.add_argument("--ssim-every", type=int, default=25)
+    p.add_argument("--out", type=Path, default=Path("out/curves"))
+    a = p.parse_args()
+    torch.set_num_threads(1)
+    kw = json.loads(a.variant_kwargs)
+    a.out.mkdir(parents=True, exist_ok=True)
+    path = a.out / "curves.json"
+    done = json.loads(path.read_text()) if path.exists() else {}
+    print("| photo | variant | evals | s | CPU s | PSNR | SSIM | stopped |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in a.photos.split(","):
+        img = photo(name, a.images, a.size)
+        for v in a.variants.split(","):
+            key = f"{name}-{a.layer}-{v}"
+            if key not in done:
+                curve = Curve(img, a.ssim_every)
+                t0, c0 = time.perf_counter(), time.process_time()
+                run = invert(img, a.layer, device="cpu", callbacks=[curve], **kw.get(v, {}))
+                r = run.record
+                done[key] = {"variant": v, "kwargs": kw.get(v, {}), "evals": r["iterations"],
+                             "seconds": time.perf_counter() - t0,
+                             "cpu": time.process_time() - c0, "psnr": r["metrics"]["psnr"],
+                             "ssim": r["metrics"]["ssim"], "stopped": r["stopped"],
+                             "settings": r["settings"], "stage_ends": r.get("stage_ends"),
+                             "curve": curve.rows}
+                path.write_text(json.dumps(done))
+            d = done[key]
+            print(f"| {name} | {v} | {d['evals']} | {d['seconds']:.0f} | {d['cpu']:.0f} | "
+                  f"{d['psnr']:.2f} | {d['ssim']:.3f} | {d['stopped']} |", flush=True)
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

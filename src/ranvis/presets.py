@@ -39,9 +39,19 @@ Style transfer (eq. 9):
     Why, with numbers (the stall of the previous default and what each change did):
     benchmarks/README.md, "Style transfer".
 Texture synthesis (eq. 5–8):
-  * ``paper``: zero padding. ``best``: reflect padding, which removes the border artefacts (the
-    zero padding stands for a mid-grey frame around every map, which a texture of another size or
-    a dark texture cannot reproduce).
+  * ``paper``: zero padding, white noise around grey 0.5.
+  * ``best``: circular padding (every convolution wraps around: the canvas is a torus, so no
+    position is a border and the result tiles) and white noise around the source's mean colour.
+    Why (issue 28, item 5; benchmarks/README.md "Stationary textures"): with zero or reflect
+    padding the positions near a border have features of their own, so the Gram matrices carry
+    where the border is, and the optimizer used it: dark sparse textures came out with the
+    texture crowded along the border and an empty middle (star field: centre/border fine-texture
+    ratio 0.28 with reflect, 0.66 with zeros, 0.96 circular; experiments.stationarity). Starting
+    a dark texture at grey made it worse: darkening the whole canvas drove regions far below 0,
+    where the clamped image is black and empty (82 % of the centre's pixels out of range without
+    conv4_1, reflect); starting at the source's mean colour halved that (ratio 0.28 → 0.65 with
+    reflect). Reflect padding (the previous ``best``) was chosen against zero padding's border
+    strips and is kept selectable (``padding="reflect"``).
 """
 from __future__ import annotations
 
@@ -145,6 +155,12 @@ def style_scales(preset: str, side: int) -> int:
     return 1 + (side >= 512) + (side >= 1024)
 
 
+def texture_start(preset: str) -> str:
+    """Where texture synthesis's white noise is centred under ``preset``: "grey" (0.5) or
+    "mean" (the source's mean colour)."""
+    return "grey" if check_preset(preset) == "paper" else "mean"
+
+
 def texture_padding(preset: str) -> str:
     """The network padding texture synthesis uses under ``preset``."""
-    return "zeros" if check_preset(preset) == "paper" else "reflect"
+    return "zeros" if check_preset(preset) == "paper" else "circular"

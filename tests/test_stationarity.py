@@ -115,12 +115,17 @@ def _star_field(n: int, seed: int = 0) -> torch.Tensor:
 
 
 def test_default_texture_of_a_star_field_is_stationary():
-    """Issue 28, item 5: the default recipe fills the middle as densely as the border. With the
-    previous one (reflect padding, grey start) this case measured 0.31: stars along the border,
-    an empty middle; the default measured 1.09 (seed 0) and 1.06 (seed 1)."""
+    """Issue 28, item 5: the default recipe fills the middle as densely as the border. One
+    sparse 48 px texture is a noisy sample, so the geometric mean over three start seeds is
+    tested: the previous recipe (reflect padding, grey start) measured 0.31, 0.93 and 0.38
+    (mean 0.47: stars along the border, an empty middle), the default 1.09, 1.06 and 0.69
+    (mean 0.93)."""
     from ranvis.tasks import synthesize_texture
 
-    run = synthesize_texture(_star_field(48), iters=100, seed=0, device="cpu")
+    logs = []
+    for seed in (0, 1, 2):
+        run = synthesize_texture(_star_field(48), iters=100, seed=seed, device="cpu")
+        logs.append(math.log(centre_border_ratio(run.image)))
     assert run.record["settings"]["padding"] == "circular"
     assert run.record["settings"]["start"] == "mean"
-    assert 0.75 <= centre_border_ratio(run.image) <= 1.33
+    assert 0.75 <= math.exp(sum(logs) / len(logs)) <= 1.33

@@ -158,8 +158,8 @@ def common(p: argparse.ArgumentParser, size: int = D.SIZE, iters: str = f"{D.ITE
                    help="std of the random weights, --net random (default: %(default)s)")
     p.add_argument("--pool", choices=["avg", "max", "blur"], default=D.POOL,
                    help="pooling of --net random: avg swaps every max pooling of the "
-                        "architecture for an average; blur (VGG) an overlapping 3x3 average, "
-                        "stride 2 (default: avg)")
+                        "architecture for an average; blur (VGG) a binomial 3x3 blur, stride 2, "
+                        "an ablation (default: avg)")
     add_arch(p)
     p.add_argument("--preset", choices=["best", "paper"], default="best",
                    help="best: what measured best here (the default); paper: what He, Wang & "

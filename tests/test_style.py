@@ -11,7 +11,7 @@ import torch
 from ranvis.cli.commands import main
 from ranvis.errors import InputError
 from ranvis.io.images import load, resize, rgb_to_yiq, sample, save
-from ranvis.tasks import make_net, noise, transfer_style
+from ranvis.tasks import make_net, transfer_style
 from ranvis.tasks import styleblocks as S
 
 LAYERS = ["conv1_1", "conv2_1"]
@@ -92,8 +92,7 @@ def test_init_content_starts_at_the_content(imgs):
     net = make_net("random", device="cpu")
     ratio = tuple(run.record["settings"]["ratio"])
     objective, _ = S.style_objective(net, content, [style], [1.0], content_layer="conv2_2",
-                                     style_layers=LAYERS, ratio=ratio,
-                                     factors=run.record["factors"], tv=run.record["settings"]["tv"])
+                                     style_layers=LAYERS, ratio=ratio)
     with torch.no_grad():
         expected, parts = objective(content)
     assert run.record["loss"][0] == pytest.approx(float(expected), rel=1e-5)
@@ -209,24 +208,12 @@ def test_style_terms_keep_falling_past_evaluation_20():
     style = [sum(v[i] for k, v in terms.items() if k.startswith("conv")) for i in (0, -1)]
     assert style[1] < 0.05 * style[0]
     assert loss[-1] < loss[20] or run.record["stopped"] == "plateau"
-
-
-def test_paper_preset_reads_eq9_with_factors_at_the_start_and_a_mean_tv():
-    """Issue 28, item 4: the paper's 100:1:1000 with ω and µ_l measured at the white-noise start
-    (each term's mean input gradient 1 there) and TV as a per-pixel mean (presets.py says why)."""
-    c, s = resize(sample("chelsea"), 32), resize(sample("hubble_deep_field"), 32)
-    run = transfer_style(c, [s], iters=3, device="cpu", preset="paper", style_layers=LAYERS)
-    st = run.record["settings"]
-    assert (st["ratio"], st["factors_at"], st["tv"], st["init"]) == (
-        [100.0, 1.0, 1000.0], "start_all", "mean", "noise")
-    net = make_net("random", device="cpu")
-    obj, _ = S.style_objective(net, c, [s], [1.0], content_layer="conv2_2", style_layers=LAYERS,
-                               ratio=(1.0, 1.0, 0.0), factors=run.record["factors"])
-    x = noise(c.shape[-2], c.shape[-1], 0).requires_grad_(True)
-    feats = net(x, obj.layers)
-    for t in obj.terms:  # each factor-weighted term has mean |∂/∂x| = 1 at the start
-        (g,) = torch.autograd.grad(t.value(feats[t.layer]), x, retain_graph=True)
-        assert g.abs().mean().item() == pytest.approx(1.0, rel=1e-3)
+    # the paper's recipe (eq. 8 at the zero representation, 100:1:1000, noise start) is the
+    # stall this guards against: its style terms barely move
+    paper = transfer_style(c, [s], iters=30, device="cpu", preset="paper")
+    pt = paper.record["terms"]
+    assert sum(v[-1] for k, v in pt.items() if k.startswith("conv")) > 0.5 * sum(
+        v[0] for k, v in pt.items() if k.startswith("conv"))
 
 
 def test_tv_factor_is_strong_for_smooth_styles_and_weak_for_grainy_ones():

@@ -19,19 +19,13 @@ Inversion (eq. 1–4):
     does it (4 draws without coarse-to-fine 11.6 dB, coarse-to-fine with one draw 16.3 / 11.1
     dB). Reflect padding, TV and the α-norm were measured and left out (benchmarks/README.md).
 Style transfer (eq. 9):
-  * ``paper``: α:β:γ = 100:1:1000, content conv2_2, style conv1_1 … conv5_1, white-noise
-    start, zero padding, one network, read as: ω and µ_l each make their term's mean input
-    gradient 1 *at the white-noise start* (with the real targets; eq. 4/8 take it at the zero
-    representation), and γ multiplies the *per-pixel mean* of the squared neighbour
-    differences. Why (issue 28, item 4; benchmarks/README.md "The paper's eq. 9"): with TV as
-    the plain sum, γ = 1000 outweighs everything and the result is the photo blurred (path +
-    leopard at 128 px: luminance SSIM 0.58, fine-texture score 4.7, farther from the style
-    under the judge than the photo itself); the paper's own figures are sharp, so the mean is
-    the reading its pictures support. With the mean, eq. 8's factors at the zero representation
-    return the photo unchanged (SSIM 0.96, texture score 0.95, 1 = the photo's); measured at the
-    start, the style terms pull harder (SSIM 0.86, texture score 0.78, judge distance below the
-    photo's). No reading of α:β = 100:1 that we tried shows the style as Figure 6 does; read the
-    other way round (1:100) the photo is lost (SSIM 0.18–0.24, a leopard texture).
+  * ``paper``: α:β:γ = 100:1:1000, content conv2_2, µ_l at the zero representation (eq. 8),
+    white-noise start, zero padding, one network. It returns the photo blurred (TV as the plain
+    sum outweighs the rest). Six other readings of eq. 9 were measured on held-out pairs (issue
+    28, item 4; benchmarks/README.md "The paper's eq. 9": TV as a per-pixel mean, factors at the
+    start, the style image as the start, α:β read the other way round); none shows the style as
+    Figure 6 does (100:1 keeps the photo, sharp or with a dotted overlay; 1:100 loses it), so
+    the recipe stays as printed.
   * ``best``: the content photo's colours are first matched to the style's (mean and
     covariance in RGB, color.match_colors), which is the content target and, with noise of std
     0.1, the start; µ_l are measured at that start (each style term's mean input gradient is
@@ -95,7 +89,7 @@ class StyleRecipe:
 
     ratio: tuple[float, float, float]
     init: str
-    factors: str  # "zero" (eq. 8 as written) | "start" (µ_l at the start) | "start_all" (ω, µ_l)
+    factors: str  # "zero" (eq. 8 as written) | "start" (measured at the start image)
     color_match: bool
     deep_content: bool
     nets: int
@@ -103,7 +97,6 @@ class StyleRecipe:
     plateau: bool
     start_noise: float  # std of the noise added to an image start
     tv_factor: bool = False  # γ scaled by the style's smoothness (weighting.tv_factor)
-    tv: str = "sum"  # γ·Σ(Δx)² ("sum") or γ·mean(Δx)² ("mean"; the paper preset's reading)
 
 
 PAPER_RATIO = (100.0, 1.0, 1000.0)  # α:β:γ, §3, as printed
@@ -132,8 +125,7 @@ def invert_recipe(preset: str, deep: bool) -> InvertRecipe:
 def style_recipe(preset: str) -> StyleRecipe:
     """The style-transfer recipe of ``preset`` (module doc)."""
     if check_preset(preset) == "paper":
-        return StyleRecipe(PAPER_RATIO, "noise", "start_all", False, False, 1, "zeros", False,
-                           0.0, tv="mean")
+        return StyleRecipe(PAPER_RATIO, "noise", "zero", False, False, 1, "zeros", False, 0.0)
     return StyleRecipe(BEST_RATIO, "content", "start", True, True, 1, "reflect", True, 0.1,
                        tv_factor=True)
 

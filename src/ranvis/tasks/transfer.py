@@ -11,7 +11,7 @@ import torch
 
 from ranvis import defaults as D
 from ranvis import presets as P
-from ranvis.errors import DegenerateGradientError, InputError
+from ranvis.errors import InputError
 from ranvis.io.images import luminance_transfer, resize
 from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
@@ -40,10 +40,9 @@ from ranvis.tasks.common import (
 class Plan:
     """One style transfer's inputs and schedule: the taps, α:β:γ, the start, the scale sizes
     (W, H), coarsest first, and the iterations of each; ``factors``: where µ_l is measured
-    ("zero": at the style, eq. 8; "start": at each scale's start image; "start_all": ω too);
-    ``start_noise``: std of the noise added to an image start; ``tv_factor``: γ times
-    weighting.tv_factor of the main style at each scale; ``tv``: γ·Σ(Δx)² ("sum") or its
-    per-pixel mean ("mean", styleblocks.style_objective)."""
+    ("zero": at the style, eq. 8; "start": at each scale's start image); ``start_noise``: std of
+    the noise added to an image start; ``tv_factor``: γ times weighting.tv_factor of the main style
+    at each scale."""
 
     content: torch.Tensor
     styles: Sequence[torch.Tensor]
@@ -59,7 +58,6 @@ class Plan:
     factors: str = "zero"
     start_noise: float = 0.0
     tv_factor: bool = False
-    tv: str = "sum"
 
 
 def _start(plan: Plan, xc: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
@@ -79,19 +77,11 @@ def _objective(models: list[FrozenNet], plan: Plan, xc: torch.Tensor, xs: list[t
     for model in models:
         obj, factors = S.style_objective(model, xc, xs, plan.weights,
                                          content_layer=plan.content_layer,
-                                         style_layers=plan.style_layers, ratio=plan.ratio,
-                                         tv=plan.tv)
-        if plan.factors in ("start", "start_all"):
+                                         style_layers=plan.style_layers, ratio=plan.ratio)
+        if plan.factors == "start":
             at_start = start_factors(obj, start, "gram")
-            if plan.factors == "start_all":  # ω at the start too, unless the start is the
-                try:  # content itself (no content gradient there: eq. 4's ω stays)
-                    at_start.update(start_factors(obj, start, "content"))
-                except DegenerateGradientError:
-                    pass
             obj.terms = [replace(t, factor=at_start.get(t.name, t.factor)) for t in obj.terms]
-            factors = {**factors, **{("content:" + t.layer if t.kind == "content" else
-                                      "style:" + t.name): at_start[t.name]
-                                     for t in obj.terms if t.name in at_start}}
+            factors = {**factors, **{"style:" + k: v for k, v in at_start.items()}}
         if tv:
             factors = {**factors, **tv}
             obj.tv_weight *= tv["tv"]
@@ -171,7 +161,6 @@ def _recipe(preset: str, a: Arch, content: torch.Tensor, given: dict[str, Any], 
     out.update({k: v for k, v in given.items() if v is not None})
     out["plateau"] = Plateau() if r.plateau else None
     out["factors"], out["start_noise"], out["tv_factor"] = r.factors, r.start_noise, r.tv_factor
-    out["tv"] = r.tv
     return out
 
 
@@ -226,7 +215,7 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     target = match_colors(content, main) if r["color_match"] else content
     plan = Plan(target, styles, w, r["content_layer"], r["style_layers"],
                 weights.apply(r["ratio"]), r["init"], style_scale, sizes, counts, seed,
-                r["factors"], r["start_noise"], r["tv_factor"], r["tv"])
+                r["factors"], r["start_noise"], r["tv_factor"])
     settings = _settings(preset, r, plan, weights, models, net_seed, dtype, dev, styles, iters,
                          original_colors)
     settings["optimizer"] = optimizer
@@ -266,14 +255,9 @@ def _settings(preset: str, r: dict[str, Any], plan: Plan, weights: Weights,
             "weights": {"content": weights.content, "style": weights.style, "tv": weights.tv},
             "style_weights": plan.weights, "init": init, "start_noise": plan.start_noise,
             "color_match": r["color_match"], "factors_at": plan.factors,
-<<<<<<< HEAD
             "tv_factor": plan.tv_factor,
             "plateau": None if r["plateau"] is None else {
                 k: v for k, v in vars(r["plateau"]).items() if k != "since"},
-=======
-            "tv_factor": plan.tv_factor, "tv": plan.tv,
-            "plateau": None if r["plateau"] is None else vars(r["plateau"]),
->>>>>>> ca87f25 (paper preset: eq. 9 read with factors at the start and a per-pixel-mean TV (issue 28 item 4); texture --start; README rows; binomial blur pool)
             "scales": len(plan.sizes), "scale_sizes": [list(s) for s in plan.sizes],
             "scale_iters": plan.counts, "style_scale": plan.style_scale,
             "original_colors": original_colors, "iters": iters, "seed": plan.seed,

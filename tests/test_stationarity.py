@@ -129,3 +129,14 @@ def test_default_texture_of_a_star_field_is_stationary():
     assert run.record["settings"]["padding"] == "circular"
     assert run.record["settings"]["start"] == "mean"
     assert 0.75 <= math.exp(sum(logs) / len(logs)) <= 1.33
+
+
+def test_blur_pool_keeps_the_size_and_is_vgg_only():
+    from ranvis.nets.spec import NetSpec
+    from ranvis.nets.vgg import Net
+
+    x = torch.rand(1, 3, 32, 24, generator=torch.Generator().manual_seed(5))
+    f = Net(NetSpec.random(0, pool="blur"))(x, ["pool2"])["pool2"]
+    assert f.shape[-2:] == (8, 6)
+    with pytest.raises(InputError, match="VGG"):
+        NetSpec.random(0, pool="blur", arch="resnet18")

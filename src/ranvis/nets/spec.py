@@ -77,6 +77,9 @@ class NetSpec:
 
         arch = get_arch(self.arch)  # InputError listing the architectures
         self._check_values(arch.has_pool)
+        if self.pool == "blur" and arch.family != "vgg":
+            raise InputError(f"pool blur (the binomial 3x3 pool) is VGG's only, not {self.arch}'s; "
+                             "use avg or max")
         weighted = arch.weighted()
         if not self.seeds and self.seed is not None:
             if not valid_seed(self.seed) or 1000 * int(self.seed) + len(weighted) >= 2**63:

@@ -57,10 +57,6 @@ def prepare(model: nn.Module, pool: str, trained: bool, padding: str = "zeros") 
     """BatchNorm → identity (untrained only), max → average pooling (``pool == "avg"``),
     convolutions padded with ``padding`` (NetSpec.padding; "zeros" as built), eval mode, no
     gradients."""
-    if pool == "blur":
-        from ranvis.errors import InputError
-
-        raise InputError("pool blur (the overlapping 3x3 pool) is VGG's only; use avg or max")
     if padding != "zeros":
         for m in model.modules():
             if isinstance(m, nn.Conv2d) and any(m.padding):

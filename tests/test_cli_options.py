@@ -79,9 +79,9 @@ def test_texture_presets(tmp_path):
     best = _run(tmp_path, "texture", "sample:brick", "--iters", "2")
     paper = _run(tmp_path, "texture", "sample:brick", "--iters", "2", "--preset", "paper",
                  out="p.png")
-    assert (best["settings"]["preset"], best["settings"]["padding"]) == ("best", "reflect")
+    assert (best["settings"]["preset"], best["settings"]["padding"]) == ("best", "circular")
     assert (paper["settings"]["preset"], paper["settings"]["padding"]) == ("paper", "zeros")
-    assert best["net"]["padding"] == "reflect" and "padding" not in paper["net"]
+    assert best["net"]["padding"] == "circular" and "padding" not in paper["net"]
 
 
 def test_jpeg_output(tmp_path):

@@ -20,7 +20,12 @@ Inversion (eq. 1–4):
     dB). Reflect padding, TV and the α-norm were measured and left out (benchmarks/README.md).
 Style transfer (eq. 9):
   * ``paper``: α:β:γ = 100:1:1000, content conv2_2, µ_l at the zero representation (eq. 8),
-    white-noise start, zero padding, one network.
+    white-noise start, zero padding, one network. It returns the photo blurred (TV as the plain
+    sum outweighs the rest). Six other readings of eq. 9 were measured on held-out pairs (issue
+    28, item 4; benchmarks/README.md "The paper's eq. 9": TV as a per-pixel mean, factors at the
+    start, the style image as the start, α:β read the other way round); none shows the style as
+    Figure 6 does (100:1 keeps the photo, sharp or with a dotted overlay; 1:100 loses it), so
+    the recipe stays as printed.
   * ``best``: the content photo's colours are first matched to the style's (mean and
     covariance in RGB, color.match_colors), which is the content target and, with noise of std
     0.1, the start; µ_l are measured at that start (each style term's mean input gradient is
@@ -39,9 +44,19 @@ Style transfer (eq. 9):
     Why, with numbers (the stall of the previous default and what each change did):
     benchmarks/README.md, "Style transfer".
 Texture synthesis (eq. 5–8):
-  * ``paper``: zero padding. ``best``: reflect padding, which removes the border artefacts (the
-    zero padding stands for a mid-grey frame around every map, which a texture of another size or
-    a dark texture cannot reproduce).
+  * ``paper``: zero padding, white noise around grey 0.5.
+  * ``best``: circular padding (every convolution wraps around: the canvas is a torus, so no
+    position is a border and the result tiles) and white noise around the source's mean colour.
+    Why (issue 28, item 5; benchmarks/README.md "Stationary textures"): with zero or reflect
+    padding the positions near a border have features of their own, so the Gram matrices carry
+    where the border is, and the optimizer used it: dark sparse textures came out with the
+    texture crowded along the border and an empty middle (star field: centre/border fine-texture
+    ratio 0.28 with reflect, 0.66 with zeros, 0.96 circular; experiments.stationarity). Starting
+    a dark texture at grey made it worse: darkening the whole canvas drove regions far below 0,
+    where the clamped image is black and empty (82 % of the centre's pixels out of range without
+    conv4_1, reflect); starting at the source's mean colour halved that (ratio 0.28 → 0.65 with
+    reflect). Reflect padding (the previous ``best``) was chosen against zero padding's border
+    strips and is kept selectable (``padding="reflect"``).
 """
 from __future__ import annotations
 
@@ -145,6 +160,12 @@ def style_scales(preset: str, side: int) -> int:
     return 1 + (side >= 512) + (side >= 1024)
 
 
+def texture_start(preset: str) -> str:
+    """Where texture synthesis's white noise is centred under ``preset``: "grey" (0.5) or
+    "mean" (the source's mean colour)."""
+    return "grey" if check_preset(preset) == "paper" else "mean"
+
+
 def texture_padding(preset: str) -> str:
     """The network padding texture synthesis uses under ``preset``."""
-    return "zeros" if check_preset(preset) == "paper" else "reflect"
+    return "zeros" if check_preset(preset) == "paper" else "circular"

@@ -156,16 +156,18 @@ def common(p: argparse.ArgumentParser, size: int = D.SIZE, iters: str = f"{D.ITE
                    help="seed of --net random (default: 0)")
     p.add_argument("--sigma", type=positive_float, default=D.SIGMA,
                    help="std of the random weights, --net random (default: %(default)s)")
-    p.add_argument("--pool", choices=["avg", "max"], default=D.POOL,
+    p.add_argument("--pool", choices=["avg", "max", "blur"], default=D.POOL,
                    help="pooling of --net random: avg swaps every max pooling of the "
-                        "architecture for an average (default: avg)")
+                        "architecture for an average; blur (VGG) a binomial 3x3 blur, stride 2, "
+                        "an ablation (default: avg)")
     add_arch(p)
     p.add_argument("--preset", choices=["best", "paper"], default="best",
                    help="best: what measured best here (the default); paper: what He, Wang & "
                         "Hopcroft did. Explicit options win; the run record says what ran "
                         "(ranvis.presets)")
-    p.add_argument("--padding", choices=["zeros", "reflect"], default=None,
-                   help="the convolutions' border padding (default: the preset's)")
+    p.add_argument("--padding", choices=["zeros", "reflect", "circular"], default=None,
+                   help="the convolutions' border padding; circular wraps around (VGG) "
+                        "(default: the preset's)")
     p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs",
                    help="L-BFGS (the paper's) or Adam (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")

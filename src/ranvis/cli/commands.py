@@ -101,7 +101,7 @@ def cmd_texture(a: argparse.Namespace) -> int:
     resume = _resume(a)
     cbs = _callbacks(a, "texture", resume)
     run = synthesize_texture(src, layers, out_size=a.out_size, weights=a.weights,
-                             callbacks=cbs, resume=resume, **_net_kwargs(a))
+                             start=a.start, callbacks=cbs, resume=resume, **_net_kwargs(a))
     return _finish(a, run, cbs, {"input": str(a.image), "net_arg": a.net})
 
 

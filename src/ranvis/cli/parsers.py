@@ -90,6 +90,9 @@ def add_texture(sub: Any) -> argparse.ArgumentParser:
     s.add_argument("--weights", choices=["auto", "equal"], default="auto",
                    help="auto: per-layer factors mu_l (eq. 8, from the source); "
                         "equal: all 1 (Gatys et al.'s weighting, the ablation) (default: auto)")
+    s.add_argument("--start", choices=["grey", "mean"], default=None,
+                   help="centre of the white-noise start: grey 0.5 (paper) or the source's mean "
+                        "colour (best) (default: the preset's)")
     common(s, size=D.TEXTURE_SIZE)
     return s
 

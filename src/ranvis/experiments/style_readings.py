@@ -92,16 +92,18 @@ def _image(name: str, size: int) -> torch.Tensor:
 
 
 def run_one(model: Net, judge: Net, xc: torch.Tensor, xs: torch.Tensor, reading: str,
-            ratio: Ratio, tv: str, iters: int, seed: int = 0) -> tuple[torch.Tensor, dict[str, Any]]:
-    """One transfer at one scale under ``reading``; returns the image and its scores."""
+            ratio: Ratio, tv: str, iters: int, seed: int = 0, init: str = "noise",
+            content_layer: str | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
+    """One transfer at one scale under ``reading`` from ``init`` (noise | style | content:
+    optim.starts.start_image); returns the image and its scores. ``content_layer``: None = §3's."""
     from ranvis.objectives.judges import style_score
     from ranvis.optim.loop import optimize
-    from ranvis.tasks import noise
+    from ranvis.optim.starts import start_image
     from ranvis.tasks.styleblocks import style_objective
 
     presets = get_arch(D.ARCH).presets  # the paper's VGG-19: conv2_2, conv1_1 .. conv5_1 (§3)
-    cl, sl = presets.content, list(presets.style)
-    start = noise(xc.shape[-2], xc.shape[-1], seed, xc.device)
+    cl, sl = content_layer or presets.content, list(presets.style)
+    start = start_image(init, xc, xs, seed)
     factors = readings()[reading](model, xc, xs, start, cl, sl)
     obj, _ = style_objective(model, xc, [xs], [1.0], content_layer=cl, style_layers=sl,
                              ratio=ratio, factors=factors, tv=tv)

@@ -8,7 +8,7 @@ Format 2 (written now) names the architecture and the initialization::
 
 ``padding`` (written only when it is not ``zeros``, the paper's): ``reflect`` pads every
 convolution's input with its own mirror image instead of zeros (nets.vgg, nets.zoo; why:
-ranvis.presets).
+ranvis.presets); ``circular`` (VGG only) with the opposite edge, so every map wraps around.
 
 A spec of a timm architecture (``"arch": "timm:NAME"``, nets.timmnet) is written compactly,
 ``"seed": s`` in place of the seeds of its plain random draw (weighted layer i: 1000·s + i), so
@@ -33,7 +33,7 @@ SPEC_FORMAT = 2
 READ_FORMATS = (1, 2)
 DEFAULT_SIGMA = 0.015  # paper §2
 DEFAULT_ARCH = "vgg19"  # the paper's network
-PADDINGS = ("zeros", "reflect")
+PADDINGS = ("zeros", "reflect", "circular")
 
 
 def _weighted(arch: str) -> list[str]:
@@ -77,6 +77,9 @@ class NetSpec:
 
         arch = get_arch(self.arch)  # InputError listing the architectures
         self._check_values(arch.has_pool)
+        if self.pool == "blur" and arch.family != "vgg":
+            raise InputError(f"pool blur (the binomial 3x3 pool) is VGG's only, not {self.arch}'s; "
+                             "use avg or max")
         weighted = arch.weighted()
         if not self.seeds and self.seed is not None:
             if not valid_seed(self.seed) or 1000 * int(self.seed) + len(weighted) >= 2**63:
@@ -94,8 +97,8 @@ class NetSpec:
         self.seeds = {n: int(self.seeds[n]) for n in weighted}
 
     def _check_values(self, has_pool: bool) -> None:
-        if self.pool not in ("avg", "max"):
-            raise InputError(f"pool must be 'avg' or 'max', got {self.pool!r}")
+        if self.pool not in ("avg", "max", "blur"):
+            raise InputError(f"pool must be 'avg', 'max' or 'blur', got {self.pool!r}")
         if self.pool != "avg" and not has_pool:
             raise InputError(f"{self.arch} has no pooling layer to swap; leave pool at avg")
         if self.padding not in PADDINGS:

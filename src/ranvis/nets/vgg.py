@@ -161,18 +161,37 @@ def _reflect1(x: torch.Tensor) -> torch.Tensor:
     return F.pad(x, (1, 1, 1, 1), mode=mode)
 
 
+def _circular1(x: torch.Tensor) -> torch.Tensor:
+    """Pad one pixel on every side with the opposite edge: the map wraps around (a torus)."""
+    return F.pad(x, (1, 1, 1, 1), mode="circular")
+
+
 def _convs(lean: bool, padding: str) -> Callable[..., torch.Tensor]:
-    """The 3x3 convolution a forward pass runs: PyTorch's or ranvis.nets.frozen's (``lean``), with
-    zero padding (the paper's VGG) or ``reflect`` padding (NetSpec.padding)."""
+    """The 3x3 convolution a forward pass runs: PyTorch's or ranvis.nets.frozen's (``lean``),
+    with zero padding (the paper's VGG), ``reflect`` or ``circular`` padding (NetSpec.padding)."""
     if padding == "zeros":
         return frozen.conv3x3 if lean else _conv3x3
+    pad = _circular1 if padding == "circular" else _reflect1
     if lean:
-        return lambda x, w, b: frozen.conv3x3(_reflect1(x), w, b, padding=0)
-    return lambda x, w, b: F.conv2d(_reflect1(x), w, b)
+        return lambda x, w, b: frozen.conv3x3(pad(x), w, b, padding=0)
+    return lambda x, w, b: F.conv2d(pad(x), w, b)
 
 
 def _avg_pool2(x: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(x, 2)
+
+
+def _blur_pool2(x: torch.Tensor) -> torch.Tensor:
+    """Binomial pool (pool "blur", issue 28 item 3): the map blurred by [1, 2, 1]/4 ⊗ [1, 2, 1]/4
+    (edges replicated), then every second row and column: the 2x2 pool's output size, but every
+    input pixel reaches the outputs with the same total weight and the gradient is no longer
+    constant over 2x2 blocks (Zhang 2019's anti-aliased pooling). An ablation, not a default:
+    on a style transfer it left a stronger period-4 peak than the 2x2 pool (benchmarks/README.md,
+    "The grid")."""
+    c = x.shape[1]
+    k = torch.tensor([1.0, 2.0, 1.0], dtype=x.dtype, device=x.device)
+    k = (k[:, None] * k[None, :] / 16).expand(c, 1, 3, 3)
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), k, stride=2, groups=c)
 
 
 class Net(FrozenNet):
@@ -273,7 +292,8 @@ class Net(FrozenNet):
             elif layer.kind == "relu":
                 h = relu(h)
             elif layer.kind == "pool":
-                h = avg(h) if self.spec.pool == "avg" else F.max_pool2d(h, 2)
+                h = (avg(h) if self.spec.pool == "avg" else _blur_pool2(h)
+                     if self.spec.pool == "blur" else F.max_pool2d(h, 2))
             else:
                 h = F.linear(self._flat(h), *self.compute_weights(layer.name))
             if layer.name in wanted:

@@ -50,6 +50,16 @@ def gram_errors(model: FrozenNet, image: torch.Tensor, terms: list[Term]) -> dic
             for t in terms}
 
 
+def texture_start(source: torch.Tensor, height: int, width: int, seed: int,
+                  start: str) -> torch.Tensor:
+    """Seeded white noise N(0.5, 0.1²) (starts.noise), for ``start`` "mean" moved to the mean
+    colour of ``source`` [1,3,h,w], clamped to [0, 1]: [1, 3, height, width]."""
+    x = noise(height, width, seed, source.device)
+    if start == "mean":
+        x = (x - 0.5 + source.mean(dim=(2, 3), keepdim=True)).clamp(0, 1)
+    return x
+
+
 def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None = None, *,
                        arch: str | None = None, out_size: tuple[int, int] | None = None,
                        net: NetArg = "random", net_seed: int = 0, sigma: float = D.SIGMA,
@@ -59,7 +69,8 @@ def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None 
                        callbacks: Sequence[Callable[[Step], None]] = (),
                        resume: Resume | None = None, precision: str = D.PRECISION,
                        keep_freed: bool = False, preset: str = P.DEFAULT,
-                       padding: str | None = None, threads: int | None = None) -> Run:
+                       padding: str | None = None, threads: int | None = None,
+                       start: str | None = None) -> Run:
     """Synthesize a texture whose Gram matrices at ``layers`` match ``source``'s (eq. 5–8).
 
     ``source`` [1,3,h,w] in [0,1]. ``layers`` (a list or "conv1_1,conv2_1"; None: the
@@ -71,9 +82,11 @@ def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None 
     weighting, the ablation). ``out_size`` = (W, H), any size: targets are G/M (objectives.Term).
     Metrics: per layer, ‖Ĝ(x) − Ĝ(source)‖/‖Ĝ(source)‖ with Ĝ = G/M on the synthesis net.
     ``preset`` (ranvis.presets): "best" (default) pads every convolution of a VGG with the
-    mirror image ("reflect"; other architectures keep zeros: not measured, and their large
-    kernels cannot mirror-pad small maps), "paper" with zeros; ``padding`` overrides it.
-    ``precision``, ``keep_freed``, ``threads``: as tasks.inversion.invert.
+    opposite edge ("circular": the canvas is a torus, so the texture is stationary and tiles;
+    other architectures keep zeros: not measured), "paper" with zeros; ``padding`` overrides it.
+    ``start``: the white noise's mean, "grey" (0.5, the paper's) or "mean" (the source's mean
+    colour); None: the preset's ("best": mean, "paper": grey). ``precision``, ``keep_freed``,
+    ``threads``: as tasks.inversion.invert.
     """
     a = resolve_arch(net, arch)
     layers = a.check_taps(a.presets.texture if layers is None else (
@@ -90,12 +103,15 @@ def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None 
                     inputs=[Footprint(source.shape[-2], source.shape[-1], gram_layers=layers)])
     dev, dtype = plan.device, plan.dtype
     padding = padding or (P.texture_padding(preset) if a.family == "vgg" else "zeros")
+    start = start or P.texture_start(preset)
+    if start not in ("grey", "mean"):
+        raise InputError(f"start must be grey or mean, got {start!r}")
     model = make_net(net, arch=a.name, net_seed=net_seed, sigma=sigma, pool=pool,
                      weight_init=weight_init, device=dev, padding=padding)
     settings = {"preset": preset, "layers": layers, "iters": iters, "seed": seed, **net_settings(model, net_seed),
                 "precision": plan.precision, "optimizer": optimizer, "weights": weights,
                 "device": str(dev), "source_size": list(source.shape[-2:][::-1]),
-                "out_size": [w_out, h_out]}
+                "out_size": [w_out, h_out], "start": start}
     loop = Loop(iters, optimizer, callbacks, resume, plan=plan)
     with plan.scope():
         settings["threads"] = plan.settings()["threads"]
@@ -104,7 +120,7 @@ def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None 
                    else dict.fromkeys(layers, 1.0))
         objective = Objective(model.as_dtype(dtype),
                               gram_terms(model, [src], layers, [1.0], factors))
-        res, record = optimize_objective("texture", objective, noise(h_out, w_out, seed, dev),
-                                         loop, settings, factors)
+        x0 = texture_start(src, h_out, w_out, seed, start)
+        res, record = optimize_objective("texture", objective, x0, loop, settings, factors)
         record["metrics"] = {"gram_error": gram_errors(model, res.image, objective.terms)}
     return Run(res.image, record, res)

@@ -23,17 +23,20 @@ from ranvis.objectives.losses import (
     gram_distance,
     total_variation,
 )
+from ranvis.objectives.styleloss import Target, style_value
 
 
 @dataclass
 class Term:
-    """factor·weight·loss(F_layer(x), target). ``target`` is features (content) or a Gram
-    matrix divided by its number of positions M (gram: then any output size compares)."""
+    """factor·weight·loss(F_layer(x), target). ``target`` is features (content), a Gram
+    matrix divided by its number of positions M (gram: then any output size compares), or for
+    any other kind of styleloss (sw, meanstd, cov, mean, hist, X-softmax) its statistics
+    (styleloss.style_target)."""
 
     name: str
     layer: str
-    kind: str  # "content" | "gram"
-    target: torch.Tensor
+    kind: str  # "content" | "gram" | a styleloss kind
+    target: torch.Tensor | Target
     factor: float = 1.0  # ω_l or µ_l (weighting.py)
     weight: float = 1.0  # α or β share, or a user weight
 
@@ -42,6 +45,8 @@ class Term:
         if self.kind == "content":  # w·feature_loss(f, target), fused
             m = f.shape[2] * f.shape[3] if f.dim() == 4 else 1
             return feature_distance(f, self.target, w / (2.0 * n * m))
+        if self.kind != "gram":
+            return style_value(self.kind, f, self.target, w)
         # eq. 6 with G/M on both sides (identical to eq. 6 when M matches the target's):
         # w·gram_loss(gram(f)/M, target, n, 1), fused
         return gram_distance(f, self.target, w / (4.0 * n * n))

@@ -95,8 +95,13 @@ class StyleRecipe:
     nets: int
     padding: str
     plateau: bool
-    start_noise: float  # std of the noise added to an image start
+    start_noise: float | str  # std of the noise added to an image start; "style": matched
+    # to the style's fine-texture energy (starts.style_energy_std)
     tv_factor: bool = False  # γ scaled by the style's smoothness (weighting.tv_factor)
+    style_loss: str = "gram"  # E_l: styleloss kinds, "a+b" for several (eq. 5: "gram")
+    start: str = "noise"  # how start_noise perturbs an image start (starts.perturb_start)
+    style_first: float = 0.0  # > 0: the last scale's first half runs with α × this
+    color_space: str = "rgb"  # color_match in "rgb" (color.match_colors) or "yiq" (_yiq)
 
 
 PAPER_RATIO = (100.0, 1.0, 1000.0)  # α:β:γ, §3, as printed

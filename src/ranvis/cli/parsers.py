@@ -24,6 +24,7 @@ from ranvis.cli.args import (
     ratio3,
     seed_int,
     size_wh,
+    style_loss_arg,
 )
 from ranvis.nets import ARCH_NAMES
 
@@ -93,6 +94,7 @@ def add_texture(sub: Any) -> argparse.ArgumentParser:
     s.add_argument("--start", choices=["grey", "mean"], default=None,
                    help="centre of the white-noise start: grey 0.5 (paper) or the source's mean "
                         "colour (best) (default: the preset's)")
+    _style_loss(s, "gram (eq. 5, both presets)")
     common(s, size=D.TEXTURE_SIZE)
     return s
 
@@ -139,8 +141,17 @@ def add_style(sub: Any) -> argparse.ArgumentParser:
                         "upsampled result of the one before; --iters is split between them, "
                         "halving per finer scale (default: best: 2 from 512 px, 3 from 1024 px, "
                         "else 1; paper: 1)")
+    _style_loss(s, "best: STYLE_LOSS_BEST; paper: gram (eq. 5)")
     common(s)
     return s
+
+
+def _style_loss(s: argparse.ArgumentParser, default: str) -> None:
+    s.add_argument("--style-loss", type=style_loss_arg, default=None, metavar="LOSS",
+                   help="what the style terms match: gram (eq. 5), sw (sliced Wasserstein), "
+                        "meanstd (channel means and stds), cov (centred Gram), mean, hist "
+                        "(feature histograms); NAME-softmax on softmax-smoothed features; a+b "
+                        f"for a term of each (default: {default})")
 
 
 def add_demo(sub: Any) -> argparse.ArgumentParser:

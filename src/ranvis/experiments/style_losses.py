@@ -1,0 +1,155 @@
+"""Style losses, starts and schedules measured pair by pair (issue 28): which recipe carries the
+style's texture on the worst of many held-out pairs.
+
+Each variant is the ``best`` recipe (ranvis.presets.style_recipe) with some fields replaced,
+plus transfer_style options; every pair runs every variant in turn (interleaved, so the
+timings share the machine's load), scored as experiments.style_pairs scores one pair (layout
+correlation, texture-energy score, Gram ratio against its floor). Writes every result
+``VARIANT-CONTENT-STYLE.png``, ``losses.json`` (all scores, after every run) and prints one
+summary row per variant (worst of every score over the pairs, pairs meeting every target).
+``--cost``: seconds per evaluation (forward + backward) of each style loss alone at --size,
+interleaved over --repeats rounds.
+
+    python -m ranvis.experiments.style_losses --images DIR --pairs c1:s1,... \\
+        --variants gram,sw,meanstd --out out/losses
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ranvis import presets as P
+from ranvis.experiments import style_pairs as SP
+from ranvis.io.images import save
+from ranvis.io.record import atomic_write
+from ranvis.objectives.judges import judge_net
+
+#: name → (recipe fields replaced, transfer_style options). "today": the recipe before issue 28.
+VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "today": ({}, {}),
+    "gram": ({}, {"style_loss": "gram"}),
+    "sw": ({}, {"style_loss": "sw"}),
+    "meanstd": ({}, {"style_loss": "meanstd"}),
+    "cov+mean": ({}, {"style_loss": "cov+mean"}),
+    "hist": ({}, {"style_loss": "hist"}),
+    "gram-softmax": ({}, {"style_loss": "gram-softmax"}),
+    "gram+sw": ({}, {"style_loss": "gram+sw"}),
+    "sw+meanstd": ({}, {"style_loss": "sw+meanstd"}),
+    "sw-hf": ({"start": "hf", "start_noise": 0.1}, {"style_loss": "sw"}),
+    "sw-lowpass": ({"start": "lowpass", "start_noise": 0.1}, {"style_loss": "sw"}),
+    "sw-noise.3": ({"start_noise": 0.3}, {"style_loss": "sw"}),
+    "sw-first": ({"style_first": 0.1}, {"style_loss": "sw"}),
+    "gram-yiq": ({"color_space": "yiq"}, {"style_loss": "gram"}),
+    "sw-yiq": ({"color_space": "yiq"}, {"style_loss": "sw"}),
+    "cov+mean-yiq": ({"color_space": "yiq"}, {"style_loss": "cov+mean"}),
+    "sw-yiq-hfE": ({"color_space": "yiq", "start": "hf", "start_noise": "style"},
+                   {"style_loss": "sw"}),
+}
+
+
+@contextlib.contextmanager
+def recipe(**changes: Any) -> Iterator[None]:
+    """``best``'s style recipe with ``changes`` while the block runs (presets.style_recipe)."""
+    original = P.style_recipe
+
+    def patched(preset: str) -> P.StyleRecipe:
+        r = original(preset)
+        return replace(r, **changes) if preset == "best" else r
+
+    P.style_recipe = patched
+    try:
+        yield
+    finally:
+        P.style_recipe = original
+
+
+def summary(name: str, rows: list[dict]) -> str:
+    """One markdown row: the worst of each score over ``rows`` and how many meet every target."""
+    excess = max(r["ratio"] - SP.ratio_target(r["floor"]) for r in rows)
+    return (f"| {name} | {min(r['corr'] for r in rows):.3f} | "
+            f"{max(r['texture'] for r in rows):.2f} | {excess:+.3f} | "
+            f"{sum(SP.passes(r) for r in rows)}/{len(rows)} | "
+            f"{statistics.mean(r['evaluations'] for r in rows):.0f} | "
+            f"{statistics.mean(r['seconds'] for r in rows):.1f} |")
+
+
+def cost(size: int, repeats: int, kinds: list[str]) -> None:
+    """Print seconds per evaluation of the best recipe's objective with each style loss."""
+    from ranvis.tasks.styleblocks import style_objective
+    from ranvis.tasks import make_net
+
+    net = make_net("random", padding="reflect")
+    g = torch.Generator().manual_seed(0)
+    c, s = torch.rand(1, 3, size, size, generator=g), torch.rand(1, 3, size, size, generator=g)
+    objs = {k: style_objective(net, c, [s], [1.0], content_layer="conv3_1",
+                               style_layers=list(net.arch.presets.style), ratio=(3, 1, 1),
+                               style_loss=k)[0] for k in kinds}
+    times: dict[str, list[float]] = {k: [] for k in kinds}
+    for _ in range(repeats):
+        for k, obj in objs.items():
+            x = c.clone().requires_grad_(True)
+            t0 = time.perf_counter()
+            obj(x)[0].backward()
+            times[k].append(time.perf_counter() - t0)
+    base = statistics.median(times[kinds[0]])
+    print(f"| style loss | s per evaluation ({size} px, median of {repeats}) | × {kinds[0]} |\n"
+          "|---|---|---|")
+    for k in kinds:
+        m = statistics.median(times[k])
+        print(f"| {k} | {m:.3f} | {m / base:.2f} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
+    ap.add_argument("--images", type=Path, default=None)
+    ap.add_argument("--pairs", default="quick")
+    ap.add_argument("--variants", default="today,gram,sw")
+    ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--iters", type=int, default=300)
+    ap.add_argument("--cost", default=None, metavar="K1,K2", help="time these style losses")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=Path("out/style-losses"))
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    if a.cost:
+        cost(a.size, a.repeats, a.cost.split(","))
+        return
+    a.out.mkdir(parents=True, exist_ok=True)
+    judge, names = judge_net(), a.variants.split(",")
+    scores: dict[str, list[dict]] = {n: [] for n in names}
+    for pair in SP.PAIR_SETS.get(a.pairs, a.pairs).split(","):
+        c_name, s_name = pair.split(":")
+        c, fitted = SP.pair_images(c_name, s_name, a.images, a.size)
+        for name in names:
+            changes, options = VARIANTS[name]
+            s = SP.find_image(s_name, a.images, a.size) if name == "today" else fitted
+            with recipe(**changes):
+                image, r = SP.run_pair(c, s, judge, "best", a.iters, **options)
+            if name == "today":  # scored against the style as the new code fits it
+                r["texture"] = SP.texture_energy_score(image, fitted, c)
+                r["ratio"] = (SP.gram_distance(judge, image, fitted)
+                              / SP.gram_distance(judge, c, fitted))
+                r["floor"] = SP.arrangement_floor(judge, c, fitted)
+            save(image, str(a.out / f"{name}-{c_name}-{s_name}.png"))
+            scores[name].append({"content": c_name, "style": s_name, **r})
+            print(f"{name:>14} {c_name}:{s_name} corr {r['corr']:.3f} tex {r['texture']:.2f} "
+                  f"ratio {r['ratio']:.3f} floor {r['floor']:.3f} evals {r['evaluations']} "
+                  f"{r['seconds']:.0f}s", flush=True)
+            atomic_write(a.out / "losses.json", lambda p: p.write_text(json.dumps(scores, indent=1)))
+    print("| variant | worst corr | worst texture | worst Gram ratio − target | pass | evals | s |\n"
+          "|---|---|---|---|---|---|---|")
+    for n in names:
+        print(summary(n, scores[n]))
+
+
+if __name__ == "__main__":
+    main()

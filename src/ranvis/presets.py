@@ -102,6 +102,7 @@ class StyleRecipe:
     start: str = "noise"  # how start_noise perturbs an image start (starts.perturb_start)
     style_first: float = 0.0  # > 0: the last scale's first half runs with α × this
     color_space: str = "rgb"  # color_match in "rgb" (color.match_colors) or "yiq" (_yiq)
+    content_blur: float = 0.0  # σ px at 128 px: the content term sees the image lowpassed
 
 
 PAPER_RATIO = (100.0, 1.0, 1000.0)  # α:β:γ, §3, as printed

@@ -27,7 +27,7 @@ from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
 from ranvis.objectives.metrics import ssim
 from ranvis.objectives.styleloss import blend_targets, fit_target, parse_style_loss, style_target
-from ranvis.objectives.terms import Objective, Term, gram_target
+from ranvis.objectives.terms import Objective, Term, gram_target, lowpass
 from ranvis.objectives.weighting import layer_factors
 from ranvis.optim.loop import Step
 
@@ -116,7 +116,8 @@ def style_terms(model: FrozenNet, content: torch.Tensor, styles: Sequence[torch.
 def style_objective(model: FrozenNet, content: torch.Tensor, styles: Sequence[torch.Tensor],
                     weights: Sequence[float], *, content_layer: str, style_layers: list[str],
                     ratio: tuple[float, float, float], factors: dict[str, float] | None = None,
-                    tv: str = "sum", style_loss: str = "gram") -> tuple[Objective, dict[str, float]]:
+                    tv: str = "sum", style_loss: str = "gram",
+                    content_blur: float = 0.0) -> tuple[Objective, dict[str, float]]:
     """Eq. 9 at one scale: α·ω·L_content + β·Σ_l µ_l·E_l + γ·TV, and the factors used.
 
     ``content`` [1,3,H,W] and ``styles`` (each [1,3,h,w], any size) are on the model's device.
@@ -124,8 +125,12 @@ def style_objective(model: FrozenNet, content: torch.Tensor, styles: Sequence[to
     paper has one style image). ``factors`` ({"content:L": ω, "style:NAME": µ_l}) replaces them
     (the readings experiment). ``tv``: "sum" γ·Σ(Δx)² (ours, see module doc) or "mean"
     γ·Σ(Δx)²/numel (losses.total_variation as it is). ``style_loss``: E_l, "gram" (eq. 5) or
-    any styleloss kind, ``a+b`` for a term of each (each with its own µ_l).
+    any styleloss kind, ``a+b`` for a term of each (each with its own µ_l). ``content_blur``
+    σ > 0 (px at 128 px, scaled with the content's longer side): the content term compares
+    objectives.lowpass of the image with lowpass of the content (ω measured there too).
     """
+    sigma = content_blur * max(content.shape[-2:]) / 128
+    seen = lowpass(content, sigma) if sigma > 0 else content
     alpha, beta, gamma = ratio
     kinds = parse_style_loss(style_loss)
     model.arch.check_input_size(content.shape[-2], content.shape[-1],
@@ -135,19 +140,19 @@ def style_objective(model: FrozenNet, content: torch.Tensor, styles: Sequence[to
     if factors is None:
         main = main_style(styles, weights)
         factors = {"content:" + k: v for k, v in
-                   layer_factors(model, content, [content_layer], "content").items()}
+                   layer_factors(model, seen, [content_layer], "content").items()}
         for kind in kinds:
             factors.update({"style:" + style_term_name(k, kind): v for k, v in
                             layer_factors(model, main, style_layers, kind).items()})
     with torch.no_grad():
-        fc = model(content, [content_layer])[content_layer]
+        fc = model(seen, [content_layer])[content_layer]
     terms = [Term("content", content_layer, "content", fc, factors["content:" + content_layer],
                   alpha)]
     terms += style_terms(model, content, styles, weights, style_layers, kinds, factors, beta)
     if tv not in ("sum", "mean"):
         raise ValueError(f"tv must be 'sum' or 'mean', got {tv!r}")
     weight = tv_weight(gamma, content) if tv == "sum" else gamma
-    return Objective(model, terms, tv_weight=weight), factors
+    return Objective(model, terms, tv_weight=weight, content_blur=sigma), factors
 
 
 def scaled_styles(styles: Sequence[torch.Tensor], size: tuple[int, int], full: tuple[int, int],

@@ -62,6 +62,7 @@ class Plan:
     style_loss: str = "gram"
     start: str = "noise"
     alphas: tuple[float, ...] = ()
+    content_blur: float = 0.0
 
 
 def _start(plan: Plan, xc: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
@@ -85,7 +86,8 @@ def _objective(models: list[FrozenNet], plan: Plan, xc: torch.Tensor, xs: list[t
         obj, factors = S.style_objective(model, xc, xs, plan.weights,
                                          content_layer=plan.content_layer,
                                          style_layers=plan.style_layers, ratio=ratio,
-                                         style_loss=plan.style_loss)
+                                         style_loss=plan.style_loss,
+                                         content_blur=plan.content_blur)
         if plan.factors == "start":
             at_start = start_factors(obj, start, "style")
             obj.terms = [replace(t, factor=at_start.get(t.name, t.factor)) for t in obj.terms]
@@ -171,6 +173,7 @@ def _recipe(preset: str, a: Arch, content: torch.Tensor, given: dict[str, Any], 
            "style_loss": r.style_loss}
     out.update({k: v for k, v in given.items() if v is not None})
     out["start"], out["style_first"], out["color_space"] = r.start, r.style_first, r.color_space
+    out["content_blur"] = r.content_blur
     out["plateau"] = Plateau() if r.plateau else None
     out["factors"], out["start_noise"], out["tv_factor"] = r.factors, r.start_noise, r.tv_factor
     return out
@@ -239,7 +242,7 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     plan = Plan(target, styles, w, r["content_layer"], r["style_layers"],
                 weights.apply(r["ratio"]), r["init"], style_scale, sizes, counts, seed,
                 r["factors"], r["start_noise"], r["tv_factor"], r["style_loss"], r["start"],
-                tuple(alphas))
+                tuple(alphas), r["content_blur"])
     settings = _settings(preset, r, plan, weights, models, net_seed, dtype, dev, styles, iters,
                          original_colors)
     settings["optimizer"] = optimizer
@@ -281,7 +284,7 @@ def _settings(preset: str, r: dict[str, Any], plan: Plan, weights: Weights,
             "color_match": r["color_match"], "color_space": r["color_space"],
             "factors_at": plan.factors,
             "tv_factor": plan.tv_factor, "style_loss": plan.style_loss, "start": plan.start,
-            "style_first": r["style_first"],
+            "style_first": r["style_first"], "content_blur": plan.content_blur,
             "plateau": None if r["plateau"] is None else {
                 k: v for k, v in vars(r["plateau"]).items() if k != "since"},
             "scales": len(plan.sizes), "scale_sizes": [list(s) for s in plan.sizes],

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from ranvis import cli
+from ranvis.cli import commands as cli
 from ranvis.tasks.stylefit import fit_style, is_tile, seam_ratio, tile
 
 LOSSES = ["gram", "sw", "meanstd", "cov+mean", "hist", "gram-softmax"]

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from ranvis.errors import InputError
-from ranvis.objectives.metrics import band_energies, texture_energy_score
 from ranvis.nets.spec import NetSpec
 from ranvis.nets.vgg import Net
+from ranvis.objectives.metrics import band_energies, texture_energy_score
 from ranvis.objectives.styleloss import (
     ATOMS,
     blend_targets,

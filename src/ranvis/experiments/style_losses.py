@@ -93,8 +93,8 @@ def summary(name: str, rows: list[dict]) -> str:
 
 def cost(size: int, repeats: int, kinds: list[str]) -> None:
     """Print seconds per evaluation of the best recipe's objective with each style loss."""
-    from ranvis.tasks.styleblocks import style_objective
     from ranvis.tasks import make_net
+    from ranvis.tasks.styleblocks import style_objective
 
     net = make_net("random", padding="reflect")
     g = torch.Generator().manual_seed(0)

@@ -25,6 +25,7 @@ from ranvis.tasks.common import (
     optimize_objective,
     resolve_arch,
 )
+from ranvis.tasks.styleblocks import style_term_name, style_terms
 
 
 def gram_terms(model: FrozenNet, sources: Sequence[torch.Tensor], layers: list[str],

@@ -106,7 +106,7 @@ class StyleRecipe:
 
 
 PAPER_RATIO = (100.0, 1.0, 1000.0)  # α:β:γ, §3, as printed
-BEST_RATIO = (3.0, 1.0, 1.0)
+BEST_RATIO = (100.0, 1.0, 1.0)
 
 
 def check_preset(name: str) -> str:
@@ -133,7 +133,7 @@ def style_recipe(preset: str) -> StyleRecipe:
     if check_preset(preset) == "paper":
         return StyleRecipe(PAPER_RATIO, "noise", "zero", False, False, 1, "zeros", False, 0.0)
     return StyleRecipe(BEST_RATIO, "content", "start", True, True, 1, "reflect", True, 0.1,
-                       tv_factor=True)
+                       tv_factor=True, style_loss="sw", color_space="yiq")
 
 
 def style_summary(preset: str) -> str:
@@ -143,7 +143,8 @@ def style_summary(preset: str) -> str:
     ratio = ":".join(f"{v:g}" for v in r.ratio)
     content = "the colour-matched content" if r.color_match else "the content"
     start = {"noise": "white noise", "content": content, "style": "the style"}.get(r.init, r.init)
-    parts = [f"ratio {ratio}" + (" (TV scaled by the style's smoothness)" if r.tv_factor else ""),
+    parts = [f"style loss {r.style_loss}",
+             f"ratio {ratio}" + (" (TV scaled by the style's smoothness)" if r.tv_factor else ""),
              f"from {start}",
              "content one scale deeper" if r.deep_content else "the paper's content tap",
              f"{r.nets} network{'s' if r.nets > 1 else ''}"]

@@ -16,6 +16,7 @@ interleaved over --repeats rounds.
 from __future__ import annotations
 
 import argparse
+import io
 import contextlib
 import json
 import statistics
@@ -126,11 +127,17 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=300)
     ap.add_argument("--cost", default=None, metavar="K1,K2", help="time these style losses")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--before-after", nargs=2, default=None, metavar=("BEFORE", "AFTER"),
+                    help="DIR/PREFIX of two result sets: draw --out as their sheet")
     ap.add_argument("--out", type=Path, default=Path("out/style-losses"))
     a = ap.parse_args()
     torch.set_num_threads(1)
     if a.cost:
         cost(a.size, a.repeats, a.cost.split(","))
+        return
+    if a.before_after:
+        pairs = SP.PAIR_SETS.get(a.pairs, a.pairs).split(",")
+        before_after(pairs, a.images, *a.before_after, a.out)
         return
     a.out.mkdir(parents=True, exist_ok=True)
     judge, names = judge_net(), a.variants.split(",")
@@ -158,6 +165,56 @@ def main() -> None:
           "|---|---|---|---|---|---|---|")
     for n in names:
         print(summary(n, scores[n]))
+
+
+def rescore(c: torch.Tensor, s: torch.Tensor, image: torch.Tensor, judge: Any) -> dict:
+    """A saved result's scores against the fitted style ``s`` (as style_pairs.run_pair)."""
+    return {"corr": SP.layout_corr(image, c), "texture": SP.texture_energy_score(image, s, c),
+            "ratio": SP.gram_distance(judge, image, s) / SP.gram_distance(judge, c, s),
+            "floor": SP.arrangement_floor(judge, c, s)}
+
+
+def before_after(pairs: list[str], folder: Path, before: str, after: str, out: Path) -> None:
+    """A sheet of content | style | ``before`` result | ``after`` result per pair (results read
+    as ``{before,after}-CONTENT-STYLE.png``, each ``DIR/PREFIX``), each result captioned with
+    its scores; the worst pair of ``after`` (the one furthest from a target) named on top."""
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from ranvis.io.images import load, resize
+
+    judge, rows = judge_net(), []
+    for pair in pairs:
+        c_name, s_name = pair.split(":")
+        c, s = SP.pair_images(c_name, s_name, folder, 128)
+        ims = [load(f"{p}-{c_name}-{s_name}.png") for p in (before, after)]
+        rows.append((pair, c, s, ims, [rescore(c, s, im, judge) for im in ims]))
+
+    def shortfall(r: dict) -> float:  # how far the worst score is past its target (≤ 0: met)
+        return max(0.80 - r["corr"], (r["texture"] - 0.5) / 2,
+                   r["ratio"] - SP.ratio_target(r["floor"]))
+
+    worst = max(rows, key=lambda row: shortfall(row[4][1]))
+    fig = Figure(figsize=(5.6, 1.45 * len(rows) + 0.3), dpi=90)
+    axes = fig.subplots(len(rows), 4, squeeze=False)
+    for i, (pair, c, s, ims, scores) in enumerate(rows):
+        labels = [pair.split(":")[0], pair.split(":")[1]] + [
+            f"{tag}: corr {r['corr']:.2f} · tex {r['texture']:.2f}\nGram {r['ratio']:.2f} "
+            f"(floor {r['floor']:.2f})" for tag, r in zip(("before", "after"), scores, strict=True)]
+        for k, (t, label) in enumerate(zip([c, s, *ims], labels, strict=True)):
+            ax = axes[i, k]
+            ax.axis("off")
+            ax.imshow(resize(t, (96, 64))[0].permute(1, 2, 0).clamp(0, 1).numpy())
+            ax.set_title(label, fontsize=6, pad=2)
+    fig.suptitle(f"before: {Path(before).name}, after: {Path(after).name}; worst pair after: "
+                 f"{worst[0]}", fontsize=7)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.45 / len(rows),
+                        wspace=0.05, hspace=0.55)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    atomic_write(out, lambda p: Image.open(buf).convert("P", palette=Image.Palette.ADAPTIVE)
+                 .save(p, format="png", optimize=True))
+    print(f"worst pair after: {worst[0]} {worst[4][1]}")
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def style_target(kind: str, f: torch.Tensor) -> Target:
             return (d.t() @ d / x.shape[0],)
         if kind == "sw":
             v = directions(x.shape[1]).to(x.device)
-            return (v, (x @ v).t().sort(dim=1).values)
+            return (v, (v.t() @ x.t()).sort(dim=1).values)
         if kind == "hist":
             return (quantiles(x.t().sort(dim=1).values, min(x.shape[0], HIST_BINS)),)
     raise ValueError(f"unknown style loss kind {kind!r}")
@@ -157,7 +157,7 @@ def style_value(kind: str, f: torch.Tensor, target: Target, c: float) -> torch.T
         mu, sd = x.mean(0), (x.var(0, unbiased=False) + 1e-12).sqrt()
         return c * ((mu - target[0]).pow(2).sum() + (sd - target[1]).pow(2).sum()) / ch
     if kind == "sw":
-        p = (x @ target[0]).t().sort(dim=1).values  # [K, M]
+        p = (target[0].t() @ x.t()).sort(dim=1).values  # [K, M], sorted along contiguous rows
         return c * (p - quantiles(target[1], m)).pow(2).sum() / p.numel()
     if kind == "hist":
         with torch.no_grad():

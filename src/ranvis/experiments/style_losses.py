@@ -16,8 +16,8 @@ interleaved over --repeats rounds.
 from __future__ import annotations
 
 import argparse
-import io
 import contextlib
+import io
 import json
 import statistics
 import time
@@ -34,35 +34,39 @@ from ranvis.io.images import save
 from ranvis.io.record import atomic_write
 from ranvis.objectives.judges import judge_net
 
-#: name → (recipe fields replaced, transfer_style options). "today": the recipe before issue 28.
+#: The ``best`` recipe before issue 28 (Gram, RGB colour match, 3:1:1), the base of the first
+#: rounds; "today" also gives it the style resized to the content (no tiling), as it ran then.
+OLD: dict[str, Any] = {"ratio": (3.0, 1.0, 1.0), "color_space": "rgb", "style_loss": "gram"}
+YIQ = {**OLD, "color_space": "yiq"}
+
+
+def _old(**changes: Any) -> dict[str, Any]:
+    return {**OLD, **changes}
+
+
+#: name → (fields of ``best``'s recipe replaced, transfer_style options), in the order measured:
+#: each loss on the old recipe; with the YIQ match; α; the content term lowpassed; then on the
+#: new ``best`` (sw, YIQ, 100:1:1: "B-…") the other losses, combinations, starts, schedule.
 VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "today": ({}, {}),
-    "gram": ({}, {"style_loss": "gram"}),
-    "sw": ({}, {"style_loss": "sw"}),
-    "meanstd": ({}, {"style_loss": "meanstd"}),
-    "cov+mean": ({}, {"style_loss": "cov+mean"}),
-    "hist": ({}, {"style_loss": "hist"}),
-    "gram-softmax": ({}, {"style_loss": "gram-softmax"}),
-    "gram+sw": ({}, {"style_loss": "gram+sw"}),
-    "sw+meanstd": ({}, {"style_loss": "sw+meanstd"}),
-    "sw-hf": ({"start": "hf", "start_noise": 0.1}, {"style_loss": "sw"}),
-    "sw-lowpass": ({"start": "lowpass", "start_noise": 0.1}, {"style_loss": "sw"}),
-    "sw-noise.3": ({"start_noise": 0.3}, {"style_loss": "sw"}),
-    "sw-first": ({"style_first": 0.1}, {"style_loss": "sw"}),
-    "gram-yiq": ({"color_space": "yiq"}, {"style_loss": "gram"}),
-    "sw-yiq": ({"color_space": "yiq"}, {"style_loss": "sw"}),
-    "cov+mean-yiq": ({"color_space": "yiq"}, {"style_loss": "cov+mean"}),
-    "sw-yiq-a10": ({"color_space": "yiq", "ratio": (10.0, 1.0, 1.0)}, {"style_loss": "sw"}),
-    "sw-yiq-a30": ({"color_space": "yiq", "ratio": (30.0, 1.0, 1.0)}, {"style_loss": "sw"}),
-    "sw-yiq-a10-blur": ({"color_space": "yiq", "ratio": (10.0, 1.0, 1.0), "content_blur": 1.0},
-                        {"style_loss": "sw"}),
-    "sw-yiq-a30-blur": ({"color_space": "yiq", "ratio": (30.0, 1.0, 1.0), "content_blur": 1.0},
-                        {"style_loss": "sw"}),
-    "sw-yiq-a100": ({"color_space": "yiq", "ratio": (100.0, 1.0, 1.0)}, {"style_loss": "sw"}),
-    "sw-yiq-a100-blur": ({"color_space": "yiq", "ratio": (100.0, 1.0, 1.0), "content_blur": 1.0},
-                         {"style_loss": "sw"}),
-    "sw-yiq-hfE": ({"color_space": "yiq", "start": "hf", "start_noise": "style"},
-                   {"style_loss": "sw"}),
+    "today": (OLD, {}),
+    **{k: (_old(style_loss=k), {}) for k in
+       ("gram", "sw", "meanstd", "cov+mean", "hist", "gram-softmax", "gram+sw", "sw+meanstd")},
+    "gram-yiq": (YIQ, {}),
+    "sw-yiq": ({**YIQ, "style_loss": "sw"}, {}),
+    "cov+mean-yiq": ({**YIQ, "style_loss": "cov+mean"}, {}),
+    "sw-yiq-hfE": ({**YIQ, "style_loss": "sw", "start": "hf", "start_noise": "style"}, {}),
+    **{f"sw-yiq-a{a}": ({**YIQ, "style_loss": "sw", "ratio": (float(a), 1.0, 1.0)}, {})
+       for a in (10, 30, 100)},
+    **{f"sw-yiq-a{a}-blur": ({**YIQ, "style_loss": "sw", "ratio": (float(a), 1.0, 1.0),
+                             "content_blur": 1.0}, {}) for a in (10, 30, 100)},
+    "best": ({}, {}),
+    **{f"B-{k}": ({"style_loss": k}, {}) for k in
+       ("gram", "meanstd", "cov+mean", "hist", "gram-softmax", "gram+sw", "sw+meanstd")},
+    "B-hf": ({"start": "hf"}, {}),
+    "B-lowpass": ({"start": "lowpass"}, {}),
+    "B-noise.3": ({"start_noise": 0.3}, {}),
+    "B-hfE": ({"start": "hf", "start_noise": "style"}, {}),
+    "B-first": ({"style_first": 0.1}, {}),
 }
 
 

@@ -112,10 +112,11 @@ class StyleRecipe:
     style_first: float = 0.0  # > 0: the last scale's first half runs with α × this
     color_space: str = "rgb"  # color_match in "rgb" (color.match_colors) or "yiq" (_yiq)
     content_blur: float = 0.0  # σ px at 128 px: the content term sees the image lowpassed
+    content_factor: bool = False  # α × weighting.content_factor (the style's contrast)
 
 
 PAPER_RATIO = (100.0, 1.0, 1000.0)  # α:β:γ, §3, as printed
-BEST_RATIO = (100.0, 1.0, 1.0)
+BEST_RATIO = (1.0, 1.0, 1.0)  # α then × weighting.content_factor: 3–100
 
 
 def check_preset(name: str) -> str:
@@ -142,7 +143,7 @@ def style_recipe(preset: str) -> StyleRecipe:
     if check_preset(preset) == "paper":
         return StyleRecipe(PAPER_RATIO, "noise", "zero", False, False, 1, "zeros", False, 0.0)
     return StyleRecipe(BEST_RATIO, "content", "start", True, True, 1, "reflect", True, 0.1,
-                       tv_factor=True, style_loss="sw", color_space="yiq")
+                       tv_factor=True, style_loss="sw", color_space="yiq", content_factor=True)
 
 
 def style_summary(preset: str) -> str:

@@ -18,7 +18,7 @@ from ranvis.nets.base import FrozenNet
 from ranvis.objectives.color import match_colors, match_colors_yiq
 from ranvis.objectives.styleloss import parse_style_loss
 from ranvis.objectives.terms import Ensemble
-from ranvis.objectives.weighting import start_factors, tv_factor
+from ranvis.objectives.weighting import content_factor, start_factors, tv_factor
 from ranvis.optim.callbacks import StageInfo, begin_stage
 from ranvis.optim.loop import Result, Resume, Step
 from ranvis.optim.starts import perturb_start, start_image, style_energy_std
@@ -63,6 +63,7 @@ class Plan:
     start: str = "noise"
     alphas: tuple[float, ...] = ()
     content_blur: float = 0.0
+    content_factor: bool = False
 
 
 def _start(plan: Plan, xc: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
@@ -82,6 +83,9 @@ def _objective(models: list[FrozenNet], plan: Plan, xc: torch.Tensor, xs: list[t
     """Eq. 9 at one scale on every network, averaged; the first network's factors."""
     members, first = [], None
     tv = {"tv": tv_factor(S.main_style(xs, plan.weights))} if plan.tv_factor else {}
+    if plan.content_factor:  # α for the style's contrast (weighting.content_factor)
+        tv["content_factor"] = content_factor(S.main_style(xs, plan.weights))
+        ratio = (ratio[0] * tv["content_factor"], *ratio[1:])
     for model in models:
         obj, factors = S.style_objective(model, xc, xs, plan.weights,
                                          content_layer=plan.content_layer,
@@ -94,7 +98,7 @@ def _objective(models: list[FrozenNet], plan: Plan, xc: torch.Tensor, xs: list[t
             factors = {**factors, **{"style:" + k: v for k, v in at_start.items()}}
         if tv:
             factors = {**factors, **tv}
-            obj.tv_weight *= tv["tv"]
+            obj.tv_weight *= tv.get("tv", 1.0)
         obj.net = model.as_dtype(dtype)
         members.append(obj)
         first = first or factors
@@ -173,7 +177,7 @@ def _recipe(preset: str, a: Arch, content: torch.Tensor, given: dict[str, Any], 
            "style_loss": r.style_loss}
     out.update({k: v for k, v in given.items() if v is not None})
     out["start"], out["style_first"], out["color_space"] = r.start, r.style_first, r.color_space
-    out["content_blur"] = r.content_blur
+    out["content_blur"], out["content_factor"] = r.content_blur, r.content_factor
     out["plateau"] = Plateau() if r.plateau else None
     out["factors"], out["start_noise"], out["tv_factor"] = r.factors, r.start_noise, r.tv_factor
     return out
@@ -242,7 +246,7 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     plan = Plan(target, styles, w, r["content_layer"], r["style_layers"],
                 weights.apply(r["ratio"]), r["init"], style_scale, sizes, counts, seed,
                 r["factors"], r["start_noise"], r["tv_factor"], r["style_loss"], r["start"],
-                tuple(alphas), r["content_blur"])
+                tuple(alphas), r["content_blur"], r["content_factor"])
     settings = _settings(preset, r, plan, weights, models, net_seed, dtype, dev, styles, iters,
                          original_colors)
     settings["optimizer"] = optimizer
@@ -285,6 +289,7 @@ def _settings(preset: str, r: dict[str, Any], plan: Plan, weights: Weights,
             "factors_at": plan.factors,
             "tv_factor": plan.tv_factor, "style_loss": plan.style_loss, "start": plan.start,
             "style_first": r["style_first"], "content_blur": plan.content_blur,
+            "content_factor": plan.content_factor,
             "plateau": None if r["plateau"] is None else {
                 k: v for k, v in vars(r["plateau"]).items() if k != "since"},
             "scales": len(plan.sizes), "scale_sizes": [list(s) for s in plan.sizes],

@@ -167,6 +167,18 @@ def passes(r: dict) -> bool:
     return r["corr"] >= 0.80 and r["texture"] <= 0.5 and r["ratio"] <= ratio_target(r["floor"])
 
 
+def sheet_from(dirs: list[Path], folder: Path | None, preset: str, size: int, out: Path) -> None:
+    """The sheet of the pairs scored in each ``DIR/pairs-PRESET.json`` (runs split over several
+    processes), their results read back from ``DIR/PRESET-CONTENT-STYLE.png``."""
+    scores, rows = [], []
+    for d in dirs:
+        for r in json.loads((d / f"pairs-{preset}.json").read_text()):
+            c, s = pair_images(r["content"], r["style"], folder, size)
+            rows.append([c, s, load(str(d / f"{preset}-{r['content']}-{r['style']}.png"))])
+            scores.append(r)
+    sheet(scores, rows, out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     ap.add_argument("--images", type=Path, default=None)
@@ -177,8 +189,14 @@ def main() -> None:
     ap.add_argument("--style-loss", default=None, help="transfer_style's style_loss")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=Path("out/style-pairs"))
+    ap.add_argument("--sheet-from", default=None, metavar="DIR1,DIR2",
+                    help="draw --out/sheet-PRESET.png from these runs' results, run nothing")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.sheet_from:
+        dirs = [Path(d) for d in a.sheet_from.split(",")]
+        sheet_from(dirs, a.images, a.preset, a.size, a.out / f"sheet-{a.preset}.png")
+        return
     a.out.mkdir(parents=True, exist_ok=True)
     judge, rows, scores = judge_net(), [], []
     print("| content | style | corr | texture | Gram ratio | floor | evals | stopped | s |\n"

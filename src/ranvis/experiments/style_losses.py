@@ -210,8 +210,9 @@ def before_after(pairs: list[str], folder: Path, before: str, after: str, out: P
             ax.axis("off")
             ax.imshow(resize(t, (96, 64))[0].permute(1, 2, 0).clamp(0, 1).numpy())
             ax.set_title(label, fontsize=6, pad=2)
-    fig.suptitle(f"before: {Path(before).name}, after: {Path(after).name}; worst pair after: "
-                 f"{worst[0]}", fontsize=7)
+    names = [f"{Path(p).parent.name}/{Path(p).name}" for p in (before, after)]
+    fig.suptitle(f"before: {names[0]}, after: {names[1]}; worst pair after: {worst[0]}",
+                 fontsize=7)
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.45 / len(rows),
                         wspace=0.05, hspace=0.55)
     buf = io.BytesIO()

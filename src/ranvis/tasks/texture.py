@@ -15,7 +15,6 @@ from ranvis.objectives.weighting import layer_factors
 from ranvis.optim.loop import Resume, Step
 from ranvis.optim.starts import noise
 from ranvis.platform.plan import Footprint, plan_run
-from ranvis.tasks.styleblocks import style_term_name, style_terms
 from ranvis.tasks.common import (
     Loop,
     NetArg,

@@ -35,8 +35,9 @@ Style transfer (eq. 9):
     the start; µ_l are measured at that start (each style term's mean input gradient is 1
     where the optimization begins, weighting.start_factors); the content tap is one scale
     deeper (VGG: conv3_1; others: :func:`deep_content_tap`); reflect padding (VGG); α:β:γ =
-    100:1:1 with γ scaled by the style's smoothness (weighting.tv_factor: 0.2 · Var(style) /
-    TV(style), clamped to 0.1–10); one network; the run stops when the loss has stopped
+    1:1:1 with α scaled by the style's contrast (weighting.content_factor: 0.09 / σ_Y², clamped
+    to 3–100) and γ by its smoothness (weighting.tv_factor: 0.2 · Var(style) / TV(style),
+    clamped to 0.1–10); one network; the run stops when the loss has stopped
     improving (stopping.Plateau); two scales from 512 px.
     Why (issue 28, benchmarks/README.md "Style losses"): the Gram matrix of a random network
     is dominated by the channels' means, i.e. by colour, so once the colours matched the old
@@ -46,12 +47,15 @@ Style transfer (eq. 9):
     sliced Wasserstein distance moved the most texture on calla + star field (0.76 against 1.01
     covariance + mean, 1.18 histogram, 1.31 mean + std, 1.98 Gram, 2.59 Gram of softmax
     features; on city + milky way covariance + mean did better, 0.23 against 0.54, with the
-    layout lost by both, correlation 0.42 and 0.33). It asks for more than colour, so the
-    layout needs α = 100 (the correlation on calla + star field 0.62,
-    0.69, 0.75, 0.82 at α = 3, 10, 30, 100, and the texture score improves with it: 0.78, 0.48,
-    0.23, 0.20). The RGB colour match alone already broke the layout on 3 of 18 held-out pairs
+    layout lost by both, correlation 0.42 and 0.33). It asks for more than colour, so a dark
+    style's layout needs a large α (the correlation on calla + star field 0.62, 0.69, 0.75,
+    0.82 at α = 3, 10, 30, 100, and the texture score improves with it: 0.78, 0.48, 0.23,
+    0.20), but α = 100 kept the leopard's spots out of grey + leopard (Gram ratio 0.43); with α
+    from the style's contrast, 0.21. On 16 held-out pairs: layout kept on 16 (≥ 0.81), texture
+    at least halfway on 14, Gram target met on 13, all three on 11. The RGB colour match alone already broke the layout on 3 of 18 held-out pairs
     (a blue web pattern, rain: correlation 0.59–0.78 before any optimization; YIQ: ≥ 0.957 on
-    all 18). Costs 1.8x the Gram's time per evaluation at 256 px (the sort).
+    all 18). Costs 1.8x the Gram's time per evaluation at 256 px (the sort), and about 3x the
+    old recipe's time to a finished 256 px result (1.6x the evaluations).
 Texture synthesis (eq. 5–8):
   * ``paper``: zero padding, white noise around grey 0.5.
   * ``best``: circular padding (every convolution wraps around: the canvas is a torus, so no

@@ -115,8 +115,9 @@ def add_style(sub: Any) -> argparse.ArgumentParser:
     s.add_argument("--ratio", type=ratio3, default=None, metavar="A:B:G",
                    help="alpha:beta:gamma = content:style:TV weights after the automatic "
                         "factors; 'paper' = 100:1:1000 (default: the preset's; best "
-                        f"{':'.join(f'{v:g}' for v in P.style_recipe('best').ratio)}, gamma "
-                        "scaled by the style's smoothness; paper 100:1:1000)")
+                        f"{':'.join(f'{v:g}' for v in P.style_recipe('best').ratio)}, alpha "
+                        "then scaled by the style's contrast (3-100), gamma by its smoothness; "
+                        "paper 100:1:1000)")
     for name, what in (("content", "content term alpha"), ("style", "style terms beta"),
                        ("tv", "TV term gamma")):
         s.add_argument(f"--{name}-weight", type=non_negative, default=1.0, metavar="W",

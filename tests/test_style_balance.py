@@ -10,7 +10,8 @@ from ranvis.objectives.color import match_colors, match_colors_yiq
 from ranvis.objectives.metrics import band_energies
 from ranvis.objectives.terms import lowpass
 from ranvis.objectives.weighting import CONTENT_FACTOR_BOUNDS, content_factor
-from ranvis.optim.starts import perturb_start, style_energy_std
+from ranvis.optim.starts import perturb_start
+from ranvis.tasks.stylefit import style_energy_std
 
 
 def _photo() -> torch.Tensor:

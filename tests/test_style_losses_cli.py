@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ranvis.cli import commands as cli
-from ranvis.tasks.stylefit import fit_style, is_tile, seam_ratio, tile
+from ranvis.tasks.stylefit import fit_style, fitted_size, is_tile, seam_ratio, tile
 
 LOSSES = ["gram", "sw", "meanstd", "cov+mean", "hist", "gram-softmax"]
 
@@ -52,4 +52,7 @@ def test_a_small_seamless_pattern_is_tiled_at_its_scale_a_picture_resized() -> N
     assert torch.equal(tile(pattern, 16, 16)[..., 8:, 8:], pattern)
     ramp = torch.linspace(0, 1, 8).view(1, 1, 1, 8).expand(1, 3, 8, 8)  # left ≠ right border
     assert seam_ratio(ramp) > 10 and fit_style(ramp, 20, 12).shape[-2:] == (20, 20)
-    assert fit_style(torch.rand(1, 3, 40, 40, generator=g), 20, 12).shape[-2:] == (20, 20)
+    big = torch.rand(1, 3, 40, 30, generator=g)
+    assert fit_style(big, 20, 12).shape[-2:] == (20, 15)
+    for img in (pattern, ramp, big):  # the CLI checks memory with this before fitting
+        assert fitted_size(img, 20, 12) == tuple(fit_style(img, 20, 12).shape[-2:])

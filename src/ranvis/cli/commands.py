@@ -109,13 +109,13 @@ def cmd_texture(a: argparse.Namespace) -> int:
 def _fit_style(path: str, content: Any, scale: float, layers: list[str], arch: str) -> Any:
     """A style image fitted to ``scale`` × the content's size (tasks.stylefit.fit_style)."""
     from ranvis.platform.memory import check_memory
-    from ranvis.tasks.stylefit import fit_style
+    from ranvis.tasks.stylefit import fit_style, fitted_size
 
     h, w = (max(1, round(v * scale)) for v in content.shape[-2:])
-    img = fit_style(_load(path, None, gram_layers=layers, arch=arch), w, h)
-    check_memory(img.shape[-2], img.shape[-1], gram_layers=layers, optimizer="none",
-                 fix="use a smaller --style-scale", arch=arch)
-    return img
+    img = _load(path, None, gram_layers=layers, arch=arch)
+    check_memory(*fitted_size(img, w, h), gram_layers=layers, optimizer="none",
+                 fix="use a smaller --style-scale", arch=arch)  # before making it
+    return fit_style(img, w, h)
 
 
 def cmd_style(a: argparse.Namespace) -> int:

@@ -62,20 +62,3 @@ def perturb_start(x: torch.Tensor, kind: str, std: float, seed: int) -> torch.Te
         return _blur3(_blur3(x)) + std * n
     raise InputError(f"start perturbation must be one of {', '.join(START_PERTURBATIONS)}, "
                      f"got {kind!r}")
-
-
-def style_energy_std(x: torch.Tensor, style: torch.Tensor, kind: str, seed: int) -> float:
-    """The noise std that gives the start ``x`` [1, 3, H, W] the finest high-pass band energy of
-    ``style`` (metrics.band_energies, σ = 0.7 px at 128 px): std = √(E_s² − E_x²) / E_n, E_n
-    the band energy of the unit perturbation ``kind`` (independent noise adds in energy); 0
-    when the start has at least the style's. A style transfer's ``best`` start then begins
-    with the style's fine-texture energy: the colour-matched photo of a dark, sparse style (a
-    star field) has a fifth of it, and the optimizer stopped on a smooth picture."""
-    from ranvis.objectives.metrics import band_energies
-
-    e_s, e_x = band_energies(style)[0], band_energies(x)[0]
-    if e_x >= e_s:
-        return 0.0
-    unit = perturb_start(torch.zeros_like(x.cpu()), kind, 1.0, seed)  # zero image + noise
-    e_n = band_energies((unit * 0.01 + 0.5).clamp(0, 1))[0] / 0.01
-    return float((e_s**2 - e_x**2) ** 0.5 / e_n)

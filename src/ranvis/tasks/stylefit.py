@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 
 from ranvis.io.images import resize
+from ranvis.objectives.metrics import band_energies
+from ranvis.optim.starts import perturb_start
 
 SEAM_LIMIT = 10.0
 
@@ -50,6 +52,16 @@ def tile(img: torch.Tensor, width: int, height: int) -> torch.Tensor:
     return img.repeat(1, 1, *reps)[..., :height, :width].contiguous()
 
 
+def fitted_size(style: torch.Tensor, width: int, height: int) -> tuple[int, int]:
+    """(H, W) that :func:`fit_style` gives ``style`` for this canvas, without making it (the
+    CLI checks memory first)."""
+    h, w = style.shape[-2:]
+    if max(h, w) < max(width, height) and is_tile(style):
+        return height, width
+    side = max(width, height)
+    return max(1, round(h * side / max(h, w))), max(1, round(w * side / max(h, w)))
+
+
 def fit_style(style: torch.Tensor, width: int, height: int) -> torch.Tensor:
     """The style image for an output of ``width`` × ``height`` (already times --style-scale):
     a seamless tile whose longer side is shorter than the canvas's is repeated over it at its
@@ -58,3 +70,18 @@ def fit_style(style: torch.Tensor, width: int, height: int) -> torch.Tensor:
     if max(style.shape[-2:]) < max(width, height) and is_tile(style):
         return tile(style, width, height)
     return resize(style, max(width, height))
+
+
+def style_energy_std(x: torch.Tensor, style: torch.Tensor, kind: str, seed: int) -> float:
+    """The noise std that gives the start ``x`` [1, 3, H, W] the finest high-pass band energy of
+    ``style`` (metrics.band_energies, σ = 0.7 px at 128 px): std = √(E_s² − E_x²) / E_n, E_n
+    the band energy of the unit perturbation ``kind`` (optim.starts.perturb_start; independent
+    noise adds in energy); 0 when the start has at least the style's. The colour-matched photo
+    of a dark, sparse style (a star field) has a fifth of the style's fine-texture energy; this
+    start begins with all of it (measured, not in ``best``: benchmarks/README.md)."""
+    e_s, e_x = band_energies(style)[0], band_energies(x)[0]
+    if e_x >= e_s:
+        return 0.0
+    unit = perturb_start(torch.zeros_like(x.cpu()), kind, 1.0, seed)  # zero image + noise
+    e_n = band_energies((unit * 0.01 + 0.5).clamp(0, 1))[0] / 0.01
+    return float((e_s**2 - e_x**2) ** 0.5 / e_n)

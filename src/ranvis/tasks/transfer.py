@@ -21,7 +21,7 @@ from ranvis.objectives.terms import Ensemble
 from ranvis.objectives.weighting import content_factor, start_factors, tv_factor
 from ranvis.optim.callbacks import StageInfo, begin_stage
 from ranvis.optim.loop import Result, Resume, Step
-from ranvis.optim.starts import perturb_start, start_image, style_energy_std
+from ranvis.optim.starts import perturb_start, start_image
 from ranvis.optim.stopping import Plateau
 from ranvis.platform.device import precision_name
 from ranvis.platform.plan import Footprint, RunPlan, plan_run
@@ -35,6 +35,7 @@ from ranvis.tasks.common import (
     optimize_objective,
     resolve_arch,
 )
+from ranvis.tasks.stylefit import style_energy_std
 
 
 @dataclass(frozen=True)

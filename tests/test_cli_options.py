@@ -67,7 +67,10 @@ def test_style_presets(tmp_path):
     b, p = best["settings"], paper["settings"]
     assert b["preset"] == "best" and b["color_match"] and b["nets"] == 1
     assert b["content_layer"] == "conv3_1" and b["padding"] == "reflect"
-    assert b["ratio"] == [3.0, 1.0, 1.0] and b["factors_at"] == "start" and b["plateau"]
+    assert b["ratio"] == [1.0, 1.0, 1.0] and b["factors_at"] == "start" and b["plateau"]
+    assert b["style_loss"] == "sw" and b["color_space"] == "yiq" and b["content_factor"]
+    assert 3 <= best["factors"]["content_factor"] <= 100  # α from the style's contrast
+    assert p["style_loss"] == "gram" and not p["content_factor"]
     assert b["tv_factor"] and 0.1 <= best["factors"]["tv"] <= 10  # brick: a grainy style
     assert p["preset"] == "paper" and not p["color_match"] and p["nets"] == 1
     assert not p["tv_factor"] and "tv" not in paper["factors"]

@@ -139,7 +139,7 @@ def test_cli_style_end_to_end(tmp_path, imgs):
     rec = json.loads(out.with_suffix(".json").read_text())
     assert load(out).shape == (1, 3, 21, 32)
     assert (tmp_path / "out-loss.png").stat().st_size > 0
-    assert sorted(rec["terms"]) == ["content", "conv1_1", "conv2_1", "tv"]
+    assert sorted(rec["terms"]) == ["content", "sw:conv1_1", "sw:conv2_1", "tv"]  # best: sw
     assert all(len(v) == 4 for v in rec["terms"].values())
     st = rec["settings"]
     assert st["ratio"] == [10, 1, 5] and st["style_weights"] == [2, 1] and st["scales"] == 2
@@ -205,8 +205,11 @@ def test_style_terms_keep_falling_past_evaluation_20():
     c, s = resize(sample("chelsea"), 48), resize(sample("hubble_deep_field"), 48)
     run = transfer_style(c, [s], iters=60, device="cpu")
     loss, terms = run.record["loss"], run.record["terms"]
-    style = [sum(v[i] for k, v in terms.items() if k.startswith("conv")) for i in (0, -1)]
-    assert style[1] < 0.05 * style[0]
+    style = [sum(v[i] for k, v in terms.items() if k.split(":")[-1].startswith("conv"))
+             for i in (0, -1)]
+    # the sliced Wasserstein terms of best (issue 28) fell 422 → 65 here; the Gram terms of the
+    # old best fell by more than 20x, mostly colour, which the colour match had already given
+    assert style[1] < 0.25 * style[0]
     assert loss[-1] < loss[20] or run.record["stopped"] == "plateau"
     # the paper's recipe (eq. 8 at the zero representation, 100:1:1000, noise start) is the
     # stall this guards against: its style terms barely move

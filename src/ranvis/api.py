@@ -182,7 +182,9 @@ def style(content: Any, styles: Any, *, size: Size = None, progress: bool = Fals
           **options: Any) -> Result:
     """Paint ``content`` in the style of ``styles`` (paper eq. 9): one style image or a list of
     them (blended by ``style_weights``), each in any image form of :func:`invert`. With
-    ``size`` the content's and every style's longer side are resized to it. ``options``: those
+    ``size`` the content's longer side is resized to it and every style fitted to the content
+    (tasks.stylefit.fit_style: a small seamless pattern repeated at its own scale, anything
+    else resized to the content's longer side). ``options``: those
     of ranvis.tasks.transfer_style (``preset``, ``iters``, ``ratio``, ``init``, ``scales``,
     ``original_colors``, ...). Returns a :class:`Result`; metrics: SSIM to the content, Gram
     error per style layer.
@@ -200,7 +202,11 @@ def style(content: Any, styles: Any, *, size: Size = None, progress: bool = Fals
         raise InputError("styles must be one style image or a non-empty list of them")
     img = to_image(content, size, what="content")
     opts = _start(_options(task, options, "style"), img)
-    imgs = [to_image(s, size, what="style image") for s in given]
+    imgs = [to_image(s, None, what="style image") for s in given]
+    if size is not None:  # fitted to the content as the CLI fits them (tasks.stylefit)
+        from ranvis.tasks.stylefit import fit_style
+
+        imgs = [fit_style(s, img.shape[-1], img.shape[-2]) for s in imgs]
     total = opts.get("iters") or _default(task, "iters")
     inputs = {"content": describe_source(content), "styles": [describe_source(s) for s in given]}
     return _run(task, (img, imgs), opts, progress, total, inputs)

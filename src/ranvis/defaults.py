@@ -71,3 +71,9 @@ STACK_ITERS = 50
 STACK_LAYERS = "all"  # conv layers at STACK_SIZE, then fc6-fc8 at 256x256 (paper §3)
 STACK_REFERENCE = "sample:chelsea"  # the shipped net's reference: an animal photo, as the paper's monkey
 PAPER_RATIO = (100.0, 1.0, 1000.0)  # α:β:γ, §3, exactly as printed (CLI: --ratio paper)
+
+# Style losses (styleloss.py; issue 28). "gram" is eq. 5, the paper's and the texture default;
+# the others compare feature distributions: sliced Wasserstein (Heitz et al. 2021), per-channel
+# mean and std (Li et al. 2017), covariance and mean (centred Gram), feature histograms
+# (Risser et al. 2017); any of them "-softmax" (Wang et al. 2021), "a+b" for a term of each.
+STYLE_LOSS_ATOMS = ("gram", "sw", "meanstd", "cov", "mean", "hist")

@@ -43,6 +43,18 @@ def size_wh(s: str) -> tuple[int, int]:
     return w, h
 
 
+def style_loss_arg(s: str) -> str:
+    """A --style-loss value: atoms of defaults.STYLE_LOSS_ATOMS, each optionally -softmax,
+    joined by + (styleloss.parse_style_loss says the same with torch loaded)."""
+    kinds = s.split("+")
+    if len(set(kinds)) != len(kinds) or any(
+            k.removesuffix("-softmax") not in D.STYLE_LOSS_ATOMS for k in kinds):
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(D.STYLE_LOSS_ATOMS)} (each optionally -softmax), "
+            f"joined by + without repeats, got {s!r}")
+    return s
+
+
 def seed_int(s: str) -> int:
     try:
         v = int(s)

@@ -101,8 +101,21 @@ def cmd_texture(a: argparse.Namespace) -> int:
     resume = _resume(a)
     cbs = _callbacks(a, "texture", resume)
     run = synthesize_texture(src, layers, out_size=a.out_size, weights=a.weights,
-                             start=a.start, callbacks=cbs, resume=resume, **_net_kwargs(a))
+                             start=a.start, callbacks=cbs, resume=resume,
+                             style_loss=a.style_loss or "gram", **_net_kwargs(a))
     return _finish(a, run, cbs, {"input": str(a.image), "net_arg": a.net})
+
+
+def _fit_style(path: str, content: Any, scale: float, layers: list[str], arch: str) -> Any:
+    """A style image fitted to ``scale`` × the content's size (tasks.stylefit.fit_style)."""
+    from ranvis.platform.memory import check_memory
+    from ranvis.tasks.stylefit import fit_style, fitted_size
+
+    h, w = (max(1, round(v * scale)) for v in content.shape[-2:])
+    img = _load(path, None, gram_layers=layers, arch=arch)
+    check_memory(*fitted_size(img, w, h), gram_layers=layers, optimizer="none",
+                 fix="use a smaller --style-scale", arch=arch)  # before making it
+    return fit_style(img, w, h)
 
 
 def cmd_style(a: argparse.Namespace) -> int:
@@ -115,11 +128,10 @@ def cmd_style(a: argparse.Namespace) -> int:
     content_layer = arch.check_taps([a.content_layer or arch.presets.content])[0]
     content = _load(a.content, a.size, [content_layer], style_layers, optimizer=a.optimizer,
                     arch=arch.name)
-    # styles at --style-scale x the output's longer side (checked for memory first);
-    # transfer_style resizes them again for each coarser scale
-    side = max(1, round(max(content.shape[-2:]) * a.style_scale))
-    styles = [_load(s, side, gram_layers=style_layers, fix="use a smaller --style-scale",
-                    arch=arch.name) for s in a.styles]
+    # styles fitted to --style-scale x the output (tasks.stylefit: a small seamless pattern
+    # tiled at its own scale, else resized; checked for memory); transfer_style resizes them
+    # again for each coarser scale
+    styles = [_fit_style(s, content, a.style_scale, style_layers, arch.name) for s in a.styles]
     init = a.init
     if init is not None and init.startswith("image:"):
         init = _load(init[len("image:"):], max(content.shape[-2:]), [content_layer],
@@ -131,7 +143,8 @@ def cmd_style(a: argparse.Namespace) -> int:
                          ratio=a.ratio, init=init, scales=a.scales, style_scale=a.style_scale,
                          original_colors=a.original_colors, callbacks=cbs, resume=resume,
                          weights=Weights(a.content_weight, a.style_weight, a.tv_weight),
-                         color_match=a.color_match, nets=a.nets, **_net_kwargs(a))
+                         color_match=a.color_match, nets=a.nets, style_loss=a.style_loss,
+                         **_net_kwargs(a))
     return _finish(a, run, cbs, {"content": str(a.content), "styles": [str(s) for s in a.styles],
                                  "net_arg": a.net})
 

@@ -24,6 +24,7 @@ from ranvis.cli.args import (
     ratio3,
     seed_int,
     size_wh,
+    style_loss_arg,
 )
 from ranvis.nets import ARCH_NAMES
 
@@ -93,6 +94,7 @@ def add_texture(sub: Any) -> argparse.ArgumentParser:
     s.add_argument("--start", choices=["grey", "mean"], default=None,
                    help="centre of the white-noise start: grey 0.5 (paper) or the source's mean "
                         "colour (best) (default: the preset's)")
+    _style_loss(s, "gram (eq. 5, both presets)")
     common(s, size=D.TEXTURE_SIZE)
     return s
 
@@ -112,8 +114,9 @@ def add_style(sub: Any) -> argparse.ArgumentParser:
                         "style preset; VGG: conv1_1..conv5_1)")
     s.add_argument("--ratio", type=ratio3, default=None, metavar="A:B:G",
                    help="alpha:beta:gamma = content:style:TV weights after the automatic "
-                        "factors; 'paper' = 100:1:1000 (default: the preset's; best 3:1:1, gamma "
-                        "scaled by the style's smoothness; "
+                        "factors; 'paper' = 100:1:1000 (default: the preset's; best "
+                        f"{':'.join(f'{v:g}' for v in P.style_recipe('best').ratio)}, alpha "
+                        "then scaled by the style's contrast (3-100), gamma by its smoothness; "
                         "paper 100:1:1000)")
     for name, what in (("content", "content term alpha"), ("style", "style terms beta"),
                        ("tv", "TV term gamma")):
@@ -122,13 +125,15 @@ def add_style(sub: Any) -> argparse.ArgumentParser:
     s.add_argument("--style-weights", type=float_list, default=None, metavar="W1,W2",
                    help="blend weights of several style images (default: equal)")
     s.add_argument("--style-scale", type=positive_float, default=1.0, metavar="F",
-                   help="style image longer side relative to the output's (default: 1)")
+                   help="the style fitted to F x the output's size: a small seamless pattern "
+                        "repeated at its own scale, any other image resized to that longer side "
+                        "(default: 1)")
     s.add_argument("--init", type=init_arg, default=None, metavar="START",
                    help="noise (the paper's), content, style (the first) or image:PATH "
                         "(default: best: the colour-matched content plus noise; paper: noise)")
     s.add_argument("--color-match", action=argparse.BooleanOptionalAction, default=None,
                    help="give the content the style's colours first (default: best yes, "
-                        "paper no)")
+                        "luminance by mean and std, chroma by covariance; paper no)")
     s.add_argument("--nets", type=positive_int, default=None, metavar="K",
                    help=f"random draws matched at once (default: best "
                         f"{P.style_recipe('best').nets}, paper {P.style_recipe('paper').nets})")
@@ -139,8 +144,17 @@ def add_style(sub: Any) -> argparse.ArgumentParser:
                         "upsampled result of the one before; --iters is split between them, "
                         "halving per finer scale (default: best: 2 from 512 px, 3 from 1024 px, "
                         "else 1; paper: 1)")
+    _style_loss(s, f"best: {P.style_recipe('best').style_loss}; paper: gram (eq. 5)")
     common(s)
     return s
+
+
+def _style_loss(s: argparse.ArgumentParser, default: str) -> None:
+    s.add_argument("--style-loss", type=style_loss_arg, default=None, metavar="LOSS",
+                   help="what the style terms match: gram (eq. 5), sw (sliced Wasserstein), "
+                        "meanstd (channel means and stds), cov (centred Gram), mean, hist "
+                        "(feature histograms); NAME-softmax on softmax-smoothed features; a+b "
+                        f"for a term of each (default: {default})")
 
 
 def add_demo(sub: Any) -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from ranvis.nets.base import FrozenNet
 from ranvis.objectives.losses import (
@@ -23,17 +24,20 @@ from ranvis.objectives.losses import (
     gram_distance,
     total_variation,
 )
+from ranvis.objectives.styleloss import Target, style_value
 
 
 @dataclass
 class Term:
-    """factor·weight·loss(F_layer(x), target). ``target`` is features (content) or a Gram
-    matrix divided by its number of positions M (gram: then any output size compares)."""
+    """factor·weight·loss(F_layer(x), target). ``target`` is features (content), a Gram
+    matrix divided by its number of positions M (gram: then any output size compares), or for
+    any other kind of styleloss (sw, meanstd, cov, mean, hist, X-softmax) its statistics
+    (styleloss.style_target)."""
 
     name: str
     layer: str
-    kind: str  # "content" | "gram"
-    target: torch.Tensor
+    kind: str  # "content" | "gram" | a styleloss kind
+    target: torch.Tensor | Target
     factor: float = 1.0  # ω_l or µ_l (weighting.py)
     weight: float = 1.0  # α or β share, or a user weight
 
@@ -42,6 +46,8 @@ class Term:
         if self.kind == "content":  # w·feature_loss(f, target), fused
             m = f.shape[2] * f.shape[3] if f.dim() == 4 else 1
             return feature_distance(f, self.target, w / (2.0 * n * m))
+        if self.kind != "gram":
+            return style_value(self.kind, f, self.target, w)
         # eq. 6 with G/M on both sides (identical to eq. 6 when M matches the target's):
         # w·gram_loss(gram(f)/M, target, n, 1), fused
         return gram_distance(f, self.target, w / (4.0 * n * n))
@@ -50,6 +56,17 @@ class Term:
 def gram_target(f: torch.Tensor) -> torch.Tensor:
     """The target for a gram term: G(F0)/M0, ``[B, C, C]``."""
     return gram(f) / (f.shape[2] * f.shape[3])
+
+
+def lowpass(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``x`` [B, C, H, W] blurred by a separable Gaussian of std ``sigma`` px (radius 2σ,
+    reflected borders): what a content term of style transfer's ``best`` recipe compares, so
+    that it keeps the photo's layout and leaves its finest texture to the style terms."""
+    r = max(1, min(int(2 * sigma + 0.5), x.shape[-1] - 1, x.shape[-2] - 1))
+    k = torch.exp(-torch.arange(-r, r + 1, device=x.device, dtype=x.dtype) ** 2 / (2 * sigma**2))
+    k = (k / k.sum()).view(1, 1, 1, -1).expand(x.shape[1], 1, 1, -1)
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k, groups=x.shape[1])
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.transpose(-1, -2), groups=x.shape[1])
 
 
 @dataclass
@@ -62,15 +79,27 @@ class Objective:
     terms: list[Term]
     tv_weight: float = 0.0
     alpha_weight: float = 0.0
+    content_blur: float = 0.0  # σ px: content terms see the image Gaussian-blurred (lowpass)
 
     @property
     def layers(self) -> list[str]:
         """The taps the terms read, in forward order (one forward pass reads them all)."""
         return self.net.arch.check_taps([t.layer for t in self.terms])
 
-    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """{term name: the features its loss reads}: one forward pass, and with
+        ``content_blur`` a second one of lowpass(x) up to the content terms' layers."""
         feats = self.net(x, self.layers)
-        parts = {t.name: t.value(feats[t.layer]) for t in self.terms}
+        out = {t.name: feats[t.layer] for t in self.terms}
+        content = [t for t in self.terms if t.kind == "content"]
+        if self.content_blur and content:
+            low = self.net(lowpass(x, self.content_blur), [t.layer for t in content])
+            out.update({t.name: low[t.layer] for t in content})
+        return out
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        feats = self.features(x)
+        parts = {t.name: t.value(feats[t.name]) for t in self.terms}
         parts.update(self.priors(x))
         total = torch.stack(list(parts.values())).sum()
         return total, parts
@@ -108,8 +137,8 @@ class Ensemble:
         k_inv = 1.0 / len(self.members)
         parts: dict[str, torch.Tensor] = {}
         for k, obj in enumerate(self.members):
-            feats = obj.net(x, obj.layers)
+            feats = obj.features(x)
             for t in obj.terms:
-                parts[f"{t.name}#{k}"] = k_inv * t.value(feats[t.layer])
+                parts[f"{t.name}#{k}"] = k_inv * t.value(feats[t.name])
         parts.update(self.members[0].priors(x))
         return torch.stack(list(parts.values())).sum(), parts

@@ -17,18 +17,26 @@ from dataclasses import replace
 
 import torch
 
-from ranvis.errors import DegenerateGradientError
+from ranvis.errors import DegenerateGradientError, InputError
 from ranvis.nets.base import FrozenNet
 from ranvis.objectives.losses import feature_loss, gram, gram_loss, total_variation
+from ranvis.objectives.styleloss import parse_style_loss, style_target, style_value
 
 
 def layer_factors(net: FrozenNet, x0: torch.Tensor, layers: list[str], kind: str) -> dict[str, float]:
     """{layer: ω_l} for kind="content" (eq. 4) or {layer: µ_l} for kind="gram" (eq. 8).
 
-    ``x0``: [1, 3, H, W] in [0, 1]. One forward pass, one backward pass per layer.
+    Any other styleloss kind (sw, meanstd, cov, mean, hist, X-softmax) gets µ_l in eq. 8's
+    spirit: its loss between the features of x0 and the statistics of a zero feature map
+    (styleloss.style_target of zeros). ``x0``: [1, 3, H, W] in [0, 1]. One forward pass, one
+    backward pass per layer.
     """
     if kind not in ("content", "gram"):
-        raise ValueError(f"kind must be 'content' or 'gram', got {kind!r}")
+        try:
+            if len(parse_style_loss(kind)) != 1:
+                raise InputError(kind)
+        except InputError:
+            raise ValueError(f"kind must be 'content', 'gram' or a style loss, got {kind!r}") from None
     x = x0.detach().clone().requires_grad_(True)
     feats = net(x, layers)
     factors: dict[str, float] = {}
@@ -36,6 +44,8 @@ def layer_factors(net: FrozenNet, x0: torch.Tensor, layers: list[str], kind: str
         f = feats[name]
         if kind == "content":
             loss = feature_loss(f, torch.zeros_like(f))
+        elif kind != "gram":
+            loss = style_value(kind, f, style_target(kind, torch.zeros_like(f)), 1.0)
         else:
             g = gram(f)
             loss = gram_loss(g, torch.zeros_like(g), f.shape[1], f.shape[2] * f.shape[3])
@@ -50,7 +60,8 @@ def layer_factors(net: FrozenNet, x0: torch.Tensor, layers: list[str], kind: str
 
 
 def start_factors(objective: object, x: torch.Tensor, kind: str = "gram") -> dict[str, float]:
-    """{term name: factor} that give each ``kind`` term of ``objective`` (objectives.Objective)
+    """{term name: factor} that give each ``kind`` term (kind "style": every term that is not
+    "content") of ``objective`` (objectives.Objective)
     a mean input gradient |∂(factor·E_l)/∂x| of 1 *at the image x* ([1, 3, H, W]), with E_l the
     term against its real target, not the zero representation of eq. 4/8.
 
@@ -61,7 +72,8 @@ def start_factors(objective: object, x: torch.Tensor, kind: str = "gram") -> dic
     four pairs, ranvis.tasks.styleblocks). Normalized at the start, every pair begins with the same balance
     and one α:β serves them all. One forward pass, one backward pass per term.
     """
-    terms = [t for t in objective.terms if t.kind == kind]
+    terms = [t for t in objective.terms
+             if t.kind == kind or (kind == "style" and t.kind != "content")]
     x = x.detach().clone().requires_grad_(True)
     feats = objective.net(x, objective.net.arch.check_taps([t.layer for t in terms]))
     out: dict[str, float] = {}
@@ -102,3 +114,30 @@ def tv_factor(style: torch.Tensor, reference: float = TV_REFERENCE,
     tv, var = float(total_variation(x)), float(x.var(dim=(-2, -1)).mean())
     lo, hi = bounds
     return hi if tv <= 0 else min(hi, max(lo, reference * var / tv))
+
+
+#: The content factor's reference (issue 28): α is multiplied by CONTENT_REFERENCE / σ_Y², σ_Y
+#: the style's luminance std, clamped to CONTENT_FACTOR_BOUNDS. 0.09: a star field (σ_Y 0.028)
+#: gets the bound 100, where its layout held (correlation 0.82 on calla + star field, 0.75 at
+#: 30); a leopard pattern (0.255) the bound 3, the old recipe's α.
+CONTENT_REFERENCE = 0.09
+CONTENT_FACTOR_BOUNDS = (3.0, 100.0)
+
+
+def content_factor(style: torch.Tensor, reference: float = CONTENT_REFERENCE,
+                   bounds: tuple[float, float] = CONTENT_FACTOR_BOUNDS) -> float:
+    """Style transfer's multiplier of α for a style image ``style`` [1, 3, H, W] in [0, 1]:
+    ``reference / σ_Y²``, σ_Y the standard deviation of its luminance (Y of YIQ), clamped to
+    ``bounds`` (a flat style gets the upper bound).
+
+    Why: the ``best`` recipe's content target is the photo with the style's luminance mean and
+    std (color.match_colors_yiq), so a layout change costs the content term ∝ σ_Y²; a dark,
+    sparse style (a star field, σ_Y ≈ 0.03) leaves the photo's layout almost no weight, and
+    the style terms redrew it (correlation 0.62 at α = 3), while a contrasted pattern (a
+    leopard's spots, 0.26) needs a small α or its large shapes cannot form (Gram ratio 0.43 at
+    α = 100). One α·σ_Y² serves both."""
+    from ranvis.io.images import luminance
+
+    sd = float(luminance(style.detach().double()).std())
+    lo, hi = bounds
+    return hi if sd <= 0 else min(hi, max(lo, reference / sd**2))

@@ -26,7 +26,8 @@ from ranvis.io.images import resize
 from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
 from ranvis.objectives.metrics import ssim
-from ranvis.objectives.terms import Objective, Term, gram_target
+from ranvis.objectives.styleloss import blend_targets, fit_target, parse_style_loss, style_target
+from ranvis.objectives.terms import Objective, Term, gram_target, lowpass
 from ranvis.objectives.weighting import layer_factors
 from ranvis.optim.loop import Step
 
@@ -71,34 +72,67 @@ def split_iters(iters: int, scales: int) -> list[int]:
 
 
 def style_targets(model: FrozenNet, styles: Sequence[torch.Tensor], weights: Sequence[float],
-                  layers: list[str]) -> dict[str, torch.Tensor]:
-    """{layer: Σ_i w_i·G(F(s_i))/M_i / Σ w} — the blended Gram targets ``[1, N, N]``."""
+                  layers: list[str], kind: str = "gram") -> dict[str, Any]:
+    """{layer: target}: for "gram" Σ_i w_i·G(F(s_i))/M_i / Σ w, the blended Gram targets
+    ``[1, N, N]``; for another styleloss kind the blend of its statistics
+    (styleloss.blend_targets). One forward pass per style image."""
     total = float(sum(weights))
-    targets: dict[str, torch.Tensor] = {}
+    per: dict[str, list[Any]] = {n: [] for n in layers}
+    used = [(s, w) for s, w in zip(styles, weights, strict=True) if w != 0]
     with torch.no_grad():
-        for src, w in zip(styles, weights, strict=True):
-            if w == 0:
-                continue
+        for src, w in used:
             feats = model(src, layers)
             for n in layers:
-                t = gram_target(feats[n]) * (w / total)
-                targets[n] = t if n not in targets else targets[n] + t
-    return targets
+                per[n].append(gram_target(feats[n]) * (w / total) if kind == "gram"
+                              else style_target(kind, feats[n]))
+    if kind == "gram":
+        return {n: sum(ts[1:], ts[0]) for n, ts in per.items()}
+    return {n: blend_targets(kind, ts, [w for _, w in used]) for n, ts in per.items()}
+
+
+def style_term_name(layer: str, kind: str) -> str:
+    """A style term's name: the layer for eq. 5's Gram (as always), ``kind:layer`` otherwise."""
+    return layer if kind == "gram" else f"{kind}:{layer}"
+
+
+def style_terms(model: FrozenNet, content: torch.Tensor, styles: Sequence[torch.Tensor],
+                weights: Sequence[float], layers: list[str], kinds: Sequence[str],
+                factors: dict[str, float], beta: float) -> list[Term]:
+    """One term per layer and kind, weight β, factor ``factors["style:" + name]``; the
+    targets of sorted statistics resampled once to the positions of an image of the content's
+    size (styleloss.fit_target)."""
+    terms = []
+    with torch.no_grad():
+        sizes = {n: f.shape[2] * f.shape[3] for n, f in model(content, layers).items()}
+    for kind in kinds:
+        targets = style_targets(model, styles, weights, layers, kind)
+        for n in layers:
+            name = style_term_name(n, kind)
+            target = targets[n] if kind == "gram" else fit_target(kind, targets[n], sizes[n])
+            terms.append(Term(name, n, kind, target, factors["style:" + name], beta))
+    return terms
 
 
 def style_objective(model: FrozenNet, content: torch.Tensor, styles: Sequence[torch.Tensor],
                     weights: Sequence[float], *, content_layer: str, style_layers: list[str],
                     ratio: tuple[float, float, float], factors: dict[str, float] | None = None,
-                    tv: str = "sum") -> tuple[Objective, dict[str, float]]:
+                    tv: str = "sum", style_loss: str = "gram",
+                    content_blur: float = 0.0) -> tuple[Objective, dict[str, float]]:
     """Eq. 9 at one scale: α·ω·L_content + β·Σ_l µ_l·E_l + γ·TV, and the factors used.
 
     ``content`` [1,3,H,W] and ``styles`` (each [1,3,h,w], any size) are on the model's device.
     ω (eq. 4) is measured at the content, µ_l (eq. 8) at the style with the largest weight (the
-    paper has one style image). ``factors`` ({"content:L": ω, "style:L": µ_l}) replaces them
+    paper has one style image). ``factors`` ({"content:L": ω, "style:NAME": µ_l}) replaces them
     (the readings experiment). ``tv``: "sum" γ·Σ(Δx)² (ours, see module doc) or "mean"
-    γ·Σ(Δx)²/numel (losses.total_variation as it is).
+    γ·Σ(Δx)²/numel (losses.total_variation as it is). ``style_loss``: E_l, "gram" (eq. 5) or
+    any styleloss kind, ``a+b`` for a term of each (each with its own µ_l). ``content_blur``
+    σ > 0 (px at 128 px, scaled with the content's longer side): the content term compares
+    objectives.lowpass of the image with lowpass of the content (ω measured there too).
     """
+    sigma = content_blur * max(content.shape[-2:]) / 128
+    seen = lowpass(content, sigma) if sigma > 0 else content
     alpha, beta, gamma = ratio
+    kinds = parse_style_loss(style_loss)
     model.arch.check_input_size(content.shape[-2], content.shape[-1],
                                 [content_layer, *style_layers])
     for s in styles:
@@ -106,19 +140,19 @@ def style_objective(model: FrozenNet, content: torch.Tensor, styles: Sequence[to
     if factors is None:
         main = main_style(styles, weights)
         factors = {"content:" + k: v for k, v in
-                   layer_factors(model, content, [content_layer], "content").items()}
-        factors.update({"style:" + k: v for k, v in
-                        layer_factors(model, main, style_layers, "gram").items()})
+                   layer_factors(model, seen, [content_layer], "content").items()}
+        for kind in kinds:
+            factors.update({"style:" + style_term_name(k, kind): v for k, v in
+                            layer_factors(model, main, style_layers, kind).items()})
     with torch.no_grad():
-        fc = model(content, [content_layer])[content_layer]
+        fc = model(seen, [content_layer])[content_layer]
     terms = [Term("content", content_layer, "content", fc, factors["content:" + content_layer],
                   alpha)]
-    targets = style_targets(model, styles, weights, style_layers)
-    terms += [Term(n, n, "gram", targets[n], factors["style:" + n], beta) for n in style_layers]
+    terms += style_terms(model, content, styles, weights, style_layers, kinds, factors, beta)
     if tv not in ("sum", "mean"):
         raise ValueError(f"tv must be 'sum' or 'mean', got {tv!r}")
     weight = tv_weight(gamma, content) if tv == "sum" else gamma
-    return Objective(model, terms, tv_weight=weight), factors
+    return Objective(model, terms, tv_weight=weight, content_blur=sigma), factors
 
 
 def scaled_styles(styles: Sequence[torch.Tensor], size: tuple[int, int], full: tuple[int, int],

@@ -9,6 +9,7 @@ from ranvis import defaults as D
 from ranvis import presets as P
 from ranvis.errors import InputError
 from ranvis.nets.base import FrozenNet
+from ranvis.objectives.styleloss import parse_style_loss
 from ranvis.objectives.terms import Objective, Term, gram_target
 from ranvis.objectives.weighting import layer_factors
 from ranvis.optim.loop import Resume, Step
@@ -23,6 +24,7 @@ from ranvis.tasks.common import (
     optimize_objective,
     resolve_arch,
 )
+from ranvis.tasks.styleblocks import style_term_name, style_terms
 
 
 def gram_terms(model: FrozenNet, sources: Sequence[torch.Tensor], layers: list[str],
@@ -70,7 +72,7 @@ def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None 
                        resume: Resume | None = None, precision: str = D.PRECISION,
                        keep_freed: bool = False, preset: str = P.DEFAULT,
                        padding: str | None = None, threads: int | None = None,
-                       start: str | None = None) -> Run:
+                       start: str | None = None, style_loss: str = "gram") -> Run:
     """Synthesize a texture whose Gram matrices at ``layers`` match ``source``'s (eq. 5–8).
 
     ``source`` [1,3,h,w] in [0,1]. ``layers`` (a list or "conv1_1,conv2_1"; None: the
@@ -87,7 +89,10 @@ def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None 
     ``start``: the white noise's mean, "grey" (0.5, the paper's) or "mean" (the source's mean
     colour); None: the preset's ("best": mean, "paper": grey). ``precision``, ``keep_freed``,
     ``threads``: as tasks.inversion.invert.
+    ``style_loss``: what the terms match, "gram" (eq. 5) or any styleloss kind ("a+b": a term
+    of each, each with its own µ_l).
     """
+    kinds = parse_style_loss(style_loss)
     a = resolve_arch(net, arch)
     layers = a.check_taps(a.presets.texture if layers is None else (
         layers if isinstance(layers, str) else list(layers)))
@@ -111,16 +116,24 @@ def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None 
     settings = {"preset": preset, "layers": layers, "iters": iters, "seed": seed, **net_settings(model, net_seed),
                 "precision": plan.precision, "optimizer": optimizer, "weights": weights,
                 "device": str(dev), "source_size": list(source.shape[-2:][::-1]),
-                "out_size": [w_out, h_out], "start": start}
+                "out_size": [w_out, h_out], "start": start, "style_loss": style_loss}
     loop = Loop(iters, optimizer, callbacks, resume, plan=plan)
     with plan.scope():
         settings["threads"] = plan.settings()["threads"]
         src = source.to(dev)
-        factors = (layer_factors(model, src, layers, "gram") if weights == "auto"
-                   else dict.fromkeys(layers, 1.0))
-        objective = Objective(model.as_dtype(dtype),
-                              gram_terms(model, [src], layers, [1.0], factors))
         x0 = texture_start(src, h_out, w_out, seed, start)
+        if kinds == ("gram",):
+            factors = (layer_factors(model, src, layers, "gram") if weights == "auto"
+                       else dict.fromkeys(layers, 1.0))
+            terms = gram_terms(model, [src], layers, [1.0], factors)
+        else:
+            factors = {style_term_name(n, k): v for k in kinds for n, v in (
+                layer_factors(model, src, layers, k) if weights == "auto"
+                else dict.fromkeys(layers, 1.0)).items()}
+            terms = style_terms(model, x0, [src], [1.0], layers, kinds,
+                                {"style:" + k: v for k, v in factors.items()}, 1.0)
+        objective = Objective(model.as_dtype(dtype), terms)
         res, record = optimize_objective("texture", objective, x0, loop, settings, factors)
-        record["metrics"] = {"gram_error": gram_errors(model, res.image, objective.terms)}
+        grams = [t for t in objective.terms if t.kind == "gram"]
+        record["metrics"] = {"gram_error": gram_errors(model, res.image, grams) if grams else {}}
     return Run(res.image, record, res)

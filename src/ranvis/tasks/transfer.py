@@ -15,12 +15,13 @@ from ranvis.errors import InputError
 from ranvis.io.images import luminance_transfer, resize
 from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
-from ranvis.objectives.color import match_colors
+from ranvis.objectives.color import match_colors, match_colors_yiq
+from ranvis.objectives.styleloss import parse_style_loss
 from ranvis.objectives.terms import Ensemble
-from ranvis.objectives.weighting import start_factors, tv_factor
+from ranvis.objectives.weighting import content_factor, start_factors, tv_factor
 from ranvis.optim.callbacks import StageInfo, begin_stage
 from ranvis.optim.loop import Result, Resume, Step
-from ranvis.optim.starts import start_image
+from ranvis.optim.starts import perturb_start, start_image
 from ranvis.optim.stopping import Plateau
 from ranvis.platform.device import precision_name
 from ranvis.platform.plan import Footprint, RunPlan, plan_run
@@ -34,6 +35,7 @@ from ranvis.tasks.common import (
     optimize_objective,
     resolve_arch,
 )
+from ranvis.tasks.stylefit import style_energy_std
 
 
 @dataclass(frozen=True)
@@ -56,35 +58,48 @@ class Plan:
     counts: list[int]
     seed: int
     factors: str = "zero"
-    start_noise: float = 0.0
+    start_noise: float | str = 0.0
     tv_factor: bool = False
+    style_loss: str = "gram"
+    start: str = "noise"
+    alphas: tuple[float, ...] = ()
+    content_blur: float = 0.0
+    content_factor: bool = False
 
 
 def _start(plan: Plan, xc: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
     """The first scale's start: start_image, plus seeded noise of ``start_noise`` on an image."""
     x = start_image(plan.init, xc, xs, plan.seed)
     if plan.start_noise and not (isinstance(plan.init, str) and plan.init == "noise"):
-        g = torch.Generator().manual_seed(plan.seed)
-        x = x + plan.start_noise * torch.randn(x.shape, generator=g).to(x.device)
+        std = plan.start_noise
+        if std == "style":  # the style's fine-texture energy (starts.style_energy_std)
+            std = style_energy_std(x, xs, plan.start, plan.seed)
+        x = perturb_start(x, plan.start, float(std), plan.seed)
     return x.clamp(0, 1)
 
 
 def _objective(models: list[FrozenNet], plan: Plan, xc: torch.Tensor, xs: list[torch.Tensor],
-               start: torch.Tensor, dtype: torch.dtype) -> tuple[Ensemble, dict[str, float]]:
+               start: torch.Tensor, dtype: torch.dtype,
+               ratio: tuple[float, float, float]) -> tuple[Ensemble, dict[str, float]]:
     """Eq. 9 at one scale on every network, averaged; the first network's factors."""
     members, first = [], None
     tv = {"tv": tv_factor(S.main_style(xs, plan.weights))} if plan.tv_factor else {}
+    if plan.content_factor:  # α for the style's contrast (weighting.content_factor)
+        tv["content_factor"] = content_factor(S.main_style(xs, plan.weights))
+        ratio = (ratio[0] * tv["content_factor"], *ratio[1:])
     for model in models:
         obj, factors = S.style_objective(model, xc, xs, plan.weights,
                                          content_layer=plan.content_layer,
-                                         style_layers=plan.style_layers, ratio=plan.ratio)
+                                         style_layers=plan.style_layers, ratio=ratio,
+                                         style_loss=plan.style_loss,
+                                         content_blur=plan.content_blur)
         if plan.factors == "start":
-            at_start = start_factors(obj, start, "gram")
+            at_start = start_factors(obj, start, "style")
             obj.terms = [replace(t, factor=at_start.get(t.name, t.factor)) for t in obj.terms]
             factors = {**factors, **{"style:" + k: v for k, v in at_start.items()}}
         if tv:
             factors = {**factors, **tv}
-            obj.tv_weight *= tv["tv"]
+            obj.tv_weight *= tv.get("tv", 1.0)
         obj.net = model.as_dtype(dtype)
         members.append(obj)
         first = first or factors
@@ -107,12 +122,14 @@ def _scales(models: list[FrozenNet], plan: Plan, loop: Loop, dtype: torch.dtype,
     set targets and factors; the layers compute in ``dtype`` meanwhile."""
     dev, full = models[0].device, plan.sizes[-1]
     x, record, done, per_scale = None, None, 0, []
-    for k, (size, n) in enumerate(zip(plan.sizes, plan.counts, strict=True)):
+    alphas = plan.alphas or (1.0,) * len(plan.sizes)
+    for k, (size, n, a_k) in enumerate(zip(plan.sizes, plan.counts, alphas, strict=True)):
         begin_stage(loop.callbacks, _stage_info(plan, k, done, loop.plateau is not None))
         xc = resize(plan.content, size).to(dev)
         xs = [s.to(dev) for s in S.scaled_styles(plan.styles, size, full, plan.style_scale)]
         start = _start(plan, xc, xs[0]) if x is None else resize(x, size).to(dev)
-        objective, factors = _objective(models, plan, xc, xs, start, dtype)
+        ratio = (plan.ratio[0] * a_k, *plan.ratio[1:])
+        objective, factors = _objective(models, plan, xc, xs, start, dtype, ratio)
         step_loop = replace(loop, iters=n, callbacks=S.offset_callbacks(loop.callbacks, done),
                             resume=loop.resume if x is None else None)
         res, rec = optimize_objective("style", objective, start, step_loop, settings, factors)
@@ -157,8 +174,11 @@ def _recipe(preset: str, a: Arch, content: torch.Tensor, given: dict[str, Any], 
     out = {"ratio": r.ratio, "init": r.init, "color_match": r.color_match,
            "nets": r.nets if random else 1,
            "padding": r.padding if a.family == "vgg" else "zeros", "content_layer": layer, "style_layers": a.presets.style,
-           "scales": P.style_scales(preset, max(content.shape[-2:]))}
+           "scales": P.style_scales(preset, max(content.shape[-2:])),
+           "style_loss": r.style_loss}
     out.update({k: v for k, v in given.items() if v is not None})
+    out["start"], out["style_first"], out["color_space"] = r.start, r.style_first, r.color_space
+    out["content_blur"], out["content_factor"] = r.content_blur, r.content_factor
     out["plateau"] = Plateau() if r.plateau else None
     out["factors"], out["start_noise"], out["tv_factor"] = r.factors, r.start_noise, r.tv_factor
     return out
@@ -174,7 +194,8 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
                    color_match: bool | None = None, nets: int | None = None,
                    padding: str | None = None, net: NetArg = "random", net_seed: int = 0,
                    sigma: float = D.SIGMA, pool: str = D.POOL, weight_init: str = D.WEIGHT_INIT,
-                   iters: int = D.ITERS, seed: int = 0, optimizer: str = "lbfgs",
+                   style_loss: str | None = None, iters: int = D.ITERS, seed: int = 0,
+                   optimizer: str = "lbfgs",
                    device: str = "auto", callbacks: Sequence[Callable[[Step], None]] = (),
                    resume: Resume | None = None, precision: str = D.PRECISION,
                    keep_freed: bool = False, threads: int | None = None) -> Run:
@@ -189,6 +210,8 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     color.match_colors: then it is the content target and the start), ``nets`` (random draws
     matched at once) and ``padding``. ``weights`` multiply α, β, γ (1 = the preset's balance).
     ``style_scale`` F resizes each style to F × the output's longer side (None: as given).
+    ``style_loss``: the style terms' loss (styleloss: gram, sw, meanstd, cov, mean, hist, each
+    optionally -softmax, "a+b" for several; None: the preset's; ``paper`` is eq. 5's gram).
     ``original_colors``: keep the content's chroma (I, Q of YIQ). ``precision``,
     ``keep_freed``, ``threads``: as invert. The best recipe stops once the loss is flat (stopping.Plateau).
     """
@@ -197,7 +220,8 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     r = _recipe(preset, a, content, {
         "ratio": ratio, "init": init, "color_match": color_match, "nets": nets,
         "padding": padding, "scales": scales, "content_layer": content_layer,
-        "style_layers": None if style_layers is None else list(style_layers)},
+        "style_layers": None if style_layers is None else list(style_layers),
+        "style_loss": style_loss},
         random=isinstance(net, str) and net == "random")
     r["style_layers"] = a.check_taps(list(r["style_layers"]))
     r["content_layer"] = a.check_taps([r["content_layer"]])[0]
@@ -207,15 +231,23 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     models = make_nets(r["nets"], net, arch=a.name, net_seed=net_seed, sigma=sigma, pool=pool,
                        weight_init=weight_init, device=dev, padding=r["padding"])
     full = (content.shape[-1], content.shape[-2])
+    parse_style_loss(r["style_loss"])
     sizes, counts = S.scale_sizes(*full, r["scales"]), S.split_iters(iters, r["scales"])
+    alphas = [1.0] * len(sizes)
+    if r["style_first"] > 0 and counts[-1] >= 2:  # style first: the last scale in two halves
+        half = counts[-1] // 2
+        sizes, counts = sizes + sizes[-1:], counts[:-1] + [half, counts[-1] - half]
+        alphas = alphas[:-1] + [r["style_first"], 1.0]
     S.check_coarsest(a, sizes[0], [r["content_layer"], *r["style_layers"]], r["scales"])
     if resume is not None and r["scales"] > 1:
         raise InputError("--checkpoint continues single-scale runs only; use --scales 1")
     main = S.main_style(styles, w)
-    target = match_colors(content, main) if r["color_match"] else content
+    match = match_colors_yiq if r["color_space"] == "yiq" else match_colors
+    target = match(content, main) if r["color_match"] else content
     plan = Plan(target, styles, w, r["content_layer"], r["style_layers"],
                 weights.apply(r["ratio"]), r["init"], style_scale, sizes, counts, seed,
-                r["factors"], r["start_noise"], r["tv_factor"])
+                r["factors"], r["start_noise"], r["tv_factor"], r["style_loss"], r["start"],
+                tuple(alphas), r["content_blur"], r["content_factor"])
     settings = _settings(preset, r, plan, weights, models, net_seed, dtype, dev, styles, iters,
                          original_colors)
     settings["optimizer"] = optimizer
@@ -254,8 +286,11 @@ def _settings(preset: str, r: dict[str, Any], plan: Plan, weights: Weights,
             "style_layers": plan.style_layers, "ratio": list(r["ratio"]),
             "weights": {"content": weights.content, "style": weights.style, "tv": weights.tv},
             "style_weights": plan.weights, "init": init, "start_noise": plan.start_noise,
-            "color_match": r["color_match"], "factors_at": plan.factors,
-            "tv_factor": plan.tv_factor,
+            "color_match": r["color_match"], "color_space": r["color_space"],
+            "factors_at": plan.factors,
+            "tv_factor": plan.tv_factor, "style_loss": plan.style_loss, "start": plan.start,
+            "style_first": r["style_first"], "content_blur": plan.content_blur,
+            "content_factor": plan.content_factor,
             "plateau": None if r["plateau"] is None else {
                 k: v for k, v in vars(r["plateau"]).items() if k != "since"},
             "scales": len(plan.sizes), "scale_sizes": [list(s) for s in plan.sizes],

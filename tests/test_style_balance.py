@@ -1,0 +1,71 @@
+"""issue 28's pieces of the best style recipe: YIQ colour match, α from the style's contrast,
+start perturbations, the lowpassed content view."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ranvis.experiments.style_pairs import layout_corr
+from ranvis.objectives.color import match_colors, match_colors_yiq
+from ranvis.objectives.metrics import band_energies
+from ranvis.objectives.terms import lowpass
+from ranvis.objectives.weighting import CONTENT_FACTOR_BOUNDS, content_factor
+from ranvis.optim.starts import perturb_start
+from ranvis.tasks.stylefit import style_energy_std
+
+
+def _photo() -> torch.Tensor:
+    g = torch.Generator().manual_seed(0)
+    ramp = torch.linspace(0, 1, 32)
+    x = torch.stack([ramp.view(1, 32).expand(32, 32), ramp.view(32, 1).expand(32, 32),
+                     torch.rand(32, 32, generator=g) * 0.2])
+    return x[None]
+
+
+def test_yiq_match_keeps_the_layout_where_rgb_may_not() -> None:
+    # a blue pattern whose contrast is mostly chroma (blue against purple), as blueweb
+    g = torch.Generator().manual_seed(1)
+    t = torch.rand(16, 16, generator=g)
+    blue = torch.stack([0.2 + 0.3 * t, 0.25 + 0.02 * t, 0.7 - 0.1 * t])[None]
+    photo = _photo()
+    y = match_colors_yiq(photo, blue)
+    assert layout_corr(y, photo) > 0.95 > layout_corr(match_colors(photo, blue), photo)
+    assert y.shape == photo.shape and 0 <= float(y.min()) and float(y.max()) <= 1
+    # the colours moved towards the reference's mean
+    assert abs(float(y.mean((2, 3))[0, 2] - blue.mean((2, 3))[0, 2])) < abs(
+        float(photo.mean((2, 3))[0, 2] - blue.mean((2, 3))[0, 2]))
+
+
+def test_content_factor_is_large_for_faint_styles_and_small_for_contrasted_ones() -> None:
+    lo, hi = CONTENT_FACTOR_BOUNDS
+    faint = 0.05 + 0.02 * torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    checker = ((torch.arange(16).view(1, 1, 1, 16) + torch.arange(16).view(1, 1, 16, 1)) % 2)
+    assert content_factor(faint) == hi and content_factor(torch.full((1, 3, 8, 8), 0.3)) == hi
+    assert content_factor(checker.float().expand(1, 3, 16, 16)) == lo
+    mid = 0.5 + 0.1 * (checker.float().expand(1, 3, 16, 16) - 0.5) * 2  # σ_Y = 0.1
+    assert content_factor(mid) == pytest.approx(0.09 / 0.01, rel=0.02)
+
+
+@pytest.mark.parametrize("kind", ["noise", "hf", "lowpass"])
+def test_start_perturbations_are_seeded_and_sized(kind: str) -> None:
+    x = _photo()
+    a, b = perturb_start(x, kind, 0.1, 3), perturb_start(x, kind, 0.1, 3)
+    assert torch.equal(a, b) and not torch.equal(a, perturb_start(x, kind, 0.1, 4))
+    if kind == "hf":
+        assert float((a - x).std()) == pytest.approx(0.1, rel=1e-3)
+
+
+def test_style_energy_std_gives_the_start_the_styles_fine_energy() -> None:
+    x = _photo()
+    style = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(2)) * 0.3 + 0.3
+    std = style_energy_std(x, style, "hf", 0)
+    start = perturb_start(x, "hf", std, 0)
+    assert band_energies(start)[0] == pytest.approx(band_energies(style)[0], rel=0.15)
+    assert style_energy_std(style, x, "hf", 0) == 0.0  # already more than the target
+
+
+def test_lowpass_keeps_the_mean_and_removes_the_finest_detail() -> None:
+    x = torch.rand(1, 3, 128, 128, generator=torch.Generator().manual_seed(0))
+    y = lowpass(x, 1.0)
+    assert y.shape == x.shape and float(y.mean()) == pytest.approx(float(x.mean()), abs=0.01)
+    assert band_energies(y)[0] < 0.5 * band_energies(x)[0]

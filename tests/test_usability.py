@@ -124,3 +124,17 @@ def test_help_defaults_agree_with_the_presets():
     tap = deep_content_tap(vgg.presets.content, vgg.presets.style, strides)
     assert "VGG conv2_2" in helps["style"]["content_layer"] and vgg.presets.content == "conv2_2"
     assert f"VGG {tap}" in helps["style"]["content_layer"]
+
+
+def test_bf16_speedup_is_one_phrase():
+    from pathlib import Path
+
+    from ranvis import defaults as D
+    from ranvis.cli import commands
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"bf16: {D.BF16_SPEEDUP} faster" in readme
+    helps = [" ".join((a.help or "").split()) for sub in commands.build_parser()._actions
+             for p in (getattr(sub, "choices", None) or {}).values() if hasattr(p, "_actions")
+             for a in p._actions if a.dest == "precision"]
+    assert helps and all(f"bf16 is {D.BF16_SPEEDUP} faster" in h for h in helps)

@@ -186,8 +186,8 @@ def common(p: argparse.ArgumentParser, size: int = D.SIZE, iters: str = f"{D.ITE
     add_threads(p)
     p.add_argument("--precision", choices=["auto", "fp32", "bf16", "mixed"],
                    default=D.PRECISION,
-                   help="dtype the network layers compute in: auto = fp32; bf16 is about 2x "
-                        "faster per iteration on a GPU or a CPU with AMX/AVX512-BF16, and ends at "
+                   help="dtype the network layers compute in: auto = fp32; bf16 is "
+                        f"{D.BF16_SPEEDUP} faster per iteration on a GPU or a CPU with AMX/AVX512-BF16, and ends at "
                         "a slightly higher loss; mixed (invert with --levels > 1): bf16 for the "
                         "coarse levels and the bulk, fp32 for the last 20%% of the evaluations "
                         "(measured at pool5: under half the time, 1.2-1.7 dB lower; "

@@ -27,6 +27,7 @@ from ranvis import defaults as D
 from ranvis.io.images import sample
 from ranvis.nets import get_arch
 from ranvis.nets.base import FrozenNet as Net
+from ranvis.nets.build import build_net
 from ranvis.nets.spec import NetSpec
 from ranvis.objectives.terms import Objective, Term
 from ranvis.objectives.weighting import layer_factors
@@ -84,7 +85,7 @@ def build(task: str, size: int, device: str | torch.device = "cpu", seed: int = 
     ranvis.tasks); the naive reference is float32, the usual way. ``arch``: the random network's
     architecture (its presets give the taps); the naive reference exists for VGG-19 only."""
     a = get_arch(arch)
-    net = a.build(NetSpec.random(0, arch=arch), device)
+    net = build_net(NetSpec.random(0, arch=arch), device)
     with_naive = with_naive and arch == "vgg19"
     xc, xs = images(size, content, style, device)
     cs: dict[str, float] = {}

@@ -29,7 +29,8 @@ import torch
 from torch import nn
 
 from ranvis.nets.base import IMAGENET_MEAN
-from ranvis.nets.vgg import CONFIGS, Net
+from ranvis.nets.vgg import Net
+from ranvis.nets.vgglayout import CONFIGS
 
 VGG19 = CONFIGS["vgg19"]
 

@@ -11,7 +11,7 @@ from ranvis.cli.commands import main
 from ranvis.errors import InputError
 
 try:
-    from ranvis.nets.timmnet import import_timm
+    from ranvis.nets.timmlayout import import_timm
 
     import_timm()
 except InputError:

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 
 from ranvis.nets import frozen
 from ranvis.nets.spec import NetSpec
-from ranvis.nets.vgg import Net, layers_of
+from ranvis.nets.vgg import Net
+from ranvis.nets.vgglayout import layers_of
 
 LAYERS = layers_of("vgg19")
 

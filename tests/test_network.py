@@ -8,14 +8,14 @@ import pytest
 import torch
 
 from ranvis.errors import InputError
-from ranvis.nets import base, get_arch, vgg
+from ranvis.nets import base, get_arch, vgg, vgglayout
 from ranvis.nets.draw import normal_weights
 from ranvis.nets.spec import NetSpec
 from ranvis.nets.trained import load_trained, net_from_state_dict
 from ranvis.nets.vgg import Net
 
 VGG19 = get_arch("vgg19")
-LAYERS = list(vgg.layers_of("vgg19"))
+LAYERS = list(vgglayout.layers_of("vgg19"))
 LAYER_NAMES = [layer.name for layer in LAYERS]
 WEIGHTED = VGG19.weighted()
 check_layers, check_input_size = VGG19.check_taps, VGG19.check_input_size

@@ -19,6 +19,7 @@ import torch
 from ranvis.errors import InputError
 from ranvis.io.images import center_square, sample
 from ranvis.nets.base import FrozenNet as Net
+from ranvis.nets.build import build_net
 from ranvis.nets.spec import NetSpec
 from ranvis.nets.trained import load_trained
 from ranvis.tasks import Run, invert
@@ -69,9 +70,8 @@ def network_rows(trained: str | Path | Net | None, device: str, plain_seed: int 
 
 def build(spec: NetSpec, device: str) -> Net:
     """The network a spec describes, of its own architecture."""
-    from ranvis.nets import get_arch
 
-    return get_arch(spec.arch).build(spec, device)
+    return build_net(spec, device)
 
 
 def stacked_reference(rows: list[NetRow]) -> str | None:

@@ -21,9 +21,9 @@ DEFAULT_ARCH = "vgg19"  # the paper's
 
 def check_arch_name(name: str) -> str:
     """``name`` if it is a known architecture (one of :data:`ARCH_NAMES`, or ``timm:NAME`` for
-    an architecture timm builds: nets.timmnet), else InputError (one line listing them)."""
+    an architecture timm builds: nets.timmarch), else InputError (one line listing them)."""
     if name.startswith("timm:"):
-        from ranvis.nets.timmnet import check_timm_name
+        from ranvis.nets.timmarch import check_timm_name
 
         return check_timm_name(name)
     if name not in ARCH_NAMES:
@@ -35,7 +35,7 @@ def check_arch_name(name: str) -> str:
 def get_arch(name: str) -> Arch:
     """The :class:`~ranvis.nets.arch.Arch` called ``name``; InputError listing the valid ones."""
     if name.startswith("timm:"):
-        from ranvis.nets.timmnet import timm_arch
+        from ranvis.nets.timmarch import timm_arch
 
         return timm_arch(name)
     from ranvis.nets.catalog import ARCHS

@@ -6,7 +6,7 @@ the smallest input each needs, the weighted layers a spec seeds, and the activat
 memory estimate adds up. These come from a :class:`Layout`, computed once per architecture:
 VGG's from its configuration list (``nets.vgg``), torchvision's and the multi-scale network's from
 a pass of the traced module tree on the ``meta`` device (``nets.graph``: shapes without
-computing). ``Arch.build(spec, device)`` makes the network itself (``nets.base.FrozenNet``).
+computing). ``nets.build.build_net(spec, device)`` makes the network itself (``nets.base.FrozenNet``).
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ class Footprint:
 
 
 class Layout(Protocol):
-    """How an architecture family describes itself (nets.vgg.VGGLayout, nets.graph.GraphLayout)."""
+    """How an architecture family describes itself (nets.vgglayout.VGGLayout, nets.graph.GraphLayout, nets.timmlayout.TimmLayout)."""
 
     def nodes(self) -> list[Tap]: ...
     def node(self, name: str) -> Tap: ...
@@ -79,8 +79,8 @@ class Presets:
 
 @dataclass(frozen=True)
 class Arch:
-    """One architecture. ``build(spec, device)`` returns its network (weights from the spec's
-    seeds); ``layout()`` its taps and shapes (computed once, cached by the registry);
+    """One architecture, before any weight exists (nets.build.build_net makes its network from a
+    spec's seeds by ``family``: vgg, graph or timm); ``layout()`` its taps and shapes (computed once, cached by the registry);
     ``default_taps``: the readable list ``ranvis layers`` shows (any node of the layout is
     accepted); ``fixed_input``: the only input side it takes when a tap needs it (VGG's fc
     layers: 256), else None; ``has_pool``: whether ``pool`` swaps something."""
@@ -88,7 +88,6 @@ class Arch:
     name: str
     family: str
     description: str
-    build: Callable[..., Any]
     layout: Callable[[], Layout]
     default_taps: Callable[[], tuple[str, ...]]
     presets: Presets

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-from ranvis.nets import vgg, zoo
+from ranvis.nets import vgglayout as vgg
 from ranvis.nets.arch import Arch, Layout, Presets
+from ranvis.nets.graph import GraphLayout, torchvision_model
 
 PAPER = "He, Wang, Hopcroft 2016, §3 (texture up to conv4_1; style conv1_1..conv5_1, content conv2_2)"
 ANALOGY = "ranvis's choice by analogy with VGG-19's (nets.catalog docstring); not measured"
@@ -36,16 +37,14 @@ def _vgg_arch(name: str) -> Arch:
     layout = lru_cache(maxsize=1)(lambda: vgg.VGGLayout(name))
     taps = tuple(la.name for la in vgg.layers_of(name))
     return Arch(name, "vgg", f"{name.upper()} (Simonyan & Zisserman 2015) as in the paper: 3x3 "
-                "convs, 2x2 pools, fc6-fc8 at 256x256", vgg.build, layout, lambda: taps,
+                "convs, 2x2 pools, fc6-fc8 at 256x256", layout, lambda: taps,
                 _vgg_presets(name), fixed_input=vgg.FC_INPUT_SIZE)
 
 
 def _graph_arch(name: str, make_model: Callable, description: str, taps: tuple[str, ...],
                 presets: Presets, has_pool: bool) -> Arch:
-    from ranvis.nets.graph import GraphLayout
-
     layout: Callable[[], Layout] = lru_cache(maxsize=1)(lambda: GraphLayout(make_model))
-    return Arch(name, "graph", description, zoo.build, layout, lambda: taps, presets,
+    return Arch(name, "graph", description, layout, lambda: taps, presets,
                 has_pool=has_pool, extra={"make_model": make_model})
 
 
@@ -59,7 +58,7 @@ def _resnet(name: str, blocks: tuple[int, int, int, int]) -> Arch:
                       texture=("conv1", "layer1", "layer2"), fourier_after="maxpool",
                       invert=("relu", "layer1", "layer2", "layer3", "layer4"),
                       judge=("relu", "layer1", "layer2", "layer3", "layer4"), source=ANALOGY)
-    return _graph_arch(name, zoo.torchvision_model(name), f"torchvision's {name} (He et al. "
+    return _graph_arch(name, torchvision_model(name), f"torchvision's {name} (He et al. "
                        "2016), BatchNorm as identity", ("conv1", "relu", "maxpool", *stages,
                                                         "avgpool", "fc"), presets, True)
 
@@ -72,7 +71,7 @@ def _alexnet() -> Arch:
                       invert=("features.1", "features.2", "features.5", "features.12"),
                       judge=("features.1", "features.4", "features.7", "features.9",
                              "features.11"), source=ANALOGY)
-    return _graph_arch("alexnet", zoo.torchvision_model("alexnet"), "torchvision's AlexNet "
+    return _graph_arch("alexnet", torchvision_model("alexnet"), "torchvision's AlexNet "
                        "(Krizhevsky et al. 2012)", (*feats, "avgpool", "classifier.1",
                                                     "classifier.2", "classifier.4",
                                                     "classifier.5", "classifier.6"),
@@ -87,7 +86,7 @@ def _convnext() -> Arch:
     presets = Presets(content="features.1", style=("features.0", *stages[:3]),
                       texture=("features.0", "features.1", "features.3"),
                       fourier_after="features.0", invert=stages, judge=stages, source=ANALOGY)
-    return _graph_arch("convnext_tiny", zoo.torchvision_model("convnext_tiny"),
+    return _graph_arch("convnext_tiny", torchvision_model("convnext_tiny"),
                        "torchvision's ConvNeXt-T (Liu et al. 2022), layer scale 1", taps,
                        presets, False)
 

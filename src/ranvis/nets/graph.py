@@ -36,6 +36,14 @@ GLOBAL_MODULES = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten)
 WINDOW_MODULES = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
 
 
+def torchvision_model(name: str) -> Callable[[], nn.Module]:
+    """A maker of torchvision's ``name`` model, untrained (``weights=None``)."""
+    def make() -> nn.Module:
+        tv = import_torchvision()
+        return getattr(tv.models, name)(weights=None)
+    return make
+
+
 def _pair(v: Any) -> int:
     return int(v[0] if isinstance(v, (tuple, list)) else v)
 

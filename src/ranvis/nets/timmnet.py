@@ -27,65 +27,16 @@ Receptive fields are not computed for timm architectures (``ranvis layers`` show
 """
 from __future__ import annotations
 
-import difflib
-from functools import cache
-from typing import Any
-
 import torch
 from torch import nn
 
 from ranvis.errors import InputError
-from ranvis.nets.arch import Arch, Presets, Tap
 from ranvis.nets.base import FrozenNet
 from ranvis.nets.spec import NetSpec
-from ranvis.nets.timmlayout import TimmLayout, create_features, import_timm
+from ranvis.nets.timmlayout import create_features
 
-PREFIX = "timm:"
 NORM_TYPES = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm)
 WEIGHTED_TYPES = (nn.Conv2d, nn.Linear)
-
-
-def is_timm(name: str) -> bool:
-    """Whether ``name`` names a timm architecture (``timm:NAME``)."""
-    return name.startswith(PREFIX)
-
-
-def check_timm_name(name: str) -> str:
-    """``name`` (``timm:NAME``) if timm knows NAME as an architecture it builds offline, else
-    InputError (one line): unknown names, hub or file references, pretrained tags."""
-    base = name[len(PREFIX):]
-    if not base or any(c in base for c in ":/\\."):
-        raise InputError(f"{name!r} is not a timm architecture name: give timm:NAME with a "
-                         "name from timm.list_models(), without a hub prefix or pretrained tag")
-    timm = import_timm()
-    if not timm.is_model(base):
-        close = difflib.get_close_matches(base, timm.list_models(), n=3)
-        hint = f"; did you mean {', '.join(PREFIX + c for c in close)}?" if close else ""
-        raise InputError(f"timm knows no architecture {base!r}{hint} (timm.list_models() "
-                         "lists them)")
-    return name
-
-
-def _presets(taps: list[Tap]) -> Presets:
-    names = [t.name for t in taps]
-    upto = [t.name for t in taps if t.stride <= 16] or names[:1]
-    first4 = next((t.name for t in taps if t.stride >= 4), names[0])
-    return Presets(content=first4, style=tuple(upto),
-                   texture=tuple(t.name for t in taps if t.stride <= 8) or tuple(names[:1]),
-                   fourier_after=first4, invert=tuple(names), judge=tuple(names),
-                   source="ranvis's choice by analogy with VGG-19's (nets.timmnet); not "
-                          "measured")
-
-
-@cache
-def timm_arch(name: str) -> Arch:
-    """The :class:`Arch` of ``timm:NAME`` (InputError for a name timm does not build)."""
-    base = check_timm_name(name)[len(PREFIX):]
-    layout = TimmLayout(base)
-    taps = tuple(t.name for t in layout.nodes())
-    return Arch(name, "timm", f"timm's {base} (untrained, feature maps by stride "
-                f"{', '.join(taps)})", build, lambda: layout, lambda: taps,
-                _presets(layout.nodes()), has_pool=layout.has_pool, extra={"timm": base})
 
 
 def _neutral_norms(model: nn.Module) -> None:
@@ -216,8 +167,3 @@ class TimmNet(FrozenNet):
                 out = model(h)
         out = list(out.values()) if isinstance(out, dict) else list(out)
         return {t: out[i].float() for t, i in index.items()}
-
-
-def build(spec: NetSpec, device: str | torch.device = "cpu", **kw: Any) -> TimmNet:
-    """The registry's builder for timm architectures."""
-    return TimmNet(spec, device, **kw)

@@ -11,7 +11,8 @@ from ranvis.errors import InputError
 from ranvis.nets import DEFAULT_ARCH, get_arch
 from ranvis.nets.base import FrozenNet
 from ranvis.nets.spec import NetSpec
-from ranvis.nets.vgg import CONFIGS, TORCHVISION_GRID, Net
+from ranvis.nets.vgg import Net
+from ranvis.nets.vgglayout import CONFIGS, TORCHVISION_GRID
 from ranvis.nets.zoo import from_state_dict
 
 

@@ -38,14 +38,6 @@ from ranvis.nets.spec import NetSpec
 WEIGHTED_TYPES = (nn.Conv2d, nn.Linear)
 
 
-def torchvision_model(name: str) -> Callable[[], nn.Module]:
-    """A maker of torchvision's ``name`` model, untrained (``weights=None``)."""
-    def make() -> nn.Module:
-        tv = import_torchvision()
-        return getattr(tv.models, name)(weights=None)
-    return make
-
-
 def _replace(model: nn.Module, kind: type, make: Callable[[nn.Module], nn.Module]) -> None:
     for name, m in list(model.named_modules()):
         if isinstance(m, kind):
@@ -188,10 +180,6 @@ class ZooNet(FrozenNet):
                 out = gm(h)
         return {n: out[n].float() if out[n].dtype != torch.float32 else out[n] for n in taps}
 
-
-def build(spec: NetSpec, device: str | torch.device = "cpu", **kw: object) -> ZooNet:
-    """The registry's builder for torchvision-structured architectures."""
-    return ZooNet(spec, device, **kw)
 
 
 def from_state_dict(sd: dict[str, torch.Tensor], model: nn.Module, spec: NetSpec,

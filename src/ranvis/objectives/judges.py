@@ -25,6 +25,7 @@ from ranvis import defaults as D
 from ranvis.io.images import luminance, resize
 from ranvis.nets import get_arch
 from ranvis.nets.base import FrozenNet
+from ranvis.nets.build import build_net
 from ranvis.nets.spec import NetSpec
 from ranvis.objectives.losses import gram
 
@@ -35,7 +36,7 @@ JUDGE_LAYERS = get_arch(D.ARCH).presets.judge  # the paper's VGG-19: relu1_1 .. 
 
 def judge_net(device: str | torch.device = "cpu") -> FrozenNet:
     """The independent judge: random VGG-19, seed JUDGE_SEED, max pooling, paper σ."""
-    return get_arch(D.ARCH).build(NetSpec.random(JUDGE_SEED, pool=JUDGE_POOL), device)
+    return build_net(NetSpec.random(JUDGE_SEED, arch=D.ARCH, pool=JUDGE_POOL), device)
 
 
 @torch.no_grad()

@@ -22,14 +22,14 @@ _NETS: OrderedDict[str, Any] = OrderedDict()
 
 
 def _net(settings: dict[str, Any], weights: str | None, device: str) -> Any:
-    from ranvis.nets import get_arch
+    from ranvis.nets.build import build_net
     from ranvis.nets.spec import NetSpec
     from ranvis.tasks import make_net
 
     s = settings["net"]
     if "spec" in s:
         spec = NetSpec.from_dict(s["spec"])
-        return get_arch(spec.arch).build(spec, device)
+        return build_net(spec, device)
     if "weights_sha256" in s:
         from ranvis.nets.trained import load_trained
 

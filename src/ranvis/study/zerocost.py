@@ -134,7 +134,7 @@ def classifier_size(arch: Any, side: int = 224) -> tuple[float, float]:
 
 def _classifier(arch: Any) -> nn.Module:
     if arch.family == "timm":
-        from ranvis.nets.timmnet import import_timm
+        from ranvis.nets.timmlayout import import_timm
 
         return import_timm().create_model(arch.extra["timm"], pretrained=False)
     if "make_model" in arch.extra:

@@ -22,6 +22,7 @@ from ranvis.errors import InputError
 from ranvis.nets import DEFAULT_ARCH, get_arch
 from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
+from ranvis.nets.build import build_net
 from ranvis.nets.spec import NetSpec
 from ranvis.objectives.terms import Ensemble, Objective
 from ranvis.optim.loop import Result, Resume, Step, optimize
@@ -76,7 +77,7 @@ def make_net(net: NetArg = "random", *, arch: str | None = None, net_seed: int =
         spec = NetSpec.load(net)
     if padding is not None and padding != spec.padding:
         spec = replace(spec, padding=padding)
-    return get_arch(spec.arch).build(spec, device)
+    return build_net(spec, device)
 
 
 def make_nets(count: int, net: NetArg = "random", *, net_seed: int = 0,

@@ -61,6 +61,7 @@ from ranvis.io.record import write_json
 from ranvis.nets import get_arch
 from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
+from ranvis.nets.build import build_net
 from ranvis.nets.draw import draw
 from ranvis.nets.spec import NetSpec
 from ranvis.objectives.metrics import l2_distance
@@ -232,7 +233,7 @@ def build(settings: BuildSettings, out: str | Path | None = None, *, device: str
     key = {"algorithm": ALGORITHM, "settings": asdict(s), "reference_sha256": digest(refs)}
     seeds = {n: candidate_seed(s.seed, i, 0) for i, n in enumerate(arch.weighted())}
     dev = resolve_device(device)
-    net = arch.build(NetSpec(dict(seeds), s.sigma, s.pool, s.arch, init=s.init), dev)
+    net = build_net(NetSpec(dict(seeds), s.sigma, s.pool, s.arch, init=s.init), dev)
     cpath = cache_path(out) if out is not None else None
     done = load_cache(cpath, key) if cpath is not None else []
     for rec in done:  # re-install the layers already chosen
@@ -248,7 +249,7 @@ def build(settings: BuildSettings, out: str | Path | None = None, *, device: str
                 on_layer(name, done[-1])
     seeds.update({rec["layer"]: rec["seed"] for rec in done})
     spec = NetSpec(seeds, s.sigma, s.pool, s.arch, init=s.init)
-    spec.info = _info(s, key, done, arch.build(spec, dev), command, time.perf_counter() - t0)
+    spec.info = _info(s, key, done, build_net(spec, dev), command, time.perf_counter() - t0)
     spec.info["threads"] = used
     if out is not None:
         spec.save(out)

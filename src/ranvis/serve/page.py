@@ -70,8 +70,6 @@ def build(h: Handlers) -> Any:
     """The Blocks app over handlers ``h`` (not launched)."""
     import gradio as gr
 
-    from ranvis.nets import ARCH_NAMES
-
     c: dict[str, Any] = {}
     # delete_cache: the framework's copies (uploads, previews) older than an hour, every 10 min
     with gr.Blocks(title="ranvis", analytics_enabled=False, delete_cache=(600, 3600)) as page:
@@ -81,60 +79,76 @@ def build(h: Handlers) -> Any:
         job = gr.State(None)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=300):
-                c["task"] = gr.Radio(["style", "texture", "invert"], value="style", label="task")
-                c["sample"], c["upload"], note = _image_slot(gr, SOURCE["style"], "chelsea",
-                                                               "source")
-                with gr.Column(visible=True) as style_box:
-                    c["style_sample"], c["style_upload"], style_note = _image_slot(
-                        gr, "Style", "hubble_deep_field", "style")
-                with gr.Row():
-                    c["preset"] = gr.Radio(["best", "paper"], value="best", label="preset")
-                    c["arch"] = gr.Dropdown(list(ARCH_NAMES), value=D.ARCH, label="network")
-                c["layer"] = gr.Dropdown(_layers(D.ARCH), value=_default_layer(D.ARCH),
-                                         label="layer to invert", visible=False)
-                with gr.Row():
-                    c["size"] = gr.Slider(32, 512, value=D.DEMO_SIZE, step=8, label="size (px)")
-                    c["iters"] = gr.Number(ITERS["style"], precision=0, minimum=1,
-                                           label="budget (evaluations)")
-                    c["seed"] = gr.Number(0, precision=0, minimum=0, label="seed")
-                with gr.Row(visible=False) as tex_box:
-                    c["out_w"] = gr.Number(0, precision=0, minimum=0, label="texture width (0: "
-                                           "the source's)")
-                    c["out_h"] = gr.Number(0, precision=0, minimum=0, label="texture height")
-                with gr.Row(visible=True) as style_opts:
-                    for k, what in (("style_weight", "style"), ("content_weight", "content"),
-                                    ("tv_weight", "smoothness (TV)")):
-                        c[k] = gr.Slider(0, 10, value=1, step=0.1, label=f"{what} weight")
-                    c["original_colors"] = gr.Checkbox(False, label="keep the photo's colours")
-                with gr.Accordion("More", open=False):
-                    c["net"] = gr.Radio(["random", "stacked"], value="random",
-                                        label="network weights (stacked: VGG-19 only)")
-                    c["net_seed"] = gr.Number(0, precision=0, minimum=0, label="network seed")
-                    c["init"] = gr.Dropdown(["", "noise", "content", "style"], value="",
-                                            label="style: start image (empty: the preset's)")
-                    c["scales"] = gr.Number(None, precision=0, minimum=1,
-                                            label="style: scales (empty: the preset's)")
-                    c["padding"] = gr.Dropdown(["", "zeros", "reflect"], value="",
-                                               label="padding (empty: the preset's)")
-                    c["optimizer"] = gr.Radio(["lbfgs", "adam"], value="lbfgs",
-                                              label="optimizer")
+                notes, boxes = _form(gr, c)
                 with gr.Row():
                     run = gr.Button("Run", variant="primary", elem_id="run")
                     stop = gr.Button("Stop", variant="stop", elem_id="stop")
             with gr.Column(scale=1, min_width=300):
-                state = gr.Markdown("Choose images and press Run.", elem_id="status")
-                preview = gr.Image(None, type="pil", format="png", label="the picture",
-                                   interactive=False, elem_id="preview", height=420,
-                                   buttons=["download", "fullscreen"])  # no share: no upload
-                files = gr.File(None, file_count="multiple", label="download: PNG, JPEG, run "
-                                "record (JSON), loss plot", interactive=False, elem_id="files")
-                command = gr.Textbox("", label="the same run from a shell", buttons=["copy"],
-                                     interactive=False, elem_id="command")
+                outputs = _outputs(gr)
         for key, component in c.items():  # element ids for tests and styles: the form's keys
             component.elem_id = component.elem_id or key
-        _wire(gr, h, c, page, (saved, job, run, stop), (state, preview, files, command),
-              (note, style_note), (style_box, style_opts, tex_box))
+        _wire(gr, h, c, page, (saved, job, run, stop), outputs, notes, boxes)
     return page
+
+
+def _form(gr: Any, c: dict[str, Any]) -> tuple[tuple[Any, Any], tuple[Any, Any, Any]]:
+    """The form's fields into ``c`` (by the CLI option they set); returns the two image notes
+    and the boxes a task shows or hides (style image, style options, texture size)."""
+    from ranvis.nets import ARCH_NAMES
+
+    c["task"] = gr.Radio(["style", "texture", "invert"], value="style", label="task")
+    c["sample"], c["upload"], note = _image_slot(gr, SOURCE["style"], "chelsea", "source")
+    with gr.Column(visible=True) as style_box:
+        c["style_sample"], c["style_upload"], style_note = _image_slot(
+            gr, "Style", "hubble_deep_field", "style")
+    with gr.Row():
+        c["preset"] = gr.Radio(["best", "paper"], value="best", label="preset")
+        c["arch"] = gr.Dropdown(list(ARCH_NAMES), value=D.ARCH, label="network")
+    c["layer"] = gr.Dropdown(_layers(D.ARCH), value=_default_layer(D.ARCH),
+                             label="layer to invert", visible=False)
+    with gr.Row():
+        c["size"] = gr.Slider(32, 512, value=D.DEMO_SIZE, step=8, label="size (px)")
+        c["iters"] = gr.Number(ITERS["style"], precision=0, minimum=1,
+                               label="budget (evaluations)")
+        c["seed"] = gr.Number(0, precision=0, minimum=0, label="seed")
+    with gr.Row(visible=False) as tex_box:
+        c["out_w"] = gr.Number(0, precision=0, minimum=0, label="texture width (0: the source's)")
+        c["out_h"] = gr.Number(0, precision=0, minimum=0, label="texture height")
+    with gr.Row(visible=True) as style_opts:
+        for k, what in (("style_weight", "style"), ("content_weight", "content"),
+                        ("tv_weight", "smoothness (TV)")):
+            c[k] = gr.Slider(0, 10, value=1, step=0.1, label=f"{what} weight")
+        c["original_colors"] = gr.Checkbox(False, label="keep the photo's colours")
+    with gr.Accordion("More", open=False):
+        _more(gr, c)
+    return (note, style_note), (style_box, style_opts, tex_box)
+
+
+def _more(gr: Any, c: dict[str, Any]) -> None:
+    """The fields under "More": weights, start, scales, padding, optimizer."""
+    c["net"] = gr.Radio(["random", "stacked"], value="random",
+                        label="network weights (stacked: VGG-19 only)")
+    c["net_seed"] = gr.Number(0, precision=0, minimum=0, label="network seed")
+    c["init"] = gr.Dropdown(["", "noise", "content", "style"], value="",
+                            label="style: start image (empty: the preset's)")
+    c["scales"] = gr.Number(None, precision=0, minimum=1,
+                            label="style: scales (empty: the preset's)")
+    c["padding"] = gr.Dropdown(["", "zeros", "reflect"], value="",
+                               label="padding (empty: the preset's)")
+    c["optimizer"] = gr.Radio(["lbfgs", "adam"], value="lbfgs", label="optimizer")
+
+
+def _outputs(gr: Any) -> tuple[Any, Any, Any, Any]:
+    """The right column: status line, the picture, the files, the command."""
+    state = gr.Markdown("Choose images and press Run.", elem_id="status")
+    preview = gr.Image(None, type="pil", format="png", label="the picture", interactive=False,
+                       elem_id="preview", height=420,
+                       buttons=["download", "fullscreen"])  # no share: no upload
+    files = gr.File(None, file_count="multiple", label="download: PNG, JPEG, run record (JSON), "
+                    "loss plot", interactive=False, elem_id="files")
+    command = gr.Textbox("", label="the same run from a shell", buttons=["copy"],
+                         interactive=False, elem_id="command")
+    return state, preview, files, command
 
 
 def _wire(gr: Any, h: Handlers, c: dict[str, Any], page: Any, keys: tuple[Any, ...],

@@ -62,6 +62,28 @@ def texture_start(source: torch.Tensor, height: int, width: int, seed: int,
     return x
 
 
+def _check_start(start: str) -> str:
+    if start not in ("grey", "mean"):
+        raise InputError(f"start must be grey or mean, got {start!r}")
+    return start
+
+
+def _terms(model: FrozenNet, src: torch.Tensor, x0: torch.Tensor, layers: list[str],
+           kinds: tuple[str, ...], weights: str) -> tuple[list[Term], dict[str, float]]:
+    """The texture's terms and their factors: eq. 6's Gram terms with µ_l of eq. 8 (``weights``
+    "auto") or 1 ("equal"); for other style losses one term per layer and kind, each its µ_l."""
+    if kinds == ("gram",):
+        factors = (layer_factors(model, src, layers, "gram") if weights == "auto"
+                   else dict.fromkeys(layers, 1.0))
+        return gram_terms(model, [src], layers, [1.0], factors), factors
+    factors = {style_term_name(n, k): v for k in kinds for n, v in (
+        layer_factors(model, src, layers, k) if weights == "auto"
+        else dict.fromkeys(layers, 1.0)).items()}
+    terms = style_terms(model, x0, [src], [1.0], layers, kinds,
+                        {"style:" + k: v for k, v in factors.items()}, 1.0)
+    return terms, factors
+
+
 def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None = None, *,
                        arch: str | None = None, out_size: tuple[int, int] | None = None,
                        net: NetArg = "random", net_seed: int = 0, sigma: float = D.SIGMA,
@@ -108,9 +130,7 @@ def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None 
                     inputs=[Footprint(source.shape[-2], source.shape[-1], gram_layers=layers)])
     dev, dtype = plan.device, plan.dtype
     padding = padding or (P.texture_padding(preset) if a.family == "vgg" else "zeros")
-    start = start or P.texture_start(preset)
-    if start not in ("grey", "mean"):
-        raise InputError(f"start must be grey or mean, got {start!r}")
+    start = _check_start(start or P.texture_start(preset))
     model = make_net(net, arch=a.name, net_seed=net_seed, sigma=sigma, pool=pool,
                      weight_init=weight_init, device=dev, padding=padding)
     settings = {"preset": preset, "layers": layers, "iters": iters, "seed": seed, **net_settings(model, net_seed),
@@ -122,16 +142,7 @@ def synthesize_texture(source: torch.Tensor, layers: str | Sequence[str] | None 
         settings["threads"] = plan.settings()["threads"]
         src = source.to(dev)
         x0 = texture_start(src, h_out, w_out, seed, start)
-        if kinds == ("gram",):
-            factors = (layer_factors(model, src, layers, "gram") if weights == "auto"
-                       else dict.fromkeys(layers, 1.0))
-            terms = gram_terms(model, [src], layers, [1.0], factors)
-        else:
-            factors = {style_term_name(n, k): v for k in kinds for n, v in (
-                layer_factors(model, src, layers, k) if weights == "auto"
-                else dict.fromkeys(layers, 1.0)).items()}
-            terms = style_terms(model, x0, [src], [1.0], layers, kinds,
-                                {"style:" + k: v for k, v in factors.items()}, 1.0)
+        terms, factors = _terms(model, src, x0, layers, kinds, weights)
         objective = Objective(model.as_dtype(dtype), terms)
         res, record = optimize_objective("texture", objective, x0, loop, settings, factors)
         grams = [t for t in objective.terms if t.kind == "gram"]

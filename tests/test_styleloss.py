@@ -8,14 +8,8 @@ from ranvis.errors import InputError
 from ranvis.nets.spec import NetSpec
 from ranvis.nets.vgg import Net
 from ranvis.objectives.metrics import band_energies, texture_energy_score
-from ranvis.objectives.styleloss import (
-    ATOMS,
-    blend_targets,
-    fit_target,
-    parse_style_loss,
-    style_target,
-    style_value,
-)
+from ranvis.objectives.stylekinds import ATOMS, parse_style_loss
+from ranvis.objectives.styleloss import blend_targets, fit_target, style_target, style_value
 from ranvis.objectives.weighting import layer_factors
 
 KINDS = [*ATOMS, "gram-softmax", "sw-softmax"]

@@ -44,14 +44,13 @@ def size_wh(s: str) -> tuple[int, int]:
 
 
 def style_loss_arg(s: str) -> str:
-    """A --style-loss value: atoms of defaults.STYLE_LOSS_ATOMS, each optionally -softmax,
-    joined by + (styleloss.parse_style_loss says the same with torch loaded)."""
-    kinds = s.split("+")
-    if len(set(kinds)) != len(kinds) or any(
-            k.removesuffix("-softmax") not in D.STYLE_LOSS_ATOMS for k in kinds):
-        raise argparse.ArgumentTypeError(
-            f"expected one of {', '.join(D.STYLE_LOSS_ATOMS)} (each optionally -softmax), "
-            f"joined by + without repeats, got {s!r}")
+    """A --style-loss value, checked by objectives.stylekinds (the tasks' own check)."""
+    from ranvis.objectives.stylekinds import parse_style_loss
+
+    try:
+        parse_style_loss(s)
+    except InputError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
     return s
 
 
@@ -180,6 +179,19 @@ def common(p: argparse.ArgumentParser, size: int = D.SIZE, iters: str = f"{D.ITE
     p.add_argument("--padding", choices=["zeros", "reflect", "circular"], default=None,
                    help="the convolutions' border padding; circular wraps around (VGG) "
                         "(default: the preset's)")
+    engine(p)
+    p.add_argument("--save-every", type=positive_int, default=None, metavar="N",
+                   help="also write OUT-iterNNNNN.png every N iterations")
+    p.add_argument("--checkpoint", type=Path, default=None, metavar="PATH",
+                   help="save the run's state to PATH every --checkpoint-every iterations and "
+                        "when interrupted; the same command with the same PATH continues from it "
+                        "(iterations count in total; the optimizer's own state restarts)")
+    p.add_argument("--checkpoint-every", type=positive_int, default=D.CHECKPOINT_EVERY,
+                   metavar="N", help="iterations between checkpoints (default: %(default)s)")
+
+
+def engine(p: argparse.ArgumentParser) -> None:
+    """Where and how a task computes: optimizer, device, threads, precision."""
     p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs",
                    help="L-BFGS (the paper's) or Adam (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda (default: auto)")
@@ -193,14 +205,6 @@ def common(p: argparse.ArgumentParser, size: int = D.SIZE, iters: str = f"{D.ITE
                         "(measured at pool5: under half the time, 1.2-1.7 dB lower; "
                         "benchmarks/README.md) "
                         "(default: %(default)s)")
-    p.add_argument("--save-every", type=positive_int, default=None, metavar="N",
-                   help="also write OUT-iterNNNNN.png every N iterations")
-    p.add_argument("--checkpoint", type=Path, default=None, metavar="PATH",
-                   help="save the run's state to PATH every --checkpoint-every iterations and "
-                        "when interrupted; the same command with the same PATH continues from it "
-                        "(iterations count in total; the optimizer's own state restarts)")
-    p.add_argument("--checkpoint-every", type=positive_int, default=D.CHECKPOINT_EVERY,
-                   metavar="N", help="iterations between checkpoints (default: %(default)s)")
 
 
 # Flags of the tools people come from (jcjohnson/neural-style's Lua flags, the PyTorch

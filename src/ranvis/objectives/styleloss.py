@@ -18,31 +18,14 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ranvis.defaults import STYLE_LOSS_ATOMS
-from ranvis.errors import InputError
+from ranvis.objectives.stylekinds import SOFTMAX
 
-#: The loss atoms (``--style-loss``; ``a+b`` sums several, each its own term and µ_l).
-ATOMS = STYLE_LOSS_ATOMS
-SOFTMAX = "-softmax"
 #: Random directions of the sliced Wasserstein loss per channel (K = SW_DIRECTIONS · C).
 SW_DIRECTIONS = 1
 SW_SEED = 0
 #: Quantiles kept of a style's per-channel histogram (the hist loss's 256 bins).
 HIST_BINS = 256
 Target = tuple[torch.Tensor, ...]
-
-
-def parse_style_loss(spec: str) -> tuple[str, ...]:
-    """``"cov+mean"`` → ("cov", "mean"): the kinds of a ``--style-loss`` value, or InputError."""
-    kinds = tuple(k.strip() for k in spec.split("+"))
-    for k in kinds:
-        if k.removesuffix(SOFTMAX) not in ATOMS:
-            names = ", ".join(ATOMS)
-            raise InputError(f"unknown style loss {k!r} in {spec!r}: use one of {names}, each "
-                             f"optionally with {SOFTMAX}, joined by + (e.g. cov+mean)")
-    if len(set(kinds)) != len(kinds):
-        raise InputError(f"style loss {spec!r} names a loss twice")
-    return kinds
 
 
 def rows(f: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,8 @@ import torch
 from ranvis.errors import DegenerateGradientError, InputError
 from ranvis.nets.base import FrozenNet
 from ranvis.objectives.losses import feature_loss, gram, gram_loss, total_variation
-from ranvis.objectives.styleloss import parse_style_loss, style_target, style_value
+from ranvis.objectives.stylekinds import parse_style_loss
+from ranvis.objectives.styleloss import style_target, style_value
 
 
 def layer_factors(net: FrozenNet, x0: torch.Tensor, layers: list[str], kind: str) -> dict[str, float]:

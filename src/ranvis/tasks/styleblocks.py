@@ -26,7 +26,8 @@ from ranvis.io.images import resize
 from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
 from ranvis.objectives.metrics import ssim
-from ranvis.objectives.styleloss import blend_targets, fit_target, parse_style_loss, style_target
+from ranvis.objectives.stylekinds import parse_style_loss
+from ranvis.objectives.styleloss import blend_targets, fit_target, style_target
 from ranvis.objectives.terms import Objective, Term, gram_target, lowpass
 from ranvis.objectives.weighting import layer_factors
 from ranvis.optim.loop import Step

@@ -9,7 +9,7 @@ from ranvis import defaults as D
 from ranvis import presets as P
 from ranvis.errors import InputError
 from ranvis.nets.base import FrozenNet
-from ranvis.objectives.styleloss import parse_style_loss
+from ranvis.objectives.stylekinds import parse_style_loss
 from ranvis.objectives.terms import Objective, Term, gram_target
 from ranvis.objectives.weighting import layer_factors
 from ranvis.optim.loop import Resume, Step

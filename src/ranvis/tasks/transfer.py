@@ -16,7 +16,7 @@ from ranvis.io.images import luminance_transfer, resize
 from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
 from ranvis.objectives.color import match_colors, match_colors_yiq
-from ranvis.objectives.styleloss import parse_style_loss
+from ranvis.objectives.stylekinds import parse_style_loss
 from ranvis.objectives.terms import Ensemble
 from ranvis.objectives.weighting import content_factor, start_factors, tv_factor
 from ranvis.optim.callbacks import StageInfo, begin_stage

@@ -5,13 +5,23 @@ defaults.py and the task functions' signatures, never repeated here.
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
+from typing import Any
 
 from ranvis import defaults as D
 from ranvis.errors import InputError
 from ranvis.nets import ARCH_NAMES, check_arch_name
 
 SEED_MAX = 2**32 - 1  # NetSpec.random gives layer i the seed 1000*s + i; PCG64 and torch take it
+
+
+def subparser(sub: Any, name: str, help: str, examples: list[str]) -> argparse.ArgumentParser:
+    """A subcommand's parser whose ``--help`` ends with ``examples`` (shown as written)."""
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples)
+    description = textwrap.fill(help[0].upper() + help[1:] + ".", 78)
+    return sub.add_parser(name, help=help, description=description,
+                          epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def positive_int(s: str) -> int:

@@ -31,6 +31,7 @@ from ranvis.cli.runtime import callbacks as _callbacks
 from ranvis.cli.runtime import finish as _finish
 from ranvis.cli.runtime import load_image as _load
 from ranvis.cli.runtime import resume as _resume
+from ranvis.cli.studyflags import add_study
 from ranvis.platform.threads import prefer_passive_waits
 
 EXIT_FIGURE_FAILED = 1  # reproduce: the report was written but a figure module failed (a bug)
@@ -228,11 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
                 "samples written sample:NAME (astronaut, coffee, chelsea, brick, ...).")
     p.add_argument("--version", action="version", version=f"ranvis {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands = {"invert": cmd_invert, "texture": cmd_texture, "style": cmd_style,
-                "demo": cmd_demo, "reproduce": cmd_reproduce, "build_net": cmd_build_net,
-                "layers": cmd_layers, "study": cmd_study, "serve": cmd_serve}
-    for name, func in commands.items():
-        getattr(P, f"add_{name}")(sub).set_defaults(func=func)
+    commands = [(P.add_invert, cmd_invert), (P.add_texture, cmd_texture),
+                (P.add_style, cmd_style), (P.add_demo, cmd_demo),
+                (P.add_reproduce, cmd_reproduce), (P.add_build_net, cmd_build_net),
+                (P.add_layers, cmd_layers), (add_study, cmd_study), (P.add_serve, cmd_serve)]
+    for add, func in commands:
+        add(sub).set_defaults(func=func)
     return p
 
 

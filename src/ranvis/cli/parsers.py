@@ -1,11 +1,11 @@
-"""The ``ranvis`` subcommands' parsers, one function each (cli.py attaches the commands).
+"""The ``ranvis`` subcommands' parsers, one function each (cli.commands attaches the commands;
+study's parser lives with its grid flags, cli.studyflags).
 Torch-free: ``ranvis --help`` answers at once. Defaults come from defaults.py and the task
 functions' signatures, never repeated here.
 """
 from __future__ import annotations
 
 import argparse
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +25,13 @@ from ranvis.cli.args import (
     seed_int,
     size_wh,
     style_loss_arg,
+    subparser,
 )
 from ranvis.nets import ARCH_NAMES
 
 
-def _parser(sub: Any, name: str, help: str, examples: list[str]) -> argparse.ArgumentParser:
-    """A subcommand's parser whose ``--help`` ends with ``examples`` (shown as written)."""
-    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples)
-    description = textwrap.fill(help[0].upper() + help[1:] + ".", 78)
-    return sub.add_parser(name, help=help, description=description,
-                          epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
-
-
 def add_invert(sub: Any) -> argparse.ArgumentParser:
-    s = _parser(sub, "invert", "reconstruct an image from one layer's features (eq. 1-4)", [
+    s = subparser(sub, "invert", "reconstruct an image from one layer's features (eq. 1-4)", [
         "ranvis invert sample:chelsea --layer pool2 -o chelsea-pool2.png",
         "ranvis invert photo.jpg --layer pool4 --preset paper --size 128 -o photo-pool4.png"])
     s.add_argument("image", help="image file or sample:NAME")
@@ -78,7 +71,7 @@ def add_invert(sub: Any) -> argparse.ArgumentParser:
 
 
 def add_texture(sub: Any) -> argparse.ArgumentParser:
-    s = _parser(sub, "texture", "synthesize a texture by matching Gram matrices (eq. 5-8)", [
+    s = subparser(sub, "texture", "synthesize a texture by matching Gram matrices (eq. 5-8)", [
         "ranvis texture sample:gravel -o gravel.png",
         "ranvis texture bark.jpg --out-size 256x128 --iters 500 -o bark-wide.png"])
     s.add_argument("image", help="source texture file or sample:NAME")
@@ -100,7 +93,7 @@ def add_texture(sub: Any) -> argparse.ArgumentParser:
 
 
 def add_style(sub: Any) -> argparse.ArgumentParser:
-    s = _parser(sub, "style", "transfer the style of STYLE onto CONTENT (eq. 9)", [
+    s = subparser(sub, "style", "transfer the style of STYLE onto CONTENT (eq. 9)", [
         "ranvis style sample:chelsea sample:hubble_deep_field -o chelsea-hubble.png",
         "ranvis style photo.jpg a.jpg b.jpg --style-weights 1,2 --preset paper -o out.jpg"])
     s.add_argument("content", help="content image file or sample:NAME")
@@ -158,7 +151,7 @@ def _style_loss(s: argparse.ArgumentParser, default: str) -> None:
 
 
 def add_demo(sub: Any) -> argparse.ArgumentParser:
-    s = _parser(sub, "demo", "the gallery: inversion, texture and style transfer on bundled "
+    s = subparser(sub, "demo", "the gallery: inversion, texture and style transfer on bundled "
                 "samples, with index.html (demo-sized: a few minutes on an idle 2-core CPU)", [
                     "ranvis demo -o gallery   # then open gallery/index.html",
                     "ranvis demo --size 64 --iters 50 -o quick-gallery"])
@@ -176,7 +169,7 @@ def add_demo(sub: Any) -> argparse.ArgumentParser:
 
 
 def add_reproduce(sub: Any) -> argparse.ArgumentParser:
-    s = _parser(sub, "reproduce", "regenerate every paper figure with its numbers: "
+    s = subparser(sub, "reproduce", "regenerate every paper figure with its numbers: "
                 "REPORT_DIR/index.html, results.json and the PNGs", [
                     "ranvis reproduce --quick -o report   # <= 10 min on 2 CPU cores",
                     "ranvis reproduce -o report-full      # the paper's sizes: hours on a CPU"])
@@ -196,7 +189,7 @@ def add_reproduce(sub: Any) -> argparse.ArgumentParser:
 
 
 def add_layers(sub: Any) -> argparse.ArgumentParser:
-    s = _parser(sub, "layers", "list an architecture's layers (taps) with channels, stride, "
+    s = subparser(sub, "layers", "list an architecture's layers (taps) with channels, stride, "
                 "receptive field and the smallest input each needs", [
                     "ranvis layers", "ranvis layers --arch resnet18 --all"])
     s.add_argument("--arch", type=arch_name, default=None, metavar="ARCH",
@@ -207,7 +200,7 @@ def add_layers(sub: Any) -> argparse.ArgumentParser:
 
 
 def add_build_net(sub: Any) -> argparse.ArgumentParser:
-    s = _parser(sub, "build-net", "build a stacked random net (the paper's ranVGG): greedy "
+    s = subparser(sub, "build-net", "build a stacked random net (the paper's ranVGG): greedy "
                 "layer-wise choice of random weights (paper section 2); writes a spec for --net", [
                     "ranvis build-net --reference sample:chelsea --layers conv --upto conv3_1 "
                     "-o mynet.json",
@@ -240,57 +233,8 @@ def add_build_net(sub: Any) -> argparse.ArgumentParser:
     return s
 
 
-def add_study(sub: Any) -> argparse.ArgumentParser:
-    s = _parser(sub, "study", "run a grid of architectures x taps x images x seeds x tasks; "
-                "resumable, on a process pool or Ray", [
-                    "ranvis study --example > plan.toml",
-                    "ranvis study plan.toml -o study             # then open study/index.html",
-                    "ranvis study --arch vgg11,resnet18 --task invert --strides 4,8 "
-                    "--images a.png,b.png --seeds 0-2 --size 64 -o study",
-                    "ranvis study plan.toml -o study --ray       # on a local Ray instance"])
-    s.add_argument("plan", nargs="?", default=None,
-                   help="TOML plan file, or the name of a shipped plan (example, fig3, "
-                        "fig3-quick); or give the grid as flags below")
-    s.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
-                   help="study directory: cells/, results.csv, plots, index.html")
-    s.add_argument("--example", action="store_true", help="print a commented plan and exit")
-    g = s.add_argument_group("grid as flags (instead of a plan file)")
-    g.add_argument("--arch", default=None, metavar="A,B", help="architectures, e.g. vgg11,resnet18")
-    g.add_argument("--pool", default=None, metavar="avg,max", help="pooling(s) (default: avg)")
-    g.add_argument("--weight-init", default=None, metavar="paper,he",
-                   help="weight initialization(s) (default: paper)")
-    g.add_argument("--task", default=None, metavar="invert,texture,style", help="task(s)")
-    g.add_argument("--strides", default=None, metavar="4,8",
-                   help="inversion strides: per architecture the last tap at each stride "
-                        "(default: 4,8,16)")
-    g.add_argument("--taps", default=None, metavar="X,Y",
-                   help="named taps instead (each architecture must have them)")
-    g.add_argument("--images", default=None, metavar="A,B",
-                   help="images: files, folders, globs, sample:NAME")
-    g.add_argument("--styles", default=None, metavar="S", help="style images (--task style)")
-    g.add_argument("--seeds", default=None, metavar="0-2", help="network seeds (default: 0)")
-    g.add_argument("--starts", default=None, metavar="0",
-                   help="noise starts (default: each seed's own)")
-    g.add_argument("--size", type=positive_int, default=None, help="image side in px (default 64)")
-    g.add_argument("--iters", type=positive_int, default=None,
-                   help=f"iterations per cell (default {D.ITERS})")
-    r = s.add_argument_group("where cells run (never part of a cell's key)")
-    r.add_argument("--workers", type=positive_int, default=None, metavar="N",
-                   help="worker processes, or Ray CPUs of a local instance (default: all CPUs)")
-    r.add_argument("--threads", type=positive_int, default=1, metavar="T",
-                   help="torch threads per worker (default: 1)")
-    r.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
-                   help="run cells as Ray tasks: a local Ray instance, or the cluster at "
-                        "ADDRESS (host:port or auto); needs pip install 'ranvis[ray]'")
-    r.add_argument("--inline", action="store_true",
-                   help="run cells one by one in this process (debugging)")
-    r.add_argument("--device", default="cpu", help="device of every cell (default: cpu)")
-    r.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return s
-
-
 def add_serve(sub: Any) -> argparse.ArgumentParser:
-    s = _parser(sub, "serve", "a local web page to invert, synthesize textures and restyle, "
+    s = subparser(sub, "serve", "a local web page to invert, synthesize textures and restyle, "
                 "watching the picture form (needs pip install 'ranvis[serve]')", [
                     "ranvis serve                 # then open http://127.0.0.1:7860/",
                     "ranvis serve --port 8000"])

@@ -1,4 +1,4 @@
-"""``ranvis study``: the command behind cli.py (its parser: cliparsers.add_study)."""
+"""``ranvis study``: the command behind cli.commands (its parser: cli.studyflags.add_study)."""
 from __future__ import annotations
 
 import argparse

@@ -135,6 +135,31 @@ def default_command(out_dir: Path, quick: bool, trained_weights: Any, size: int 
     return " ".join([*parts, "-o", str(out_dir)])
 
 
+def _header(out: Path, quick: bool, trained_weights: str | Path | None,
+            overrides: dict[str, int | None], dev: str, command: str) -> dict[str, Any]:
+    """results.json before any figure: what runs, where, every figure pending."""
+    return {
+        "report": "ranvis reproduce", "out_dir": str(out), "mode": "quick" if quick else "full",
+        "quick": quick, "command": command, "overrides": overrides,
+        "trained_weights": str(trained_weights) if trained_weights is not None else None,
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_average_start": _load(), "environment": environment(dev),
+        "figures": {name: {"status": "pending", "label": label} for name, label in FIGURES}}
+
+
+def _write(out: Path, results: dict[str, Any], t0: float, done: bool) -> None:
+    """results.json and index.html as they stand (atomic): after every figure, so an
+    interrupted report keeps what finished."""
+    from ranvis.io.record import atomic_write, write_json
+
+    results["seconds"] = round(time.perf_counter() - t0, 2)
+    results["finished"] = done
+    results["load_average_now"] = _load()
+    write_json(out / "results.json", results)
+    page = report_html.page(results, dict(FIGURES))
+    atomic_write(out / "index.html", lambda p: p.write_text(page, encoding="utf-8"))
+
+
 def reproduce(out_dir: str | Path, quick: bool, trained_weights: str | Path | None = None,
               size: int | None = None, *, iters: int | None = None, device: str = "auto",
               command: str | None = None, progress: bool = True) -> Path:
@@ -145,32 +170,16 @@ def reproduce(out_dir: str | Path, quick: bool, trained_weights: str | Path | No
     every module that accepts them (tests use tiny values). ``trained_weights``: a local
     torchvision VGG-19 state dict, loaded once (``nets.trained.load_trained``, never downloads).
     """
-    from ranvis.io.record import atomic_write, write_json
     from ranvis.nets.trained import load_trained
     from ranvis.tasks import resolve_device
 
     out = Path(out_dir)
     dev = str(resolve_device(device))
     trained = load_trained(trained_weights, dev) if trained_weights is not None else None
-    results: dict[str, Any] = {
-        "report": "ranvis reproduce", "out_dir": str(out), "mode": "quick" if quick else "full", "quick": quick,
-        "command": command or default_command(out, quick, trained_weights, size, iters),
-        "overrides": {"size": size, "iters": iters},
-        "trained_weights": str(trained_weights) if trained_weights is not None else None,
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "load_average_start": _load(), "environment": environment(dev),
-        "figures": {name: {"status": "pending", "label": label} for name, label in FIGURES}}
+    results = _header(out, quick, trained_weights, {"size": size, "iters": iters}, dev,
+                      command or default_command(out, quick, trained_weights, size, iters))
     t0 = time.perf_counter()
-
-    def write(done: bool) -> None:
-        results["seconds"] = round(time.perf_counter() - t0, 2)
-        results["finished"] = done
-        results["load_average_now"] = _load()
-        write_json(out / "results.json", results)
-        page = report_html.page(results, dict(FIGURES))
-        atomic_write(out / "index.html", lambda p: p.write_text(page, encoding="utf-8"))
-
-    write(False)
+    _write(out, results, t0, False)
     for name, label in FIGURES:
         if progress:
             print(f"reproduce: {name} ({label}) ...", file=sys.stderr, flush=True)
@@ -180,8 +189,8 @@ def reproduce(out_dir: str | Path, quick: bool, trained_weights: str | Path | No
         if progress:
             print(f"reproduce: {name} {entry['status']} in {entry.get('wall_seconds', 0):.1f} s",
                   file=sys.stderr, flush=True)
-        write(False)
-    write(True)
+        _write(out, results, t0, False)
+    _write(out, results, t0, True)
     from ranvis.experiments.common import clear_inversions
 
     clear_inversions()  # Figures 1-2 used them; nothing else needs them

@@ -79,6 +79,19 @@ def _grid(path: Path, images: dict[str, dict[str, torch.Tensor]], dist: dict[str
     plt.close(fig)
 
 
+def _verdict(dist: dict[str, dict[str, float]], mean: dict[str, float], sources: list[str],
+             cols: list[str]) -> tuple[dict[str, int], str]:
+    """How often ``auto`` is closer than each other column, and the sentence that says it."""
+    wins = ({v: sum(dist[n]["auto"] < dist[n][v] for n in sources) for v in cols if v != "auto"}
+            if "auto" in cols else {})
+    verdict = (f"Mean independent-net distance over {len(sources)} sources: "
+               + ", ".join(f"{k} {mean[k]:.3f}" for k in cols)
+               + (f"; auto is closer than noise on {wins.get('noise', 0)}/{len(sources)} and "
+                  f"closer than equal on {wins.get('equal', 0)}/{len(sources)} sources."
+                  if "auto" in cols else "."))
+    return wins, verdict
+
+
 def run(out_dir: Path, quick: bool = True, size: int | None = None, iters: int | None = None,
         sources: Sequence[str] | None = None, variants: Sequence[str] = tuple(VARIANTS),
         device: str = "auto", seed: int = 0) -> dict[str, Any]:
@@ -114,13 +127,7 @@ def run(out_dir: Path, quick: bool = True, size: int | None = None, iters: int |
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _grid(out_dir / "texture_quality.png", images, dist, cols)
-    wins = ({v: sum(dist[n]["auto"] < dist[n][v] for n in sources) for v in cols if v != "auto"}
-            if "auto" in cols else {})
-    verdict = (f"Mean independent-net distance over {len(sources)} sources: "
-               + ", ".join(f"{k} {mean[k]:.3f}" for k in cols)
-               + (f"; auto is closer than noise on {wins.get('noise', 0)}/{len(sources)} and "
-                  f"closer than equal on {wins.get('equal', 0)}/{len(sources)} sources."
-                  if "auto" in cols else "."))
+    wins, verdict = _verdict(dist, mean, sources, cols)
     return {"title": "Texture quality by an independent random VGG-19 (issue 5)",
             "figures": ["texture_quality.png"],
             "numbers": {"distance": dist, "mean": mean, "auto_wins": wins, "per_layer": per_layer,

@@ -58,6 +58,23 @@ class Layout(Protocol):
     def representation(self, weighted: str) -> str: ...
 
 
+class TapTable:
+    """The accessors a layout with a fixed list of named taps shares (nets.vgglayout,
+    nets.timmlayout): ``_taps`` in forward order, ``_by_name`` the same by name."""
+
+    _taps: list[Tap]
+    _by_name: dict[str, Tap]
+
+    def nodes(self) -> list[Tap]:
+        return list(self._taps)
+
+    def node(self, name: str) -> Tap:
+        return self._by_name[name]
+
+    def resolve(self, name: str) -> str | None:
+        return name if name in self._by_name else None
+
+
 @dataclass(frozen=True)
 class Presets:
     """An architecture's default taps. ``content``/``style``/``texture``: the task defaults

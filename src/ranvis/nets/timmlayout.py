@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ranvis.errors import InputError
-from ranvis.nets.arch import Footprint, Tap
+from ranvis.nets.arch import Footprint, Tap, TapTable
 
 REF_SIDE = 256  # the side of the reference pass that checks the model takes any size
 MAX_SIDE = 1024  # min_input's search range
@@ -60,7 +60,7 @@ def _tap_names(strides: Sequence[int]) -> list[str]:
     return names
 
 
-class TimmLayout:
+class TimmLayout(TapTable):
     """nets.arch.Layout of a timm feature model, from passes on the ``meta`` device."""
 
     def __init__(self, base: str) -> None:
@@ -99,15 +99,6 @@ class TimmLayout:
                 h.remove()
         outs = list(outs.values()) if isinstance(outs, dict) else list(outs)
         return [tuple(o.shape) for o in outs], count[0]
-
-    def nodes(self) -> list[Tap]:
-        return list(self._taps)
-
-    def node(self, name: str) -> Tap:
-        return self._by_name[name]
-
-    def resolve(self, name: str) -> str | None:
-        return name if name in self._by_name else None
 
     @cache  # noqa: B019 -- as _pass
     def min_input(self, name: str) -> int:

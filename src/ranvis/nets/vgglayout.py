@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from ranvis.nets.arch import Footprint, Tap
+from ranvis.nets.arch import Footprint, Tap, TapTable
 
 # timm-style architectures: ints are 3x3 conv widths (padding 1, each followed by ReLU), "P" a pool.
 CONFIGS: dict[str, list[int | str]] = {
@@ -73,7 +73,7 @@ def weight_shape(layer: Layer) -> tuple[int, ...]:
     return (layer.c_out, layer.c_in, 3, 3) if layer.kind == "conv" else (layer.c_out, layer.c_in)
 
 
-class VGGLayout:
+class VGGLayout(TapTable):
     """nets.arch.Layout of a VGG, from its configuration alone (no torch pass): a conv keeps the
     size, a pool halves it (floor), the receptive field grows by 2·stride per conv and by
     stride per pool; fc layers see everything."""
@@ -94,15 +94,6 @@ class VGGLayout:
                             2 ** la.pools_before, spatial))
         self._taps = taps
         self._by_name = {t.name: t for t in taps}
-
-    def nodes(self) -> list[Tap]:
-        return list(self._taps)
-
-    def node(self, name: str) -> Tap:
-        return self._by_name[name]
-
-    def resolve(self, name: str) -> str | None:
-        return name if name in self._by_name else None
 
     def min_input(self, name: str) -> int:
         return 2 ** self.index[name].pools_before  # fc layers: that of pool5

@@ -5,7 +5,10 @@ initialization, σ and seed; or a fixed spec; or the SHA-256 of trained weights)
 SHA-256 of the prepared image's pixels (and the style's), size, iterations, the noise start and
 *every* task option (the library's defaults filled in). Its key is the SHA-256 of that, as
 canonical JSON, with the ranvis version: change any of them, or an image file's pixels, and it
-is another cell; rename a file or relabel an architecture and it is the same cell.
+is another cell; rename a file or relabel an architecture and it is the same cell. An option
+left at None (the library's own default) is left out of the key, so a task option added later
+with a None default keeps every stored cell (scripts/rekey_cells.py re-keys a study stored
+before this rule).
 """
 from __future__ import annotations
 
@@ -48,8 +51,11 @@ class Grid:
 
 
 def cell_key(settings: dict[str, Any]) -> str:
-    """SHA-256 (first KEY_CHARS hex digits) of the canonical JSON of settings + version."""
-    text = json.dumps({"ranvis": _version.__version__, **settings}, sort_keys=True,
+    """SHA-256 (first KEY_CHARS hex digits) of the canonical JSON of settings + version, the
+    options at None left out (module doc)."""
+    opts = {k: v for k, v in (settings.get("options") or {}).items() if v is not None}
+    keyed = {**settings, "options": opts} if "options" in settings else settings
+    text = json.dumps({"ranvis": _version.__version__, **keyed}, sort_keys=True,
                       separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()[:KEY_CHARS]
 

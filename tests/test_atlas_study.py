@@ -89,3 +89,26 @@ def test_cached_network_gives_the_same_cell() -> None:
     runcell.run_cell({**job, "settings": {**job["settings"], "taps": ["s4"]}})
     again = runcell.run_cell(job)  # the cached network, its s8 model built before
     assert again["scores"] == fresh["scores"] and again["png"] == fresh["png"]
+
+
+def test_no_cell_networks_named_with_their_reason() -> None:
+    from ranvis.study.agreeboard import _no_cell_text, no_cell
+
+    table = [{"status": "ok", "task": "invert", "arch": "a", "error": ""},
+             {"status": "no_cell", "task": "invert", "arch": "timm:inception_v3-avg-he",
+              "error": "s4 needs 75 px, the study has 64"},
+             {"status": "no_cell", "task": "invert", "arch": "timm:inception_v3-avg-he",
+              "error": "s4 needs 75 px, the study has 64"},
+             {"status": "no_cell", "task": "zerocost", "arch": "timm:inception_v3-avg-he",
+              "error": "no tap a 64 px input reaches"}]
+    nc = no_cell(table)
+    assert nc == {"timm:inception_v3-avg-he": ["invert: s4 needs 75 px, the study has 64",
+                                               "zerocost: no tap a 64 px input reaches"]}
+    text = _no_cell_text({"no_cell": nc})
+    assert text.startswith("No cell at this size") and "75 px" in text
+    assert _no_cell_text({"no_cell": {}}) == ""
+    from ranvis.nets import get_arch
+    from ranvis.study.taps import deepest_fitting
+
+    why = deepest_fitting(get_arch("timm:test_resnet"), 1).reason
+    assert why.endswith("(its shallowest tap needs 2 px)")

@@ -56,9 +56,23 @@ def score_sets(plan: Plan, table: list[dict[str, Any]]) -> dict[str, dict[str, t
     return out
 
 
+def no_cell(table: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """{network label: why} for every requested combination without a cell (e.g. an
+    architecture whose taps need a larger input than the study's size): such a network is left
+    out of the scores it has no cell for, and named with its reason, never dropped silently."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for r in table:
+        if r["status"] == "no_cell":
+            why = f"{r['task']}: {r['error']}"
+            if why not in out[r["arch"]]:
+                out[r["arch"]].append(why)
+    return dict(out)
+
+
 def section(plan: Plan, table: list[dict[str, Any]]) -> dict[str, Any]:
     """The ``agreement`` entry of leaderboard.json: the reference's header, the studied
-    architectures the trained table lacks, and each score's statistics with intervals."""
+    architectures the trained table lacks, the networks with requested combinations but no
+    cell (``no_cell``: label → reasons) and each score's statistics with intervals."""
     trained = top1_table()
     missing = sorted({n.arch for n in plan.nets if n.arch not in trained})
     scores = []
@@ -66,7 +80,17 @@ def section(plan: Plan, table: list[dict[str, Any]]) -> dict[str, Any]:
         joined = join(by_label, trained)
         scores.append({"score": name, **agreement(joined.points), "unscored": joined.unscored,
                        "points": joined.points})
-    return {"reference": header(), "missing": missing, "scores": scores}
+    return {"reference": header(), "missing": missing, "no_cell": no_cell(table),
+            "scores": scores}
+
+
+def _no_cell_text(sec: dict[str, Any]) -> str:
+    """One sentence naming the networks without a cell and why ("" if none)."""
+    nc = sec.get("no_cell") or {}
+    if not nc:
+        return ""
+    return ("No cell at this size (left out of those scores): "
+            + "; ".join(f"{label} ({', '.join(why)})" for label, why in nc.items()))
 
 
 def slug(name: str) -> str:
@@ -91,6 +115,8 @@ def markdown_lines(sec: dict[str, Any]) -> list[str]:
     if sec["missing"]:
         out += [f"Not in the trained table (no top-1, left out): {', '.join(sec['missing'])}",
                 ""]
+    if _no_cell_text(sec):
+        out += [_no_cell_text(sec), ""]
     out += ["| score | n | families | τ | ρ | τ within | ρ within | τ across | ρ across |",
             "|" + "---|" * 9]
     for e in sec["scores"]:
@@ -147,6 +173,8 @@ def html(sec: dict[str, Any], figs: list[str]) -> str:
                                              "ρ within", "τ across", "ρ across"))
     missing = (f"<p>Not in the trained table (left out): {escape(', '.join(sec['missing']))}"
                "</p>" if sec["missing"] else "")
+    if _no_cell_text(sec):
+        missing += f"<p>{escape(_no_cell_text(sec))}</p>"
     imgs = "".join(f'<img src="{escape(f)}" alt="{escape(f)}">' for f in figs)
     return (f'<section id="agreement"><h2>Agreement with trained ImageNet-1k top-1</h2>'
             f"<p>Kendall τ_b and Spearman ρ over networks, 95 % bootstrap intervals over "

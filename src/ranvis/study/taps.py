@@ -50,7 +50,10 @@ def deepest_fitting(arch: Arch, size: int) -> Target:
     fits = [t for t in (arch.tap(n) for n in arch.default_taps())
             if t.spatial and t.min_input <= size]
     if not fits:
-        return Target((), None, f"{arch.name} has no tap that a {size} px input reaches")
+        least = min((t.min_input for t in (arch.tap(n) for n in arch.default_taps())
+                     if t.spatial), default=None)
+        need = f" (its shallowest tap needs {least} px)" if least else ""
+        return Target((), None, f"{arch.name} has no tap that a {size} px input reaches{need}")
     return Target((fits[-1].name,), fits[-1].stride)
 
 

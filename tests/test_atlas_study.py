@@ -46,7 +46,8 @@ def test_two_architectures_agreement(tmp_path: Path) -> None:
     (tmp_path / "plan.toml").write_text(PLAN)
     out = tmp_path / "out"
     assert main(["study", str(tmp_path / "plan.toml"), "-o", str(out), "--inline",
-                 "--no-progress"]) == 0
+                 "--no-progress", "--order", "network"]) == 0
+    assert json.loads((out / "study.json").read_text())["runs"][-1]["order"] == "network"
     board = json.loads((out / "leaderboard.json").read_text())
     agree = board["agreement"]
     assert agree["missing"] == ["multiscale"]  # no trained top-1: named, not dropped
@@ -112,3 +113,19 @@ def test_no_cell_networks_named_with_their_reason() -> None:
 
     why = deepest_fitting(get_arch("timm:test_resnet"), 1).reason
     assert why.endswith("(its shallowest tap needs 2 px)")
+
+
+def test_network_order_groups_draws_and_keeps_cells() -> None:
+    from ranvis.study.cells import Cell
+    from ranvis.study.runner import by_network
+
+    def cell(key: str, seed: int) -> Cell:
+        return Cell(key, {"net": {"arch": "a", "net_seed": seed}}, {})
+
+    grid = [cell("a0", 0), cell("b1", 1), cell("c0", 0), cell("d1", 1), cell("e2", 2)]
+    assert [c.key for c in by_network(grid)] == ["a0", "c0", "b1", "d1", "e2"]
+    from ranvis.study import load_plan
+    from ranvis.study.runner import StudyOptions, run_study
+
+    with pytest.raises(InputError, match="order must be grid or network"):
+        run_study(load_plan("example"), "/nonexistent/x", StudyOptions(order="random"))

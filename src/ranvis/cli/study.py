@@ -31,7 +31,8 @@ def _options(a: argparse.Namespace) -> object:
     executor = "ray" if a.ray is not None else "inline" if a.inline else "local"
     address = None if a.ray in (None, "local") else a.ray
     return StudyOptions(executor=executor, workers=a.workers, threads=a.threads,
-                        ray_address=address, device=a.device, progress=not a.no_progress)
+                        ray_address=address, device=a.device, progress=not a.no_progress,
+                        order=a.order)
 
 
 def cmd_study(a: argparse.Namespace) -> int:

@@ -99,6 +99,10 @@ def add_study(sub: Any) -> argparse.ArgumentParser:
                         "ADDRESS (host:port or auto); needs pip install 'ranvis[ray]'")
     r.add_argument("--inline", action="store_true",
                    help="run cells one by one in this process (debugging)")
+    r.add_argument("--order", choices=("grid", "network"), default="grid",
+                   help="grid: the plan's order (every network on one image before the next "
+                        "image: an interrupted study covers every network); network: the cells "
+                        "of one network draw together, so a worker builds it once")
     r.add_argument("--device", default="cpu", help="device of every cell (default: cpu)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     return s

@@ -93,7 +93,7 @@ def test_cached_network_gives_the_same_cell() -> None:
 
 
 def test_no_cell_networks_named_with_their_reason() -> None:
-    from ranvis.study.agreeboard import _no_cell_text, no_cell
+    from ranvis.study.agreeboard import markdown_lines, no_cell, no_cell_items
 
     table = [{"status": "ok", "task": "invert", "arch": "a", "error": ""},
              {"status": "no_cell", "task": "invert", "arch": "timm:inception_v3-avg-he",
@@ -105,9 +105,13 @@ def test_no_cell_networks_named_with_their_reason() -> None:
     nc = no_cell(table)
     assert nc == {"timm:inception_v3-avg-he": ["invert: s4 needs 75 px, the study has 64",
                                                "zerocost: no tap a 64 px input reaches"]}
-    text = _no_cell_text({"no_cell": nc})
-    assert text.startswith("No cell at this size") and "75 px" in text
-    assert _no_cell_text({"no_cell": {}}) == ""
+    assert no_cell_items({"no_cell": nc}) == [
+        "timm:inception_v3-avg-he: invert: s4 needs 75 px, the study has 64; zerocost: no tap "
+        "a 64 px input reaches"]
+    assert no_cell_items({"no_cell": {}}) == []
+    md = markdown_lines({"reference": ["", "ref"], "missing": [], "no_cell": nc, "scores": []})
+    assert "- timm:inception_v3-avg-he: invert: s4 needs 75 px, the study has 64; zerocost: " \
+           "no tap a 64 px input reaches" in md
     from ranvis.nets import get_arch
     from ranvis.study.taps import deepest_fitting
 

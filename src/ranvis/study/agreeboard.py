@@ -22,6 +22,7 @@ from ranvis.study.trained import header, join, top1_table
 
 TASK_SCORES = {"invert": ("psnr", "ssim"), "texture": ("judge_distance",), "style": ("d", "ssim"),
                "zerocost": ("naswot", "log10_synflow", "params_m", "gflops")}
+NO_CELL = "No cell at the study's size (left out of those scores):"
 STATS = ("kendall", "spearman", "kendall_within", "spearman_within", "kendall_across",
          "spearman_across")
 
@@ -84,13 +85,9 @@ def section(plan: Plan, table: list[dict[str, Any]]) -> dict[str, Any]:
             "scores": scores}
 
 
-def _no_cell_text(sec: dict[str, Any]) -> str:
-    """One sentence naming the networks without a cell and why ("" if none)."""
-    nc = sec.get("no_cell") or {}
-    if not nc:
-        return ""
-    return ("No cell at this size (left out of those scores): "
-            + "; ".join(f"{label} ({', '.join(why)})" for label, why in nc.items()))
+def no_cell_items(sec: dict[str, Any]) -> list[str]:
+    """One line per network without a cell: "LABEL: task: why; task: why" ([] if none)."""
+    return [f"{label}: {'; '.join(why)}" for label, why in (sec.get("no_cell") or {}).items()]
 
 
 def slug(name: str) -> str:
@@ -115,8 +112,8 @@ def markdown_lines(sec: dict[str, Any]) -> list[str]:
     if sec["missing"]:
         out += [f"Not in the trained table (no top-1, left out): {', '.join(sec['missing'])}",
                 ""]
-    if _no_cell_text(sec):
-        out += [_no_cell_text(sec), ""]
+    if no_cell_items(sec):
+        out += [NO_CELL, "", *(f"- {item}" for item in no_cell_items(sec)), ""]
     out += ["| score | n | families | τ | ρ | τ within | ρ within | τ across | ρ across |",
             "|" + "---|" * 9]
     for e in sec["scores"]:
@@ -173,8 +170,9 @@ def html(sec: dict[str, Any], figs: list[str]) -> str:
                                              "ρ within", "τ across", "ρ across"))
     missing = (f"<p>Not in the trained table (left out): {escape(', '.join(sec['missing']))}"
                "</p>" if sec["missing"] else "")
-    if _no_cell_text(sec):
-        missing += f"<p>{escape(_no_cell_text(sec))}</p>"
+    if no_cell_items(sec):
+        missing += (f"<p>{NO_CELL}</p><ul>"
+                    + "".join(f"<li>{escape(i)}</li>" for i in no_cell_items(sec)) + "</ul>")
     imgs = "".join(f'<img src="{escape(f)}" alt="{escape(f)}">' for f in figs)
     return (f'<section id="agreement"><h2>Agreement with trained ImageNet-1k top-1</h2>'
             f"<p>Kendall τ_b and Spearman ρ over networks, 95 % bootstrap intervals over "

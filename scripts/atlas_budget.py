@@ -40,7 +40,7 @@ def _ci(e: dict) -> str:
 
 def table(atlas: Path, budget: Path, image: str, seed: int) -> list[str]:
     """The Markdown rows (module doc)."""
-    lines = ["| score | n | τ at 40 | τ at 120 | ρ at 40 | ρ at 120 | τ(40, 120) | mean dB "
+    lines = ["| score | n | τ at 40 | τ at 120 | ρ at 40 | ρ at 120 | τ(40, 120) | mean "
              "40 → 120 |", "|" + "---|" * 8]
     for key in ("psnr", "ssim"):
         low = scores(atlas / "results.csv", image, seed, key)

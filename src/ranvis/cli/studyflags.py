@@ -89,7 +89,12 @@ def add_study(sub: Any) -> argparse.ArgumentParser:
     g.add_argument("--size", type=positive_int, default=None, help="image side in px (default 64)")
     g.add_argument("--iters", type=positive_int, default=None,
                    help=f"iterations per cell (default {D.ITERS})")
-    r = s.add_argument_group("where cells run (never part of a cell's key)")
+    _where(s.add_argument_group("where cells run (never part of a cell's key)"))
+    return s
+
+
+def _where(r: Any) -> None:
+    """The flags that say where and how cells run: never part of a cell's key."""
     r.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="worker processes, or Ray CPUs of a local instance (default: all CPUs)")
     r.add_argument("--threads", type=positive_int, default=1, metavar="T",
@@ -105,4 +110,3 @@ def add_study(sub: Any) -> argparse.ArgumentParser:
                         "of one network draw together, so a worker builds it once")
     r.add_argument("--device", default="cpu", help="device of every cell (default: cpu)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return s

@@ -179,11 +179,21 @@ def test_fig6_and_quality_run_at_a_tiny_size(tmp_path):
     assert set(res["numbers"]) == {"best", "paper"}
     assert set(res["numbers"]["paper"]) == {"chelsea/ihc", "chelsea/brick"}
     assert res["settings"]["presets"]["paper"]["ratio"] == [100.0, 1.0, 1000.0]
+    assert all(v["ratio"] == [100.0, 1.0, 1000.0] for v in res["numbers"]["paper"].values())
+    best = [v["ratio"] for v in res["numbers"]["best"].values()]  # α, γ set from each style
+    assert all(3.0 <= a <= 100.0 and b == 1.0 and 0.1 <= g <= 10.0 for a, b, g in best)
     assert json.dumps(res)  # JSON-able
     q = style_quality.run(tmp_path, contents=["camera"], styles=["retina"], **kw)
     row = q["numbers"]["rows"][0]
     assert 0 < row["d_content"] and -1 <= row["ssim"] <= 1 and row["ssim_style"] < 1
     assert (tmp_path / "style_quality.png").exists()
+
+
+def test_fig6_footer_prints_the_ratio_each_pair_used():
+    from ranvis.experiments.fig6 import ratio_text
+
+    assert ratio_text([[100, 1, 1000], [100, 1, 1000]]) == "100:1:1000"
+    assert ratio_text([[3, 1, 0.5], [42.5, 1, 2]]) == "3-42.5:1:0.5-2 (set per pair from the style)"
 
 
 def test_judge_distance_is_zero_for_the_style_itself_and_scale_free():

@@ -36,11 +36,36 @@ def _grid(preset: str, cimgs: dict, simgs: dict, judge: Any, iters: int, net: st
             numbers[f"{c}/{s}"] = {"ssim": round(sc["ssim"], 4), "d": round(sc["d"], 4),
                                    "d_content": round(sc["d_content"], 4),
                                    "seconds": r.record["seconds"],
-                                   "iterations": r.record["iterations"]}
+                                   "iterations": r.record["iterations"],
+                                   "ratio": used_ratio(r.record)}
             settings = {k: r.record["settings"][k] for k in
                         ("preset", "content_layer", "style_layers", "ratio", "init", "scales",
                          "optimizer", "iters", "seed", "pool", "device", "nets", "padding")}
     return cells, numbers, settings
+
+
+def used_ratio(record: dict[str, Any]) -> list[float]:
+    """α:β:γ as a run used them (its record): the recipe's ratio times its weights, α times the
+    style's contrast factor and γ times its smoothness factor where the recipe sets them
+    (``best``: weighting.content_factor, weighting.tv_factor), from the last scale's factors."""
+    st = record["settings"]
+    factors = record["scales"][-1]["factors"] if record.get("scales") else record["factors"]
+    w = st.get("weights", {})
+    a, b, g = st["ratio"]
+    return [a * w.get("content", 1.0) * factors.get("content_factor", 1.0),
+            b * w.get("style", 1.0), g * w.get("tv", 1.0) * factors.get("tv", 1.0)]
+
+
+def ratio_text(ratios: Sequence[Sequence[float]]) -> str:
+    """α:β:γ of every cell: one ratio when all cells used the same, else each one's range
+    ("3-100:1:0.1-10", per pair)."""
+    parts, per_pair = [], False
+    for vals in zip(*ratios, strict=True):
+        lo, hi = min(vals), max(vals)
+        same = hi - lo <= 1e-9 * max(1.0, abs(hi))
+        parts.append(f"{lo:.4g}" if same else f"{lo:.4g}-{hi:.4g}")
+        per_pair = per_pair or not same
+    return ":".join(parts) + (" (set per pair from the style)" if per_pair else "")
 
 
 def _footer(settings: dict[str, Any], numbers: dict, net: str, iters: int, size: int) -> str:
@@ -48,7 +73,7 @@ def _footer(settings: dict[str, Any], numbers: dict, net: str, iters: int, size:
     return (f"preset {settings['preset']}: eq. 9 on {settings['nets']} random VGG-19 draw(s) "
             f"(net {net}, {settings['padding']} padding); content {settings['content_layer']}, "
             f"style {','.join(settings['style_layers'])}; alpha:beta:gamma "
-            f"{':'.join(f'{v:g}' for v in settings['ratio'])}; init {settings['init']}; "
+            f"{ratio_text([v['ratio'] for v in numbers.values()])}; init {settings['init']}; "
             f"{settings['scales']} scale(s); at most {iters} {settings['optimizer']} iterations "
             f"at {size} px on {settings['device']}; {min(secs):.1f}-{max(secs):.1f} s per image. "
             f"Cells: luminance SSIM to the content, judge Gram distance d to the style.")

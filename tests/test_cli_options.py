@@ -69,6 +69,8 @@ def test_style_presets(tmp_path):
     assert b["content_layer"] == "conv3_1" and b["padding"] == "reflect"
     assert b["ratio"] == [1.0, 1.0, 1.0] and b["factors_at"] == "start" and b["plateau"]
     assert b["style_loss"] == "sw" and b["color_space"] == "yiq" and b["content_factor"]
+    assert b["plateau"] == {"window": 10, "rel_tol": 0.01}  # a 1 % gain over 10 evaluations
+    assert b["start"] == "hf" and b["start_noise"] == "style"  # the style's fine-texture energy
     assert 3 <= best["factors"]["content_factor"] <= 100  # α from the style's contrast
     assert p["style_loss"] == "gram" and not p["content_factor"]
     assert b["tv_factor"] and 0.1 <= best["factors"]["tv"] <= 10  # brick: a grainy style

@@ -53,6 +53,33 @@ def test_sliced_wasserstein_matches_a_style_of_another_size_and_blends_quantiles
     assert torch.equal(mid[0], a[0]) and torch.allclose(mid[1], (a[1] + b[1]) / 2)
 
 
+def test_sliced_wasserstein_sorts_a_fixed_subset_of_a_large_tap(monkeypatch) -> None:
+    from ranvis.objectives import styleloss
+
+    monkeypatch.setattr(styleloss, "SW_POSITIONS", 100)
+    f, other = _feats(1, h=16, w=16), _feats(8, h=16, w=16)  # 256 positions, 100 kept
+    t = fit_target("sw", style_target("sw", f), 256)
+    assert len(t) == 3 and t[1].shape[1] == 100 and len(t[2].unique()) == 100
+    assert torch.equal(t[2], fit_target("sw", style_target("sw", other), 256)[2])  # seeded
+    assert fit_target("sw", style_target("sw", f), 100)[1].shape[1] == 100  # ≤ cap: all
+    # a subset's quantiles estimate the whole map's: near 0 for f itself, not exactly
+    assert float(style_value("sw", f, t, 1.0)) < 0.05 * float(style_value("sw", other, t, 1.0))
+    x = f.clone().requires_grad_(True)
+    style_value("sw", x, fit_target("sw", style_target("sw", other), 256), 1.0).backward()
+    moved = x.grad.flatten(2)[0].abs().sum(0) > 0  # only the kept positions get a gradient
+    assert moved.sum() <= 100 and bool(moved[t[2]].all())
+
+
+def test_sliced_wasserstein_direction_count_follows_the_fraction(monkeypatch) -> None:
+    from ranvis.objectives import styleloss
+
+    assert styleloss.directions(64).shape == (64, 64)
+    monkeypatch.setattr(styleloss, "SW_DIRECTIONS", 0.25)
+    assert styleloss.directions(64).shape == (64, 16)
+    assert styleloss.directions(16).shape == (16, styleloss.SW_MIN_DIRECTIONS)
+    assert torch.allclose(styleloss.directions(64).norm(dim=0), torch.ones(16))
+
+
 def test_gradients_flow_and_the_hist_gradient_is_the_papers() -> None:
     f = _feats(1).requires_grad_(True)
     target = style_target("hist", _feats(2))

@@ -31,14 +31,16 @@ Style transfer (eq. 9):
     al. 2021: the features projected on C seeded random directions, sorted, compared with the
     style's sorted projections). The content photo's colours are first matched to the style's
     in YIQ (color.match_colors_yiq: luminance by mean and std, which keeps its light and dark
-    in order, chroma by covariance), which is the content target and, with noise of std 0.1,
-    the start; µ_l are measured at that start (each style term's mean input gradient is 1
+    in order, chroma by covariance), which is the content target and, with high-pass noise
+    that tops its finest band energy up to the style's (stylefit.style_energy_std; none where
+    the photo has as much), the start; µ_l are measured at that start (each style term's mean input gradient is 1
     where the optimization begins, weighting.start_factors); the content tap is one scale
     deeper (VGG: conv3_1; others: :func:`deep_content_tap`); reflect padding (VGG); α:β:γ =
     1:1:1 with α scaled by the style's contrast (weighting.content_factor: 0.09 / σ_Y², clamped
     to 3–100) and γ by its smoothness (weighting.tv_factor: 0.2 · Var(style) / TV(style),
-    clamped to 0.1–10); one network; the run stops when the loss has stopped
-    improving (stopping.Plateau); two scales from 512 px.
+    clamped to 0.1–10); one network; the run stops when 10 evaluations have lowered the loss
+    by less than 1 % (stopping.Plateau(10, 0.01)); two scales from 512 px; each tap's sort on
+    at most 16384 positions (styleloss.SW_POSITIONS: all of them up to 128 px).
     Why (issue 28, benchmarks/README.md "Style losses"): the Gram matrix of a random network
     is dominated by the channels' means, i.e. by colour, so once the colours matched the old
     recipe (Gram, RGB colour match, 3:1:1) stopped with the style's texture absent: a star
@@ -54,8 +56,13 @@ Style transfer (eq. 9):
     from the style's contrast, 0.21. On 16 held-out pairs: layout kept on 16 (≥ 0.81), texture
     at least halfway on 14, Gram target met on 13, all three on 11. The RGB colour match alone already broke the layout on 3 of 18 held-out pairs
     (a blue web pattern, rain: correlation 0.59–0.78 before any optimization; YIQ: ≥ 0.957 on
-    all 18). Costs 1.8x the Gram's time per evaluation at 256 px (the sort), and about 3x the
-    old recipe's time to a finished 256 px result (1.6x the evaluations).
+    all 18). The pale, low-contrast styles (rain, marble) stayed smoother than the style
+    (texture 0.74, 0.63) from a start with white noise of std 0.1; from the energy-matched
+    high-pass start, 0.45 and 0.43 (benchmarks/README.md "Issue 28, round 2").
+    Time: the sort costs (at 256 px 1.97x the Gram's time per evaluation with every position,
+    1.55x with 16384), and the old plateau (0.1 % over 40 evaluations) waited ~100 evaluations
+    after the scores had stopped moving (at 20–30 evaluations, 128 and 256 px); the 1 %/10 stop
+    ends there.
 Texture synthesis (eq. 5–8):
   * ``paper``: zero padding, white noise around grey 0.5.
   * ``best``: circular padding (every convolution wraps around: the canvas is a torus, so no
@@ -117,6 +124,8 @@ class StyleRecipe:
     color_space: str = "rgb"  # color_match in "rgb" (color.match_colors) or "yiq" (_yiq)
     content_blur: float = 0.0  # σ px at 128 px: the content term sees the image lowpassed
     content_factor: bool = False  # α × weighting.content_factor (the style's contrast)
+    plateau_window: int = 40  # with ``plateau``: stopping.Plateau(window, rel_tol)
+    plateau_tol: float = 1e-3
 
 
 PAPER_RATIO = (100.0, 1.0, 1000.0)  # α:β:γ, §3, as printed
@@ -146,8 +155,9 @@ def style_recipe(preset: str) -> StyleRecipe:
     """The style-transfer recipe of ``preset`` (module doc)."""
     if check_preset(preset) == "paper":
         return StyleRecipe(PAPER_RATIO, "noise", "zero", False, False, 1, "zeros", False, 0.0)
-    return StyleRecipe(BEST_RATIO, "content", "start", True, True, 1, "reflect", True, 0.1,
-                       tv_factor=True, style_loss="sw", color_space="yiq", content_factor=True)
+    return StyleRecipe(BEST_RATIO, "content", "start", True, True, 1, "reflect", True, "style",
+                       tv_factor=True, style_loss="sw", start="hf", color_space="yiq",
+                       content_factor=True, plateau_window=10, plateau_tol=0.01)
 
 
 def style_summary(preset: str) -> str:

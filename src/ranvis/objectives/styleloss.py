@@ -20,8 +20,13 @@ import torch.nn.functional as F
 
 from ranvis.objectives.stylekinds import SOFTMAX
 
-#: Random directions of the sliced Wasserstein loss per channel (K = SW_DIRECTIONS · C).
-SW_DIRECTIONS = 1
+#: Random directions of the sliced Wasserstein loss per channel (K = SW_DIRECTIONS · C, at
+#: least SW_MIN_DIRECTIONS).
+SW_DIRECTIONS = 1.0
+SW_MIN_DIRECTIONS = 8
+#: At most this many positions of a tap enter the sliced Wasserstein sort (None: all of them):
+#: a seeded subset, the same at every evaluation (:func:`fit_target`).
+SW_POSITIONS: int | None = 16384
 SW_SEED = 0
 #: Quantiles kept of a style's per-channel histogram (the hist loss's 256 bins).
 HIST_BINS = 256
@@ -43,10 +48,12 @@ def softmax_features(f: torch.Tensor) -> torch.Tensor:
 
 
 def directions(channels: int, seed: int = SW_SEED) -> torch.Tensor:
-    """The sliced Wasserstein loss's K = SW_DIRECTIONS·C unit directions ``[C, K]``, seeded
-    (the same for every image at a layer, so a target's projections are computed once)."""
+    """The sliced Wasserstein loss's K = max(SW_MIN_DIRECTIONS, round(SW_DIRECTIONS·C)) unit
+    directions ``[C, K]``, seeded (the same for every image at a layer, so a target's
+    projections are computed once)."""
     g = torch.Generator().manual_seed(seed * 100003 + channels)
-    v = torch.randn(channels, SW_DIRECTIONS * channels, generator=g, dtype=torch.float64)
+    k = max(SW_MIN_DIRECTIONS, round(SW_DIRECTIONS * channels))
+    v = torch.randn(channels, k, generator=g, dtype=torch.float64)
     return (v / v.norm(dim=0, keepdim=True)).float()
 
 
@@ -89,7 +96,11 @@ def fit_target(kind: str, target: Target, m: int) -> Target:
     resamples (hist keeps its HIST_BINS quantiles, resampled per evaluation: 256 values each)."""
     if kind.removesuffix(SOFTMAX) != "sw":
         return target
-    return (target[0], quantiles(target[1], m))
+    if SW_POSITIONS is None or m <= SW_POSITIONS:
+        return (target[0], quantiles(target[1], m))
+    g = torch.Generator().manual_seed(SW_SEED * 100003 + m)
+    keep = torch.randperm(m, generator=g)[:SW_POSITIONS].sort().values.to(target[1].device)
+    return (target[0], quantiles(target[1], SW_POSITIONS), keep)
 
 
 def blend_targets(kind: str, targets: Sequence[Target], weights: Sequence[float]) -> Target:
@@ -140,6 +151,8 @@ def style_value(kind: str, f: torch.Tensor, target: Target, c: float) -> torch.T
         mu, sd = x.mean(0), (x.var(0, unbiased=False) + 1e-12).sqrt()
         return c * ((mu - target[0]).pow(2).sum() + (sd - target[1]).pow(2).sum()) / ch
     if kind == "sw":
+        if len(target) == 3:  # a fixed subset of the positions (fit_target, SW_POSITIONS)
+            x, m = x[target[2]], len(target[2])
         p = (target[0].t() @ x.t()).sort(dim=1).values  # [K, M], sorted along contiguous rows
         return c * (p - quantiles(target[1], m)).pow(2).sum() / p.numel()
     if kind == "hist":

@@ -1,9 +1,10 @@
 """When a run stops before its budget: the loss has stopped improving (a plateau).
 
 A run is on a plateau when the best loss of its last ``window`` evaluations is less than
-``rel_tol`` (relative) below the best loss before them (our choice: 40 evaluations, 0.1 %).
-Style transfer's ``best`` preset uses it (ranvis.presets). Measured at 128 px, 300 evaluations,
-VGG-19 (``python -m ranvis.experiments.style_pairs``, benchmarks/README.md): on 10 of 11
+``rel_tol`` (relative) below the best loss before them (the defaults: 40 evaluations, 0.1 %).
+Style transfer's ``best`` preset (ranvis.presets) uses 10 evaluations and 1 %: its scores stop
+moving after 20–30 evaluations (issue 28, benchmarks/README.md). The defaults, measured at 128
+px, 300 evaluations, VGG-19 (``python -m ranvis.experiments.style_pairs``, benchmarks/README.md): on 10 of 11
 held-out pairs the runs stopped after 141–281 evaluations; on the one pair also run to the full
 300 (aqua + autumn) the result scored the same (layout correlation 0.982 both, judge ratio 0.332 vs 0.333)
 in 141 evaluations instead of 300. L-BFGS's own convergence (a step that evaluates nothing new)

@@ -179,7 +179,7 @@ def _recipe(preset: str, a: Arch, content: torch.Tensor, given: dict[str, Any], 
     out.update({k: v for k, v in given.items() if v is not None})
     out["start"], out["style_first"], out["color_space"] = r.start, r.style_first, r.color_space
     out["content_blur"], out["content_factor"] = r.content_blur, r.content_factor
-    out["plateau"] = Plateau() if r.plateau else None
+    out["plateau"] = Plateau(r.plateau_window, r.plateau_tol) if r.plateau else None
     out["factors"], out["start_noise"], out["tv_factor"] = r.factors, r.start_noise, r.tv_factor
     return out
 

@@ -15,6 +15,7 @@ style's fine-texture energy.
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/style_time.py --images DIR \\
         --pairs kite:starfield,path:choc_swirl --variants today,best,best-2s --size 256
+    OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/style_time.py --cost today,best-p0,best
 """
 from __future__ import annotations
 
@@ -91,18 +92,54 @@ def run(c: torch.Tensor, s: torch.Tensor, name: str, iters: int,
                      "losses": [float(f"{v:.6g}") for v in r.record["loss"]]}, shots
 
 
+def cost(size: int, repeats: int, names: list[str]) -> None:
+    """Print CPU seconds per evaluation (forward + backward of the objective, random images,
+    medians over ``repeats`` interleaved rounds) of each variant's style loss at ``size``."""
+    from ranvis.tasks import make_net
+    from ranvis.tasks.styleblocks import style_objective
+
+    net = make_net("random", padding="reflect")
+    g = torch.Generator().manual_seed(0)
+    c, s = torch.rand(1, 3, size, size, generator=g), torch.rand(1, 3, size, size, generator=g)
+    objs = {}
+    for name in names:
+        with variant(name):
+            kind = SLX.OLD["style_loss"] if name.startswith("today") else "sw"
+            objs[name] = style_objective(net, c, [s], [1.0], content_layer="conv3_1",
+                                         style_layers=list(net.arch.presets.style),
+                                         ratio=(3, 1, 1), style_loss=kind)[0]
+    times: dict[str, list[float]] = {k: [] for k in objs}
+    for _ in range(repeats):
+        for k, obj in objs.items():
+            x = c.clone().requires_grad_(True)
+            t0 = time.process_time()
+            obj(x)[0].backward()
+            times[k].append(time.process_time() - t0)
+    base = sorted(times[names[0]])[repeats // 2]
+    print(f"| variant | CPU s / evaluation ({size} px) | × {names[0]} |\n|---|---|---|")
+    for k, ts in times.items():
+        m = sorted(ts)[repeats // 2]
+        print(f"| {k} | {m:.3f} | {m / base:.2f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
-    ap.add_argument("--images", type=Path, required=True)
-    ap.add_argument("--pairs", required=True)
+    ap.add_argument("--images", type=Path, default=None)
+    ap.add_argument("--pairs", default="kite:starfield")
     ap.add_argument("--variants", default="today,best,best-2s")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--iters", type=int, default=300)
     ap.add_argument("--snapshots", default="", metavar="N1,N2",
                     help="also score the image after these many evaluations (a trajectory)")
+    ap.add_argument("--cost", default=None, metavar="V1,V2",
+                    help="only time one evaluation of each variant's objective (--repeats)")
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", type=Path, default=Path("out/style-time"))
     a = ap.parse_args()
     torch.set_num_threads(1)
+    if a.cost:
+        cost(a.size, a.repeats, a.cost.split(","))
+        return
     a.out.mkdir(parents=True, exist_ok=True)
     judge, rows = judge_net(), []
     print("| pair | variant | evaluations | CPU s | wall s | corr | texture | Gram ratio | floor |\n"

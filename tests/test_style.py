@@ -181,7 +181,7 @@ def test_fig6_and_quality_run_at_a_tiny_size(tmp_path):
     assert res["settings"]["presets"]["paper"]["ratio"] == [100.0, 1.0, 1000.0]
     assert all(v["ratio"] == [100.0, 1.0, 1000.0] for v in res["numbers"]["paper"].values())
     best = [v["ratio"] for v in res["numbers"]["best"].values()]  # α, γ set from each style
-    assert all(3.0 <= a <= 100.0 and b == 1.0 and 0.1 <= g <= 10.0 for a, b, g in best)
+    assert all(3.0 <= a <= 200.0 and b == 1.0 and 0.1 <= g <= 10.0 for a, b, g in best)
     assert json.dumps(res)  # JSON-able
     q = style_quality.run(tmp_path, contents=["camera"], styles=["retina"], **kw)
     row = q["numbers"]["rows"][0]

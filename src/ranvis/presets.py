@@ -37,7 +37,7 @@ Style transfer (eq. 9):
     where the optimization begins, weighting.start_factors); the content tap is one scale
     deeper (VGG: conv3_1; others: :func:`deep_content_tap`); reflect padding (VGG); α:β:γ =
     1:1:1 with α scaled by the style's contrast (weighting.content_factor: 0.09 / σ_Y², clamped
-    to 3–100) and γ by its smoothness (weighting.tv_factor: 0.2 · Var(style) / TV(style),
+    to 3–200) and γ by its smoothness (weighting.tv_factor: 0.2 · Var(style) / TV(style),
     clamped to 0.1–10); one network; the run stops when 10 evaluations have lowered the loss
     by less than 1 % (stopping.Plateau(10, 0.01)); two scales from 512 px; each tap's sort on
     at most 16384 positions (styleloss.SW_POSITIONS: all of them up to 128 px).
@@ -129,7 +129,7 @@ class StyleRecipe:
 
 
 PAPER_RATIO = (100.0, 1.0, 1000.0)  # α:β:γ, §3, as printed
-BEST_RATIO = (1.0, 1.0, 1.0)  # α then × weighting.content_factor: 3–100
+BEST_RATIO = (1.0, 1.0, 1.0)  # α then × weighting.content_factor: 3–200
 
 
 def check_preset(name: str) -> str:

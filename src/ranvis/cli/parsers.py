@@ -109,7 +109,7 @@ def add_style(sub: Any) -> argparse.ArgumentParser:
                    help="alpha:beta:gamma = content:style:TV weights after the automatic "
                         "factors; 'paper' = 100:1:1000 (default: the preset's; best "
                         f"{':'.join(f'{v:g}' for v in P.style_recipe('best').ratio)}, alpha "
-                        "then scaled by the style's contrast (3-100), gamma by its smoothness; "
+                        "then scaled by the style's contrast (3-200), gamma by its smoothness; "
                         "paper 100:1:1000)")
     for name, what in (("content", "content term alpha"), ("style", "style terms beta"),
                        ("tv", "TV term gamma")):

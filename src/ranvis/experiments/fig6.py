@@ -58,7 +58,7 @@ def used_ratio(record: dict[str, Any]) -> list[float]:
 
 def ratio_text(ratios: Sequence[Sequence[float]]) -> str:
     """α:β:γ of every cell: one ratio when all cells used the same, else each one's range
-    ("3-100:1:0.1-10", per pair)."""
+    ("3-200:1:0.1-10", per pair)."""
     parts, per_pair = [], False
     for vals in zip(*ratios, strict=True):
         lo, hi = min(vals), max(vals)

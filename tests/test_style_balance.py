@@ -69,3 +69,21 @@ def test_lowpass_keeps_the_mean_and_removes_the_finest_detail() -> None:
     y = lowpass(x, 1.0)
     assert y.shape == x.shape and float(y.mean()) == pytest.approx(float(x.mean()), abs=0.01)
     assert band_energies(y)[0] < 0.5 * band_energies(x)[0]
+
+
+def test_a_style_term_matched_at_the_start_takes_its_fallback_factor() -> None:
+    from ranvis.errors import DegenerateGradientError
+    from ranvis.nets.spec import NetSpec
+    from ranvis.nets.vgg import Net
+    from ranvis.objectives.weighting import start_factors
+    from ranvis.tasks.styleblocks import style_objective
+
+    x = _photo()  # the photo as its own style, started without noise: sw is 0 there, flat
+    obj, _ = style_objective(Net(NetSpec.random(0)), x, [x], [1.0], content_layer="conv2_1",
+                             style_layers=["conv1_1", "conv2_1"], ratio=(1, 1, 1),
+                             style_loss="sw")
+    with pytest.raises(DegenerateGradientError):
+        start_factors(obj, x, "style")
+    fallback = {t.name: t.factor for t in obj.terms}
+    got = start_factors(obj, x, "style", fallback)
+    assert got == {n: fallback[n] for n in ("sw:conv1_1", "sw:conv2_1")}

@@ -60,7 +60,8 @@ def layer_factors(net: FrozenNet, x0: torch.Tensor, layers: list[str], kind: str
     return factors
 
 
-def start_factors(objective: object, x: torch.Tensor, kind: str = "gram") -> dict[str, float]:
+def start_factors(objective: object, x: torch.Tensor, kind: str = "gram",
+                  fallback: dict[str, float] | None = None) -> dict[str, float]:
     """{term name: factor} that give each ``kind`` term (kind "style": every term that is not
     "content") of ``objective`` (objectives.Objective)
     a mean input gradient |∂(factor·E_l)/∂x| of 1 *at the image x* ([1, 3, H, W]), with E_l the
@@ -71,7 +72,10 @@ def start_factors(objective: object, x: torch.Tensor, kind: str = "gram") -> dic
     with zero, but the transfer starts near the content, where the terms' pushes can differ by
     orders of magnitude from one pair to the next (the loss at the start ranged 315 to 7473 over
     four pairs, ranvis.tasks.styleblocks). Normalized at the start, every pair begins with the same balance
-    and one α:β serves them all. One forward pass, one backward pass per term.
+    and one α:β serves them all. One forward pass, one backward pass per term. A term whose
+    gradient is exactly zero at x (its statistics already equal the target's: a photo used as
+    its own style, from a start without noise) takes ``fallback[name]`` where given (the
+    transfer passes eq. 8's factor), else DegenerateGradientError.
     """
     terms = [t for t in objective.terms
              if t.kind == kind or (kind == "style" and t.kind != "content")]
@@ -82,6 +86,9 @@ def start_factors(objective: object, x: torch.Tensor, kind: str = "gram") -> dic
         value = replace(t, factor=1.0, weight=1.0).value(feats[t.layer])
         (grad,) = torch.autograd.grad(value, x, retain_graph=i < len(terms) - 1)
         mean_abs = grad.abs().mean().item()
+        if mean_abs == 0 and fallback is not None and t.name in fallback:
+            out[t.name] = fallback[t.name]  # already matched at x (the style is the content)
+            continue
         if not (0 < mean_abs < float("inf")):
             raise DegenerateGradientError(f"the input gradient of {t.name} at the start image is "
                                           "zero or non-finite, so its factor is undefined; "

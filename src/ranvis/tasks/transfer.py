@@ -94,7 +94,7 @@ def _objective(models: list[FrozenNet], plan: Plan, xc: torch.Tensor, xs: list[t
                                          style_loss=plan.style_loss,
                                          content_blur=plan.content_blur)
         if plan.factors == "start":
-            at_start = start_factors(obj, start, "style")
+            at_start = start_factors(obj, start, "style", {t.name: t.factor for t in obj.terms})
             obj.terms = [replace(t, factor=at_start.get(t.name, t.factor)) for t in obj.terms]
             factors = {**factors, **{"style:" + k: v for k, v in at_start.items()}}
         if tv:

@@ -79,6 +79,14 @@ def test_split_iters_and_scale_sizes():
         S.split_iters(2, 3)
 
 
+def test_schedule_splits_the_last_scale_when_style_comes_first():
+    assert S.schedule((256, 170), 300, 3, 0.0) == (
+        [(64, 42), (128, 85), (256, 170)], [173, 85, 42], [1.0, 1.0, 1.0])
+    sizes, counts, alphas = S.schedule((64, 64), 9, 1, 0.25)
+    assert sizes == [(64, 64), (64, 64)] and counts == [4, 5] and alphas == [0.25, 1.0]
+    assert S.schedule((64, 64), 1, 1, 0.25) == ([(64, 64)], [1], [1.0])  # too few to split
+
+
 def test_too_many_scales_is_an_input_error(imgs):
     content, style, _ = imgs
     with pytest.raises(InputError, match="scales"):

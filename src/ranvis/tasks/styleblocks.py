@@ -72,6 +72,20 @@ def split_iters(iters: int, scales: int) -> list[int]:
     return counts
 
 
+def schedule(full: tuple[int, int], iters: int, scales: int, style_first: float
+             ) -> tuple[list[tuple[int, int]], list[int], list[float]]:
+    """(W, H) per stage, evaluations per stage and the content weight's multiplier per stage:
+    the coarse-to-fine scales (scale_sizes, split_iters); with ``style_first`` > 0
+    the last scale runs in two halves, the first with α × style_first."""
+    sizes, counts = scale_sizes(*full, scales), split_iters(iters, scales)
+    alphas = [1.0] * len(sizes)
+    if style_first > 0 and counts[-1] >= 2:
+        half = counts[-1] // 2
+        sizes, counts = sizes + sizes[-1:], counts[:-1] + [half, counts[-1] - half]
+        alphas = alphas[:-1] + [style_first, 1.0]
+    return sizes, counts, alphas
+
+
 def style_targets(model: FrozenNet, styles: Sequence[torch.Tensor], weights: Sequence[float],
                   layers: list[str], kind: str = "gram") -> dict[str, Any]:
     """{layer: target}: for "gram" Σ_i w_i·G(F(s_i))/M_i / Σ w, the blended Gram targets

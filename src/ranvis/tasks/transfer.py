@@ -232,12 +232,7 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
                        weight_init=weight_init, device=dev, padding=r["padding"])
     full = (content.shape[-1], content.shape[-2])
     parse_style_loss(r["style_loss"])
-    sizes, counts = S.scale_sizes(*full, r["scales"]), S.split_iters(iters, r["scales"])
-    alphas = [1.0] * len(sizes)
-    if r["style_first"] > 0 and counts[-1] >= 2:  # style first: the last scale in two halves
-        half = counts[-1] // 2
-        sizes, counts = sizes + sizes[-1:], counts[:-1] + [half, counts[-1] - half]
-        alphas = alphas[:-1] + [r["style_first"], 1.0]
+    sizes, counts, alphas = S.schedule(full, iters, r["scales"], r["style_first"])
     S.check_coarsest(a, sizes[0], [r["content_layer"], *r["style_layers"]], r["scales"])
     if resume is not None and r["scales"] > 1:
         raise InputError("--checkpoint continues single-scale runs only; use --scales 1")

@@ -1,7 +1,7 @@
 """PSNR and SSIM against evaluations of deep inversions, stage by stage (issue 29, item 2).
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/inversion_curves.py --images DIR \\
-        --photos path,kite --layer pool5 --variants today,new --out out/curves
+        --photos path,kite --layers pool3,pool5 --variants today,new --out out/curves
 
 For each photograph (centre square, ``--size`` px) and variant, runs ``invert`` with the
 ``best`` preset and the variant's overrides, recording after every evaluation the loss, the
@@ -34,7 +34,12 @@ class Curve:
     def __init__(self, ref: torch.Tensor, every: int) -> None:
         self.ref, self.every = ref, every
         self.rows: list[dict] = []
+        self.starts: list[int] = []  # the evaluation each stage begins after
         self.t0, self.c0 = time.perf_counter(), time.process_time()
+
+    def stage(self, info: object) -> None:
+        """Hook of callbacks.begin_stage: remember where stage ``info`` begins."""
+        self.starts.append(info.start)
 
     def __call__(self, step: object) -> None:
         img = step.image.detach().float().cpu()
@@ -49,7 +54,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--images", type=Path, default=None)
     p.add_argument("--photos", default="path,kite")
-    p.add_argument("--layer", default="pool5")
+    p.add_argument("--layers", default="pool5", help="comma-separated; the outer loop")
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--variants", default="today")
     p.add_argument("--variant-kwargs", default="{}",
@@ -62,27 +67,28 @@ def main() -> None:
     a.out.mkdir(parents=True, exist_ok=True)
     path = a.out / "curves.json"
     done = json.loads(path.read_text()) if path.exists() else {}
-    print("| photo | variant | evals | s | CPU s | PSNR | SSIM | stopped |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name in a.photos.split(","):
+    print("| layer | photo | variant | evals | s | CPU s | PSNR | SSIM | stage starts |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for layer, name in [(la, n) for la in a.layers.split(",") for n in a.photos.split(",")]:
         img = photo(name, a.images, a.size)
         for v in a.variants.split(","):
-            key = f"{name}-{a.layer}-{v}"
+            key = f"{name}-{layer}-{v}"
             if key not in done:
                 curve = Curve(img, a.ssim_every)
                 t0, c0 = time.perf_counter(), time.process_time()
-                run = invert(img, a.layer, device="cpu", callbacks=[curve], **kw.get(v, {}))
+                run = invert(img, layer, device="cpu", callbacks=[curve], **kw.get(v, {}))
                 r = run.record
                 done[key] = {"variant": v, "kwargs": kw.get(v, {}), "evals": r["iterations"],
                              "seconds": time.perf_counter() - t0,
                              "cpu": time.process_time() - c0, "psnr": r["metrics"]["psnr"],
                              "ssim": r["metrics"]["ssim"], "stopped": r["stopped"],
-                             "settings": r["settings"], "stage_ends": r.get("stage_ends"),
+                             "settings": r["settings"], "stage_starts": curve.starts,
                              "curve": curve.rows}
                 path.write_text(json.dumps(done))
             d = done[key]
-            print(f"| {name} | {v} | {d['evals']} | {d['seconds']:.0f} | {d['cpu']:.0f} | "
-                  f"{d['psnr']:.2f} | {d['ssim']:.3f} | {d['stopped']} |", flush=True)
+            print(f"| {layer} | {name} | {v} | {d['evals']} | {d['seconds']:.0f} | "
+                  f"{d['cpu']:.0f} | {d['psnr']:.2f} | {d['ssim']:.3f} | "
+                  f"{d.get('stage_starts')} |", flush=True)
             sys.stdout.flush()
 
 

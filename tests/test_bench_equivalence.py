@@ -67,3 +67,25 @@ def test_tutorial_loop_spends_exactly_its_budget() -> None:
     assert len(runner.run(3)) == 3
     losses = runner.run(22)  # crosses a 20-evaluation LBFGS step and carries on
     assert len(losses) == 25 and losses[-1] < losses[0]
+
+
+def test_grouped_draws_compute_the_ensembles_loss_and_gradient() -> None:
+    """benchmarks/draws_grouped.py times the same function two ways (issue 29, item 3)."""
+    from ranvis.tasks.common import make_nets
+    from ranvis.tasks.inversion import Priors, _objective
+
+    grouped = _load("draws_grouped")
+    img = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    obj, _ = _objective(make_nets(3), img, ["pool3"], {}, Priors(), torch.float32)
+    x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1), requires_grad=True)
+    ours = obj(x)[0]
+    (g_ours,) = torch.autograd.grad(ours, x)
+    for layout in (True, False):
+        theirs = grouped.grouped_loss(obj, "pool3", layout)(x)
+        (g_theirs,) = torch.autograd.grad(theirs, x)
+        assert torch.allclose(theirs, ours, rtol=1e-5)
+        assert torch.allclose(g_theirs, g_ours, rtol=1e-4, atol=1e-5 * g_ours.abs().max())
+    # the draws differ, so a grouped pass pairing a draw's features with another's target
+    # would not have matched
+    w = [m.net.layer_weights("conv1_1")[0] for m in obj.members]
+    assert not torch.equal(w[0], w[1])

@@ -121,7 +121,7 @@ class Spy:
 def test_inversion_levels_reach_the_progress_line():
     spy = Spy()
     ranvis.invert(torch.rand(1, 3, 32, 32), "pool3", iters=14, levels=3, nets=1,
-                  callbacks=[spy], threads=1)
+                  callbacks=[spy], threads=1, level_plateau=False)
     assert [s.label for s in spy.seen] == ["stage 1/3 8x8", "stage 2/3 16x16",
                                            "stage 3/3 32x32 fourier"]
     assert spy.seen[0].budgets == (2, 2, 10) and spy.seen[2].start == 4
@@ -153,7 +153,35 @@ def test_level_plateau_ends_coarse_levels_early_and_is_recorded():
     run = ranvis.invert(img, "pool3", iters=4, levels=2, nets=1, level_plateau=True, threads=1)
     assert run.record["settings"]["level_plateau"] == {"window": 40, "rel_tol": 1e-3}
     assert "level_plateau" not in ranvis.invert(img, "pool3", iters=4, levels=2, nets=1,
+                                                level_plateau=False,
                                                 threads=1).record["settings"]
+
+
+def test_best_budget_per_tap_depth():
+    """Issue 29: best keeps 4 draws, ends flat coarse levels early beyond pool2, and at pool5
+    spends 150 evaluations per coarse level and 200 at full size; a given budget keeps the
+    shares; paper is untouched."""
+    from ranvis import presets as P
+    from ranvis.nets import get_arch
+    from ranvis.tasks.inversion import _recipe, default_iters
+    from ranvis.tasks.stages import coarse_to_fine
+
+    a = get_arch("vgg19")
+    assert P.invert_recipe("paper", True, 32) == P.InvertRecipe()
+    for layer, iters, per_level in (("pool3", 1000, None), ("pool4", 1000, None),
+                                    ("pool5", 800, 150)):
+        r = _recipe("best", a, [layer], {"iters": None})
+        assert (r["nets"], r["iters"], r["level_plateau"], r["coarse_iters"]) == (
+            4, iters, True, per_level)
+        assert default_iters("best", a, [layer]) == iters
+        assert _recipe("best", a, [layer], {"iters": 300})["coarse_iters"] is None
+    assert default_iters("best", a, ["pool2"]) == 300 == default_iters("paper", a, ["pool5"])
+    assert not _recipe("best", a, ["pool2"], {})["level_plateau"]
+    budgets = [s.iters for s in coarse_to_fine(128, 128, 800, 5, "fourier", 150)]
+    assert budgets == [150, 150, 150, 150, 200]
+    assert [s.iters for s in coarse_to_fine(128, 128, 1000, 5)] == [150] * 4 + [400]
+    with pytest.raises(ranvis.InputError, match="leave none"):
+        coarse_to_fine(128, 128, 600, 5, "fourier", 150)
 
 
 def test_mixed_precision_runs_the_bulk_in_bf16_and_ends_in_fp32():

@@ -145,13 +145,11 @@ def _invert_total(task: Callable[..., Any], layers: Any, opts: dict[str, Any]) -
     """The iterations an inversion will run: ``iters``, else its preset's budget."""
     if opts.get("iters") is not None:
         return int(opts["iters"])
-    from ranvis.presets import invert_recipe
     from ranvis.tasks import resolve_arch
-    from ranvis.tasks.inversion import is_deep
+    from ranvis.tasks.inversion import default_iters
 
     a = resolve_arch(opts.get("net", _default(task, "net")), opts.get("arch"))
-    deep = is_deep(a, a.check_taps(layers))
-    return invert_recipe(opts.get("preset", _default(task, "preset")), deep).iters
+    return default_iters(opts.get("preset", _default(task, "preset")), a, a.check_taps(layers))
 
 
 def texture(source: Any, layers: str | Sequence[str] | None = None, *, size: Size = None,

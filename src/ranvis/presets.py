@@ -98,9 +98,11 @@ class InvertRecipe:
     param: str = "pixel"
     noise_std: float = 0.1
     iters: int = 300  # the default budget (defaults.ITERS) when the caller gives none
-    # end a coarse level on a flat loss (stopping.Plateau): offered, not chosen; not yet
-    # measured against the full shares on held-out photographs (benchmarks/README.md)
+    # end a coarse level on a flat loss (stopping.Plateau, tasks.inversion.LEVEL_PLATEAU)
     level_plateau: bool = False
+    # evaluations per coarse level with the default budget (None: tasks.stages.COARSE_SHARE of
+    # it); the full-size stage gets the rest. A budget the caller gives keeps the shares.
+    coarse_iters: int | None = None
 
 
 @dataclass(frozen=True)
@@ -141,14 +143,30 @@ def check_preset(name: str) -> str:
     return name
 
 
-def invert_recipe(preset: str, deep: bool) -> InvertRecipe:
+def invert_recipe(preset: str, deep: bool, stride: int | None = None) -> InvertRecipe:
     """The inversion recipe of ``preset``; ``deep``: the deepest tap lies beyond the
-    architecture's ``fourier_after`` (VGG-19: deeper than pool2)."""
+    architecture's ``fourier_after`` (VGG-19: deeper than pool2); ``stride``: that tap's
+    (input pixels per position; None: not spatial, or not known).
+
+    ``best``'s budget beyond ``fourier_after`` (issue 29; benchmarks/README.md "Where `best`'s
+    evaluations help", VGG-19, 128 px, held-out photographs, PSNR after every evaluation):
+    * four draws at every deep tap: two lost 3.9 dB at pool3 (path: 32.6 against 36.5 dB), one
+      6.7 dB;
+    * the level plateau on: it ends a coarse level whose loss gained < 0.1 % in 40 evaluations
+      (pool3: the 8² and 16² levels after 76–96 of their 150); at pool5 no level went flat;
+    * at stride 32 (VGG: pool5) 200 evaluations at full size instead of 400, so 800 in all:
+      the full-size stage's last 200 gained 0.34 dB on path (26.32 → 26.66); at pool3 its last
+      100 still gained 1.5 dB, so shallower taps keep 400.
+    """
     if check_preset(preset) == "paper":
         return InvertRecipe()
     if not deep:
         return InvertRecipe(param="auto")
-    return InvertRecipe(nets=4, levels=5, param="fourier", noise_std=0.01, iters=1000)
+    if stride is not None and stride >= 32:
+        return InvertRecipe(nets=4, levels=5, param="fourier", noise_std=0.01, iters=800,
+                            level_plateau=True, coarse_iters=150)
+    return InvertRecipe(nets=4, levels=5, param="fourier", noise_std=0.01, iters=1000,
+                        level_plateau=True)
 
 
 def style_recipe(preset: str) -> StyleRecipe:

@@ -73,14 +73,13 @@ def _arch(a: argparse.Namespace) -> Any:
 
 
 def cmd_invert(a: argparse.Namespace) -> int:
-    from ranvis.presets import invert_recipe
     from ranvis.tasks import invert
-    from ranvis.tasks.inversion import Priors, is_deep
+    from ranvis.tasks.inversion import Priors, default_iters
 
     arch = _arch(a)
     layers = arch.check_taps(a.layer)
     if a.iters is None:  # the preset's budget (the progress bar needs it before the run)
-        a.iters = invert_recipe(a.preset, is_deep(arch, layers)).iters
+        a.iters = default_iters(a.preset, arch, layers)
     img = _load(a.image, a.size, layers, optimizer=a.optimizer, arch=arch.name)
     resume = _resume(a)
     cbs = _callbacks(a, f"invert {a.layer}", resume)

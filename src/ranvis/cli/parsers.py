@@ -57,7 +57,8 @@ def add_invert(sub: Any) -> argparse.ArgumentParser:
     s.add_argument("--level-plateau", action=argparse.BooleanOptionalAction, default=None,
                    help="end a coarse-to-fine level once its loss is flat (no 0.1 %% gain in "
                         "40 evaluations) instead of spending its whole share; the evaluations "
-                        "it leaves are not spent (default: the preset's, off)")
+                        "it leaves are not spent (default: best: on beyond pool2; paper: "
+                        "off)")
     s.add_argument("--tv-weight", type=non_negative, default=0.0, metavar="W",
                    help="total-variation prior (beta=2), relative to the normalized feature "
                         "terms; off in both presets (default: 0)")
@@ -66,7 +67,8 @@ def add_invert(sub: Any) -> argparse.ArgumentParser:
                         "(default: 0)")
     deep = P.invert_recipe("best", deep=True)
     common(s, iters=f"{D.ITERS}; with --preset best beyond the architecture's fourier_after "
-                    f"tap (VGG: pool2): {deep.iters}")
+                    f"tap (VGG: pool2): {deep.iters}, at stride 32 (VGG: pool5) "
+                    f"{P.invert_recipe('best', True, 32).iters}")
     return s
 
 

@@ -69,7 +69,9 @@ def _settings(quick: bool, size: int | None, iters: int | None, photos: Any,
 
 def budget_note(cfg: dict[str, Any]) -> str:
     """What the figure's title says of the budgets: the paper rows' and the best preset's."""
-    own = f"{invert_recipe('best', False).iters} up to pool2, {invert_recipe('best', True).iters} deeper"
+    own = (f"{invert_recipe('best', False).iters} up to pool2, "
+           f"{invert_recipe('best', True).iters} deeper, "
+           f"{invert_recipe('best', True, 32).iters} at pool5")
     best = (f"its own budget ({own})" if cfg["best_iters"] is None
             else f"{cfg['best_iters']}, not its own ({own})")
     return f"{cfg['iters']} L-BFGS evaluations from noise; best preset: {best}"

@@ -53,6 +53,12 @@ def auto_param(arch: Arch, layers: list[str]) -> str:
     return "fourier" if is_deep(arch, layers) else "pixel"
 
 
+def default_iters(preset: str, arch: Arch, layers: list[str]) -> int:
+    """The evaluation budget ``preset`` gives an inversion of ``layers`` (presets.invert_recipe)."""
+    return P.invert_recipe(preset, is_deep(arch, layers),
+                           arch.tap(arch.deepest(layers)).stride).iters
+
+
 def is_deep(arch: Arch, layers: list[str]) -> bool:
     """Whether the deepest of ``layers`` lies beyond the architecture's ``fourier_after``."""
     return arch.tap(arch.deepest(layers)).index > arch.tap(arch.presets.fourier_after).index
@@ -107,7 +113,7 @@ def _stages(h: int, w: int, iters: int, r: dict[str, Any], plan: RunPlan) -> tup
             raise InputError("--precision mixed runs the coarse-to-fine levels in bfloat16; it "
                              "needs --levels 2 or more")
         return ()
-    stages = coarse_to_fine(h, w, iters, r["levels"], r["param"])
+    stages = coarse_to_fine(h, w, iters, r["levels"], r["param"], r["coarse_iters"])
     return tuple(mixed(stages, MIXED_FP32_SHARE) if plan.bulk is not None else stages)
 
 
@@ -122,9 +128,11 @@ def _recipe(preset: str, arch: Arch, layers: list[str], overrides: dict[str, Any
             random: bool = True) -> dict[str, Any]:
     """The preset's recipe with every non-None ``overrides`` value in its place; a given
     network (``random`` False) is one network unless ``overrides`` asks for more."""
-    r = P.invert_recipe(preset, is_deep(arch, layers))
+    r = P.invert_recipe(preset, is_deep(arch, layers), arch.tap(arch.deepest(layers)).stride)
     out = {"nets": r.nets if random else 1, "levels": r.levels, "param": r.param,
-           "noise_std": r.noise_std, "iters": r.iters, "level_plateau": r.level_plateau}
+           "noise_std": r.noise_std, "iters": r.iters, "level_plateau": r.level_plateau,
+           # the per-level split belongs to the default budget; a given budget keeps the shares
+           "coarse_iters": r.coarse_iters if overrides.get("iters") is None else None}
     if out["param"] == "auto":
         out["param"] = auto_param(arch, layers)
     out.update({k: v for k, v in overrides.items() if v is not None})

@@ -48,15 +48,19 @@ def mixed(stages: list[Stage], final_share: float) -> list[Stage]:
 
 
 def coarse_to_fine(height: int, width: int, iters: int, levels: int,
-                   final: str = "fourier") -> list[Stage]:
+                   final: str = "fourier", per_level: int | None = None) -> list[Stage]:
     """``levels`` stages for an ``height``×``width`` image and a budget of ``iters``: sides
-    1/2^(levels−1), …, 1/2 of the full one, each with COARSE_SHARE of ``iters``, then the full
-    image over ``final`` with the rest. Levels under 4 px a side, or that a small budget would
-    give no evaluation (``iters`` < 7), are dropped."""
+    1/2^(levels−1), …, 1/2 of the full one, each with ``per_level`` evaluations (None:
+    COARSE_SHARE of ``iters``), then the full image over ``final`` with the rest. Levels under
+    4 px a side, or that a small budget would give no evaluation (``iters`` < 7), are dropped.
+    InputError if ``per_level`` leaves the full-size stage no evaluation."""
     if levels < 1:
         raise InputError(f"levels must be a positive integer, got {levels}")
     stages: list[Stage] = []
-    n = int(COARSE_SHARE * iters)
+    n = int(COARSE_SHARE * iters) if per_level is None else per_level
+    if per_level is not None and per_level * (levels - 1) >= iters:
+        raise InputError(f"{levels - 1} coarse levels of {per_level} evaluations leave none of "
+                         f"the budget of {iters} for the full-size image")
     for k in range(levels - 1, 0, -1):
         h, w = round(height / 2**k), round(width / 2**k)
         if min(h, w) >= 4 and n >= 1:

@@ -123,7 +123,7 @@ def test_fig12_full_mode_drops_fc_layers_below_256_px() -> None:
     assert cfg["best_iters"] is None and "best preset: its own budget" in fig12.budget_note(cfg)
     quick, _ = fig12._settings(True, None, None, None, None)
     assert quick["best_iters"] == quick["iters"] == 100
-    assert ("best preset: 100, not its own (300 up to pool2, 1000 deeper, 800 at "
+    assert ("best preset: 100, not its own (300 up to pool2, 1000 deeper, 850 at "
             "pool5)") in fig12.budget_note(quick)
 
 

@@ -159,7 +159,7 @@ def test_level_plateau_ends_coarse_levels_early_and_is_recorded():
 
 def test_best_budget_per_tap_depth():
     """Issue 29: best keeps 4 draws, ends flat coarse levels early beyond pool2, and at pool5
-    spends 150 evaluations per coarse level and 200 at full size; a given budget keeps the
+    spends 150 evaluations per coarse level and 250 at full size; a given budget keeps the
     shares; paper is untouched."""
     from ranvis import presets as P
     from ranvis.nets import get_arch
@@ -169,7 +169,7 @@ def test_best_budget_per_tap_depth():
     a = get_arch("vgg19")
     assert P.invert_recipe("paper", True, 32) == P.InvertRecipe()
     for layer, iters, per_level in (("pool3", 1000, None), ("pool4", 1000, None),
-                                    ("pool5", 800, 150)):
+                                    ("pool5", 850, 150)):
         r = _recipe("best", a, [layer], {"iters": None})
         assert (r["nets"], r["iters"], r["level_plateau"], r["coarse_iters"]) == (
             4, iters, True, per_level)
@@ -177,8 +177,8 @@ def test_best_budget_per_tap_depth():
         assert _recipe("best", a, [layer], {"iters": 300})["coarse_iters"] is None
     assert default_iters("best", a, ["pool2"]) == 300 == default_iters("paper", a, ["pool5"])
     assert not _recipe("best", a, ["pool2"], {})["level_plateau"]
-    budgets = [s.iters for s in coarse_to_fine(128, 128, 800, 5, "fourier", 150)]
-    assert budgets == [150, 150, 150, 150, 200]
+    budgets = [s.iters for s in coarse_to_fine(128, 128, 850, 5, "fourier", 150)]
+    assert budgets == [150, 150, 150, 150, 250]
     assert [s.iters for s in coarse_to_fine(128, 128, 1000, 5)] == [150] * 4 + [400]
     with pytest.raises(ranvis.InputError, match="leave none"):
         coarse_to_fine(128, 128, 600, 5, "fourier", 150)

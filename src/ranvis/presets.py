@@ -158,7 +158,7 @@ def invert_recipe(preset: str, deep: bool, stride: int | None = None) -> InvertR
       −0.03 dB on path, +0.12 dB on kite); at pool5 no level went flat (pool4: not measured);
     * at stride 32 (VGG: pool5) 250 evaluations at full size instead of 400, so 850 in all
       (0.85x the cost): the full-size stage's last 150 gained 0.24 dB / SSIM 0.016 on path
-      and 0.20 dB on kite (where SSIM fell 0.005 over them); at 200 path's SSIM fell 0.02 short
+      and 0.20 dB on kite (where SSIM fell 0.006 over them); at 200 path's SSIM fell 0.02 short
       of today's, so 250. At pool3 the last 100 still gained 1.5 dB: shallower taps keep 400.
     """
     if check_preset(preset) == "paper":

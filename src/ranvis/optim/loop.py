@@ -215,6 +215,22 @@ def _accept(ev: Evaluation, z: torch.Tensor, adam: bool) -> None:
         ev.accept(ev.i - 1 if adam else hit[2])
 
 
+def _restart(ev: Evaluation, z: torch.Tensor, par: Param,
+             fresh: Callable[[], torch.optim.Optimizer]) -> None:
+    """After a fault: the variable back at the last point whose loss and gradient were finite,
+    the cache emptied, a fresh optimizer (its curvature history was built on the fault)."""
+    with torch.no_grad():
+        z.copy_(par.from_image(ev.last_good))
+    ev.cache.clear()
+    ev.opt = fresh()
+
+
+def _project(z: torch.Tensor, par: Param) -> None:
+    """The variable moved to the image clamped into [0, 1] (projected Adam)."""
+    with torch.no_grad():
+        z.copy_(par.from_image(par.to_image(z).clamp(0, 1)))
+
+
 def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, *, optimizer: str = "lbfgs",
              lr: float | None = None, callbacks: Sequence[Callable[[Step], None]] = (),
              max_faults: int = 3, resume: Resume | None = None, param: str | Param = "pixel",
@@ -230,16 +246,16 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, *, optimizer:
     loop reads from it how many L-BFGS curvature pairs to keep for its variable.
     ``param``: the variable (params.make_param: a name or a variable object). ``plateau``: stop
     early, ``stopped="plateau"``, once the loss has stopped improving (stopping.Plateau).
-    The pieces: :class:`Evaluation` (the closure), :class:`EvalCache`, :class:`BestSoFar`,
-    :class:`FaultGuard`.
     """
     start, res, best = _start(x0, resume)
     par = make_param(param, start)
     z = par.from_image(start.detach()).clone().requires_grad_(True)  # the optimized variable
     ev = Evaluation(objective, par=par, z=z, start=start, iters=iters, res=res, best=best)
-    ev.opt, ev.callbacks = _make_optimizer(optimizer, z, lr, memory or MemoryPlan()), callbacks
-    ev.cache = EvalCache(CACHE if optimizer == "lbfgs" else 0)
-    guard = FaultGuard(max_faults)
+    def fresh() -> torch.optim.Optimizer:
+        return _make_optimizer(optimizer, z, lr, memory or MemoryPlan())
+
+    ev.opt, ev.callbacks = fresh(), callbacks
+    ev.cache, guard = EvalCache(CACHE if optimizer == "lbfgs" else 0), FaultGuard(max_faults)
     try:
         while ev.i < iters:
             before, ev.at_iterate = ev.i, True
@@ -250,10 +266,7 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, *, optimizer:
             except _Fault:
                 if guard.stop(ev.i, res):
                     break
-                with torch.no_grad():
-                    z.copy_(par.from_image(ev.last_good))
-                ev.cache.clear()
-                ev.opt = _make_optimizer(optimizer, z, lr, memory or MemoryPlan())
+                _restart(ev, z, par, fresh)
                 continue
             if ev.i == before:  # a step that evaluated nothing new: L-BFGS has converged exactly
                 res.stopped = "converged"
@@ -263,8 +276,7 @@ def optimize(objective: ObjectiveFn, x0: torch.Tensor, iters: int, *, optimizer:
                 res.stopped = "plateau"
                 break
             if optimizer == "adam":  # projected Adam: back into [0, 1] after each step
-                with torch.no_grad():
-                    z.copy_(par.from_image(par.to_image(z).clamp(0, 1)))
+                _project(z, par)
     except KeyboardInterrupt:
         res.interrupted, res.stopped = True, "interrupted"
     res.image = best.image

@@ -140,3 +140,23 @@ def test_blur_pool_keeps_the_size_and_is_vgg_only():
     assert f.shape[-2:] == (8, 6)
     with pytest.raises(InputError, match="VGG"):
         NetSpec.random(0, pool="blur", arch="resnet18")
+
+
+def test_paper_readings_reads_its_images_from_the_folder_given(tmp_path):
+    """The study reads --images DIR (photos/NAME.jpg, styles/NAME.png), no machine path."""
+    import json
+
+    from ranvis.experiments import paper_readings
+    from ranvis.io.images import sample, save
+
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "styles").mkdir()
+    save(sample("chelsea", 32), tmp_path / "photos" / "cat.jpg")
+    save(sample("brick", 32), tmp_path / "styles" / "brick.png")
+    with pytest.raises(SystemExit):
+        paper_readings.main([str(tmp_path / "out")])  # --images is required
+    paper_readings.main([str(tmp_path / "out"), "--images", str(tmp_path), "--pairs",
+                         "cat:brick", "--configs", "today", "--size", "32", "--iters", "2"])
+    rows = json.loads((tmp_path / "out" / "paper_readings.json").read_text())["rows"]
+    assert [(r["content"], r["style"], r["config"]) for r in rows] == [("cat", "brick", "today")]
+    assert (tmp_path / "out" / "cat-brick-today.png").exists()

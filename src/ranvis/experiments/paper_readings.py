@@ -11,14 +11,14 @@ fine-texture energy of the luminance (experiments.stationarity.high_pass_bands a
 
 (1: the photo's fine texture, 0: the style's).
 
-    python -m ranvis.experiments.paper_readings OUT --pairs path:leopard,kite:starfield
+    python -m ranvis.experiments.paper_readings OUT --images DIR --pairs path:leopard,kite:starfield
            [--configs a,b] [--size 128] [--iters 300]
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,6 @@ from ranvis.experiments.style_readings import PAPER, run_one
 from ranvis.io.images import load, save
 from ranvis.io.record import atomic_write
 
-HELDOUT = Path("/work/heldout")
 #: name -> (factor reading of style_readings.readings, α:β:γ, TV reading, start, content tap)
 CONFIGS: dict[str, tuple[str, tuple[float, float, float], str, str, str | None]] = {
     "today": ("paper", PAPER, "sum", "noise", None),
@@ -56,13 +55,14 @@ def texture_score(result: torch.Tensor, photo: torch.Tensor, style: torch.Tensor
     return dist(result) / max(dist(photo), 3 * math.log(1.5))
 
 
-def _image(path: str, size: int) -> torch.Tensor:
-    p = HELDOUT / "photos" / f"{path}.jpg"
-    return load(p if p.exists() else HELDOUT / "styles" / f"{path}.png", size)
+def _image(images: Path, name: str, size: int) -> torch.Tensor:
+    """NAME under ``images``: photos/NAME.jpg, else styles/NAME.png (the held-out set's layout)."""
+    p = images / "photos" / f"{name}.jpg"
+    return load(p if p.exists() else images / "styles" / f"{name}.png", size)
 
 
-def run(out: Path, pairs: list[tuple[str, str]], configs: list[str], size: int = 128,
-        iters: int = 300) -> dict[str, Any]:
+def run(out: Path, images: Path, pairs: list[tuple[str, str]], configs: list[str],
+        size: int = 128, iters: int = 300) -> dict[str, Any]:
     """Every pair under every config; images, JSON after each run, a table row printed."""
     from ranvis.io.images import resize
     from ranvis.objectives.judges import judge_net
@@ -72,8 +72,8 @@ def run(out: Path, pairs: list[tuple[str, str]], configs: list[str], size: int =
     model, judge = make_net("random"), judge_net()
     rows: list[dict[str, Any]] = []
     for c, s in pairs:
-        xc = _image(c, size)
-        xs = resize(_image(s, size), (xc.shape[-1], xc.shape[-2]))
+        xc = _image(images, c, size)
+        xs = resize(_image(images, s, size), (xc.shape[-1], xc.shape[-2]))
         for name in configs:
             reading, ratio, tv, init, cl = CONFIGS[name]
             img, sc = run_one(model, judge, xc, xs, reading, ratio, tv, iters, init=init,
@@ -88,12 +88,21 @@ def run(out: Path, pairs: list[tuple[str, str]], configs: list[str], size: int =
     return {"rows": rows}
 
 
-def _arg(flag: str, default: str) -> str:
-    return sys.argv[sys.argv.index(flag) + 1] if flag in sys.argv else default
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m ranvis.experiments.paper_readings",
+                                 description=__doc__.splitlines()[0])
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--images", type=Path, required=True,
+                    help="folder with photos/NAME.jpg and styles/NAME.png")
+    ap.add_argument("--pairs", default="path:leopard", help="photo:style,...")
+    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--iters", type=int, default=300)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    pairs = [(c, s) for c, s in (p.split(":") for p in a.pairs.split(","))]
+    run(a.out, a.images, pairs, a.configs.split(","), a.size, a.iters)
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(1)
-    run(Path(sys.argv[1]), [tuple(p.split(":")) for p in _arg("--pairs", "path:leopard").split(",")],
-        _arg("--configs", ",".join(CONFIGS)).split(","), int(_arg("--size", "128")),
-        int(_arg("--iters", "300")))
+    main()

@@ -7,7 +7,7 @@ in the middle as around it), the independent judge's Gram distance to the source
 (experiments.texture_quality.gram_distance), and the share of the optimizer's last point that
 lies outside [0, 1] in the centre and in the frame (clamped away in the saved image).
 
-    python -m ranvis.experiments.texture_stationarity OUT [--variants a,b] [--textures a,b]
+    python -m ranvis.experiments.texture_stationarity OUT --images DIR [--variants a,b] [--textures a,b]
            [--size 128] [--iters 300]
 
 writes OUT/stationarity.json (after every texture), OUT/<texture>.png (source and each variant,
@@ -15,8 +15,8 @@ captioned with the ratio and the judge distance) and prints one table row per re
 """
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,8 +30,7 @@ from ranvis.io.images import load, save
 from ranvis.io.record import atomic_write
 from ranvis.tasks import synthesize_texture
 
-HELDOUT = Path("/work/heldout")
-#: the issue's named textures first, then others chosen by name before any run (not tuned)
+#: under --images DIR (the held-out set this was measured on, not shipped): the issue's named textures first, then others chosen by name before any run (not tuned)
 TEXTURES = ("photos/milkyway.jpg", "styles/starfield.png", "styles/choc_swirl.png",
             "styles/leopard.png", "styles/burlap.png")
 
@@ -173,14 +172,16 @@ def sheet(path: Path, name: str, src: torch.Tensor, images: dict[str, torch.Tens
     plt.close(fig)
 
 
-def run(out: Path, textures: Sequence[str] = TEXTURES, variants: Sequence[str] = ("reflect",),
-        size: int = 128, iters: int = 300, seed: int = 0) -> dict[str, Any]:
-    """Every texture under every variant (module doc); JSON written after each texture."""
+def run(out: Path, images: Path, textures: Sequence[str] = TEXTURES,
+        variants: Sequence[str] = ("reflect",), size: int = 128, iters: int = 300,
+        seed: int = 0) -> dict[str, Any]:
+    """Every texture (paths under ``images``) under every variant (module doc); JSON written
+    after each texture."""
     out.mkdir(parents=True, exist_ok=True)
     table: dict[str, Any] = {"size": size, "iters": iters, "seed": seed, "rows": {}}
     for t in textures:
         name = Path(t).stem
-        src = load(HELDOUT / t, size)
+        src = load(images / t, size)
         rows: dict[str, dict[str, Any]] = {"source": {"ratio": round(centre_border_ratio(src), 3)}}
         images = {}
         for v in variants:
@@ -194,14 +195,21 @@ def run(out: Path, textures: Sequence[str] = TEXTURES, variants: Sequence[str] =
     return table
 
 
-def _arg(flag: str, default: str) -> str:
-    return sys.argv[sys.argv.index(flag) + 1] if flag in sys.argv else default
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m ranvis.experiments.texture_stationarity",
+                                 description=__doc__.splitlines()[0])
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--images", type=Path, required=True,
+                    help="folder the --textures paths are under (e.g. photos/, styles/)")
+    ap.add_argument("--textures", default=",".join(TEXTURES))
+    ap.add_argument("--variants", default="reflect")
+    ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--iters", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    run(a.out, a.images, a.textures.split(","), a.variants.split(","), a.size, a.iters, a.seed)
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(1)
-    run(Path(sys.argv[1]),
-        textures=_arg("--textures", ",".join(TEXTURES)).split(","),
-        variants=_arg("--variants", "reflect").split(","),
-        size=int(_arg("--size", "128")), iters=int(_arg("--iters", "300")),
-        seed=int(_arg("--seed", "0")))
+    main()

@@ -62,14 +62,14 @@ def _image(images: Path, name: str, size: int) -> torch.Tensor:
 
 
 def run(out: Path, images: Path, pairs: list[tuple[str, str]], configs: list[str],
-        size: int = 128, iters: int = 300) -> dict[str, Any]:
+        size: int = 128, iters: int = 300, net: str = "random") -> dict[str, Any]:
     """Every pair under every config; images, JSON after each run, a table row printed."""
     from ranvis.io.images import resize
     from ranvis.objectives.judges import judge_net
     from ranvis.tasks import make_net
 
     out.mkdir(parents=True, exist_ok=True)
-    model, judge = make_net("random"), judge_net()
+    model, judge = make_net(net), judge_net()  # random: seed 0; stacked: the ranVGG
     rows: list[dict[str, Any]] = []
     for c, s in pairs:
         xc = _image(images, c, size)
@@ -83,7 +83,7 @@ def run(out: Path, images: Path, pairs: list[tuple[str, str]], configs: list[str
                    "texture": round(texture_score(img, xc, xs), 3)}
             rows.append(row)
             print(json.dumps(row), flush=True)
-            text = json.dumps({"size": size, "iters": iters, "rows": rows}, indent=1)
+            text = json.dumps({"size": size, "iters": iters, "net": net, "rows": rows}, indent=1)
             atomic_write(out / "paper_readings.json", lambda p, text=text: p.write_text(text))
     return {"rows": rows}
 
@@ -98,10 +98,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--iters", type=int, default=300)
+    ap.add_argument("--net", default="random", help="random (seed 0) or stacked (the ranVGG)")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     pairs = [(c, s) for c, s in (p.split(":") for p in a.pairs.split(","))]
-    run(a.out, a.images, pairs, a.configs.split(","), a.size, a.iters)
+    run(a.out, a.images, pairs, a.configs.split(","), a.size, a.iters, a.net)
 
 
 if __name__ == "__main__":

@@ -175,6 +175,7 @@ def test_best_budget_per_tap_depth():
             4, iters, True, per_level)
         assert default_iters("best", a, [layer]) == iters
         assert _recipe("best", a, [layer], {"iters": 300})["coarse_iters"] is None
+        assert _recipe("best", a, [layer], {"levels": 7})["coarse_iters"] is None  # 6 x 150 > 850
     assert default_iters("best", a, ["pool2"]) == 300 == default_iters("paper", a, ["pool5"])
     assert not _recipe("best", a, ["pool2"], {})["level_plateau"]
     budgets = [s.iters for s in coarse_to_fine(128, 128, 850, 5, "fourier", 150)]

@@ -131,8 +131,10 @@ def _recipe(preset: str, arch: Arch, layers: list[str], overrides: dict[str, Any
     r = P.invert_recipe(preset, is_deep(arch, layers), arch.tap(arch.deepest(layers)).stride)
     out = {"nets": r.nets if random else 1, "levels": r.levels, "param": r.param,
            "noise_std": r.noise_std, "iters": r.iters, "level_plateau": r.level_plateau,
-           # the per-level split belongs to the default budget; a given budget keeps the shares
-           "coarse_iters": r.coarse_iters if overrides.get("iters") is None else None}
+           # the per-level split belongs to the default budget and levels; a given budget or
+           # number of levels keeps the shares
+           "coarse_iters": (r.coarse_iters if overrides.get("iters") is None
+                            and overrides.get("levels") is None else None)}
     if out["param"] == "auto":
         out["param"] = auto_param(arch, layers)
     out.update({k: v for k, v in overrides.items() if v is not None})

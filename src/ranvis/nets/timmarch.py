@@ -13,11 +13,6 @@ from ranvis.nets.timmlayout import TimmLayout, import_timm
 PREFIX = "timm:"
 
 
-def is_timm(name: str) -> bool:
-    """Whether ``name`` names a timm architecture (``timm:NAME``)."""
-    return name.startswith(PREFIX)
-
-
 def check_timm_name(name: str) -> str:
     """``name`` (``timm:NAME``) if timm knows NAME as an architecture it builds offline, else
     InputError (one line): unknown names, hub or file references, pretrained tags."""

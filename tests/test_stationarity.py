@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ranvis.errors import InputError
-from ranvis.experiments.grid import grid_peak, grid_peaks
+from ranvis.experiments.grid import grid_peak, grid_peaks, lattice
 from ranvis.experiments.stationarity import (
     centre_border_ratio,
     centre_mask,
@@ -74,6 +74,26 @@ def test_grid_peaks_find_a_checkerboard_and_its_period():
     assert grid_peaks(p4)["p4"] > 20 and grid_peaks(p4)["p2"] < 3
     with pytest.raises(InputError):
         grid_peak(_noise(30, 30), 4)
+
+
+def test_lattice_sees_dots_on_a_slanted_lattice_and_not_noise_or_scattered_dots():
+    """A lattice of dots ~4.5 px apart along slanted rows (what style transfer prints, off the
+    p = 2, 4 frequencies) reads high; the same number of dots scattered at random, and white
+    noise, read low; the score ignores brightness and contrast."""
+    g = torch.Generator().manual_seed(0)
+    yy, xx = torch.meshgrid(torch.arange(96.0), torch.arange(96.0), indexing="ij")
+    u, v = xx * 0.96 + yy * 0.28, -xx * 0.28 + yy * 0.96  # rows turned by ~16 degrees
+    dots = (((u % 4.5) < 1) & ((v % 4.5) < 1)).float()
+    scattered = torch.zeros(96 * 96)
+    scattered[torch.randperm(96 * 96, generator=g)[: int(dots.sum())]] = 1.0
+    as_rgb = [(0.1 + 0.3 * d.view(96, 96)).expand(1, 3, 96, 96) for d in (dots, scattered)]
+    assert lattice(as_rgb[0]) > 0.5
+    assert lattice(as_rgb[1]) < 0.15
+    assert lattice(_noise(96, 96)) < 0.15
+    assert lattice(0.5 * as_rgb[0] + 0.2) == pytest.approx(lattice(as_rgb[0]), abs=1e-6)
+    assert lattice(torch.full((1, 3, 32, 32), 0.5)) == 0.0
+    with pytest.raises(InputError):
+        lattice(_noise(6, 20))
 
 
 def test_circular_padding_makes_the_gram_shift_invariant():

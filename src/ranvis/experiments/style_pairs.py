@@ -14,7 +14,11 @@ For each content/style pair: run ``transfer_style`` with a preset and score the 
     (issue 28);
   * texture arrived: metrics.texture_energy_score (the luminance's high-pass band energies in
     log terms, 0 = the style's, 1 = as far as the photo's); target ≤ 0.5. A Gram ratio can be
-    tiny once the colours match while no texture moved (issue 28); the band energies see it.
+    tiny once the colours match while no texture moved (issue 28); the band energies see it;
+  * a lattice printed: experiments.grid.lattice of the result beside the style's own (the
+    fine band's autocorrelation at 3–12 px; a regular dot lattice over flat areas, which the
+    three scores above pass, reads 0.2–0.35 where the style reads < 0.1). No target: a
+    measure to read beside the pictures.
 The style is fitted to the content as the CLI fits it (tasks.stylefit: a small seamless
 pattern tiled at its own scale, anything else resized to the content's longer side).
 Prints one row per pair (and the worst of each), writes every result, ``pairs-PRESET.json`` (the
@@ -38,6 +42,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from ranvis.experiments.grid import lattice
 from ranvis.experiments.style_quality import STYLES
 from ranvis.experiments.style_quality import image as named_image
 from ranvis.io.images import load, luminance, resize, save
@@ -135,7 +140,8 @@ def sheet(rows: list[dict], images: list[list[torch.Tensor]], out: Path, columns
         r, c = divmod(i, columns)
         names = (row["content"], row["style"],
                  f"corr {row['corr']:.2f} · tex {row['texture']:.2f}\n"
-                 f"Gram {row['ratio']:.2f} (floor {row['floor']:.2f})")
+                 f"Gram {row['ratio']:.2f} (floor {row['floor']:.2f})"
+                 + (f" · lat {row['lattice']:.2f}" if "lattice" in row else ""))
         for k, (t, label) in enumerate(zip(tiles, names, strict=True)):
             ax = axes[r, 3 * c + k]
             ax.imshow(resize(t, (96, 96))[0].permute(1, 2, 0).clamp(0, 1).numpy())
@@ -150,14 +156,16 @@ def sheet(rows: list[dict], images: list[list[torch.Tensor]], out: Path, columns
 def run_pair(c: torch.Tensor, s: torch.Tensor, judge: Net, preset: str,
              iters: int, **options: object) -> tuple[torch.Tensor, dict]:
     """Transfer style ``s`` onto ``c`` with ``preset`` (and transfer_style ``options``); the
-    result and its scores (corr, texture, ratio, floor, evaluations, stopped, seconds)."""
+    result and its scores (corr, texture, ratio, floor, lattice and the style's, evaluations,
+    stopped, seconds)."""
     t0 = time.perf_counter()
     run = transfer_style(c, [s], preset=preset, iters=iters, device="cpu", **options)
     secs = time.perf_counter() - t0
     return run.image, {
         "corr": layout_corr(run.image, c), "texture": texture_energy_score(run.image, s, c),
         "ratio": gram_distance(judge, run.image, s) / gram_distance(judge, c, s),
-        "floor": arrangement_floor(judge, c, s), "evaluations": run.record["iterations"],
+        "floor": arrangement_floor(judge, c, s), "lattice": lattice(run.image),
+        "style_lattice": lattice(s), "evaluations": run.record["iterations"],
         "stopped": run.record["stopped"], "seconds": secs,
         "style_loss": run.record["settings"]["style_loss"]}
 
@@ -199,15 +207,16 @@ def main() -> None:
         return
     a.out.mkdir(parents=True, exist_ok=True)
     judge, rows, scores = judge_net(), [], []
-    print("| content | style | corr | texture | Gram ratio | floor | evals | stopped | s |\n"
-          "|---|---|---|---|---|---|---|---|---|")
+    print("| content | style | corr | texture | Gram ratio | floor | lattice (style) | evals | "
+          "stopped | s |\n|---|---|---|---|---|---|---|---|---|---|")
     opts = {} if a.style_loss is None else {"style_loss": a.style_loss}
     for pair in PAIR_SETS.get(a.pairs, a.pairs).split(","):
         c_name, s_name = pair.split(":")
         c, s = pair_images(c_name, s_name, a.images, a.size)
         image, r = run_pair(c, s, judge, a.preset, a.iters, **opts)
         print(f"| {c_name} | {s_name} | {r['corr']:.3f} | {r['texture']:.2f} | {r['ratio']:.3f} "
-              f"| {r['floor']:.3f} | {r['evaluations']} | {r['stopped']} | {r['seconds']:.0f} |",
+              f"| {r['floor']:.3f} | {r['lattice']:.2f} ({r['style_lattice']:.2f}) "
+              f"| {r['evaluations']} | {r['stopped']} | {r['seconds']:.0f} |",
               flush=True)
         save(image, str(a.out / f"{a.preset}-{c_name}-{s_name}.png"))
         rows.append([c, s, image])

@@ -1,5 +1,5 @@
 """issue 28's pieces of the best style recipe: YIQ colour match, α from the style's contrast,
-start perturbations, the lowpassed content view."""
+start perturbations, the lowpassed content view, the style's detail in the content target."""
 from __future__ import annotations
 
 import pytest
@@ -11,7 +11,8 @@ from ranvis.objectives.metrics import band_energies
 from ranvis.objectives.terms import lowpass
 from ranvis.objectives.weighting import CONTENT_FACTOR_BOUNDS, content_factor
 from ranvis.optim.starts import perturb_start
-from ranvis.tasks.stylefit import style_energy_std
+from ranvis.tasks.styleblocks import content_target
+from ranvis.tasks.stylefit import style_detail, style_energy_std, tile
 
 
 def _photo() -> torch.Tensor:
@@ -62,6 +63,27 @@ def test_style_energy_std_gives_the_start_the_styles_fine_energy() -> None:
     start = perturb_start(x, "hf", std, 0)
     assert band_energies(start)[0] == pytest.approx(band_energies(style)[0], rel=0.15)
     assert style_energy_std(style, x, "hf", 0) == 0.0  # already more than the target
+
+
+def test_style_detail_is_the_styles_fine_band_tiled_at_a_seeded_offset() -> None:
+    """A 20 px tile's detail over a 48x40 canvas: the tile's own s − G_σ(s), repeated (so the
+    canvas is periodic with the tile's period), the offset set by the seed; zero for a flat
+    style; the content target adds it and clamps, and is the content itself at detail 0."""
+    style = torch.rand(1, 3, 20, 20, generator=torch.Generator().manual_seed(3))
+    d = style_detail(style, 40, 48, 1.5, seed=0)
+    assert d.shape == (1, 3, 40, 48)
+    assert torch.allclose(d[..., :20, :], d[..., 20:40, :]) and torch.allclose(d[..., :28],
+                                                                               d[..., 20:48])
+    band = tile(style - lowpass(style, 1.5), 40, 40)  # the band itself, cut from the corner
+    assert any(torch.allclose(d[..., :20, :20], band[..., i:i + 20, j:j + 20])
+               for i in range(20) for j in range(20))
+    assert torch.equal(d, style_detail(style, 40, 48, 1.5, seed=0))
+    assert not torch.equal(d, style_detail(style, 40, 48, 1.5, seed=1))
+    assert float(style_detail(torch.full((1, 3, 20, 20), 0.3), 40, 48, 1.5, 0).abs().max()) < 1e-6
+    content = torch.full((1, 3, 40, 48), 0.5)
+    assert content_target(content, [style], [1.0], 0.0, 0) is content
+    t = content_target(content, [style], [1.0], 1.5 * 128 / 48, 0)
+    assert torch.allclose(t, (content + d).clamp(0, 1))
 
 
 def test_lowpass_keeps_the_mean_and_removes_the_finest_detail() -> None:

@@ -32,9 +32,11 @@ Style transfer (eq. 9):
     al. 2021: the features projected on C seeded random directions, sorted, compared with the
     style's sorted projections). The content photo's colours are first matched to the style's
     in YIQ (color.match_colors_yiq: luminance by mean and std, which keeps its light and dark
-    in order, chroma by covariance), which is the content target and, with high-pass noise
-    that tops its finest band energy up to the style's (stylefit.style_energy_std; none where
-    the photo has as much), the start; µ_l are measured at that start (each style term's mean input gradient is 1
+    in order, chroma by covariance); with high-pass noise that tops its finest band energy up
+    to the style's (stylefit.style_energy_std; none where the photo has as much) it is the
+    start, and with the style's own finest band (s − G_σ(s), σ = 2 px at 128 px) laid over it
+    at a seeded offset it is the content target (styleblocks.content_target,
+    stylefit.style_detail); µ_l are measured at that start (each style term's mean input gradient is 1
     where the optimization begins, weighting.start_factors); the content tap is one scale
     deeper (VGG: conv3_1; others: :func:`deep_content_tap`); reflect padding (VGG); α:β:γ =
     1:1:1 with α scaled by the style's contrast (weighting.content_factor: 0.09 / σ_Y², clamped
@@ -60,6 +62,15 @@ Style transfer (eq. 9):
     all 18). The pale, low-contrast styles (rain, marble) stayed smoother than the style
     (texture 0.74, 0.63) from a start with white noise of std 0.1; from the energy-matched
     high-pass start, 0.45 and 0.43 (benchmarks/README.md "Issue 28, round 2").
+    The style's detail in the content target (issue 28, item 3; benchmarks/README.md "The
+    lattice"): against a flat photo region the content term (stride 4) penalizes the low
+    frequencies of any texture, so the style terms put their variance at the highest ones
+    left: a regular dot lattice over flat areas (experiments.grid.lattice 0.27–0.35, the
+    style's own 0.02–0.07) and no stars. Lower α removed it but lost the layout (kite + star
+    field: α × 0.1 lattice 0.08, correlation 0.755), as did a deeper content tap (calla + star
+    field 0.69); the start, the TV weight, two networks and a blurred content view did not
+    remove it. With the style's detail in the target the lattice fell on all 6 pairs that had
+    one and stars arrive as points, at a small cost in layout correlation (20 held-out pairs).
     Time: the sort costs (at 256 px 1.97x the Gram's time per evaluation with every position,
     1.55x with 16384), and the old plateau (0.1 % over 40 evaluations) waited ~100 evaluations
     after the scores had stopped moving (at 20–30 evaluations, 128 and 256 px); the 1 %/10 stop
@@ -127,6 +138,8 @@ class StyleRecipe:
     color_space: str = "rgb"  # color_match in "rgb" (color.match_colors) or "yiq" (_yiq)
     content_blur: float = 0.0  # σ px at 128 px: the content term sees the image lowpassed
     content_factor: bool = False  # α × weighting.content_factor (the style's contrast)
+    content_detail: float = 0.0  # σ px at 128 px: the content target gains the style's fine
+    # band (tasks.styleblocks.content_target, tasks.stylefit.style_detail)
     plateau_window: int = 40  # with ``plateau``: stopping.Plateau(window, rel_tol)
     plateau_tol: float = 1e-3
 
@@ -178,7 +191,8 @@ def style_recipe(preset: str) -> StyleRecipe:
         return StyleRecipe(PAPER_RATIO, "noise", "zero", False, False, 1, "zeros", False, 0.0)
     return StyleRecipe(BEST_RATIO, "content", "start", True, True, 1, "reflect", True, "style",
                        tv_factor=True, style_loss="sw", start="hf", color_space="yiq",
-                       content_factor=True, plateau_window=10, plateau_tol=0.01)
+                       content_factor=True, plateau_window=10, plateau_tol=0.01,
+                       content_detail=2.0)
 
 
 def style_summary(preset: str) -> str:
@@ -193,6 +207,8 @@ def style_summary(preset: str) -> str:
              f"from {start}",
              "content one scale deeper" if r.deep_content else "the paper's content tap",
              f"{r.nets} network{'s' if r.nets > 1 else ''}"]
+    if r.content_detail:
+        parts.insert(3, "the style's fine detail in the content target")
     return ", ".join(parts)
 
 

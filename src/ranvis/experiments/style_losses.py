@@ -179,7 +179,7 @@ def rescore(c: torch.Tensor, s: torch.Tensor, image: torch.Tensor, judge: Any) -
     """A saved result's scores against the fitted style ``s`` (as style_pairs.run_pair)."""
     return {"corr": SP.layout_corr(image, c), "texture": SP.texture_energy_score(image, s, c),
             "ratio": SP.gram_distance(judge, image, s) / SP.gram_distance(judge, c, s),
-            "floor": SP.arrangement_floor(judge, c, s)}
+            "floor": SP.arrangement_floor(judge, c, s), "lattice": SP.lattice(image)}
 
 
 def before_after(pairs: list[str], folder: Path, before: str, after: str, out: Path) -> None:
@@ -208,7 +208,8 @@ def before_after(pairs: list[str], folder: Path, before: str, after: str, out: P
     for i, (pair, c, s, ims, scores) in enumerate(rows):
         labels = [pair.split(":")[0], pair.split(":")[1]] + [
             f"{tag}: corr {r['corr']:.2f} · tex {r['texture']:.2f}\nGram {r['ratio']:.2f} "
-            f"(floor {r['floor']:.2f})" for tag, r in zip(("before", "after"), scores, strict=True)]
+            f"(floor {r['floor']:.2f}) · lat {r['lattice']:.2f}"
+            for tag, r in zip(("before", "after"), scores, strict=True)]
         for k, (t, label) in enumerate(zip([c, s, *ims], labels, strict=True)):
             ax = axes[i, k]
             ax.axis("off")

@@ -132,20 +132,20 @@ def sheet(rows: list[dict], images: list[list[torch.Tensor]], out: Path, columns
     from matplotlib.figure import Figure
 
     n_rows = math.ceil(len(rows) / columns)
-    fig = Figure(figsize=(3.3 * columns, 1.4 * n_rows + 0.1), dpi=100)
+    fig = Figure(figsize=(3.6 * columns, 1.4 * n_rows + 0.1), dpi=100)
     axes = fig.subplots(n_rows, 3 * columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for i, (row, tiles) in enumerate(zip(rows, images, strict=True)):
         r, c = divmod(i, columns)
         names = (row["content"], row["style"],
-                 f"corr {row['corr']:.2f} · tex {row['texture']:.2f}\n"
-                 f"Gram {row['ratio']:.2f} (floor {row['floor']:.2f})"
-                 + (f" · lat {row['lattice']:.2f}" if "lattice" in row else ""))
+                 f"corr {row['corr']:.2f} · tex {row['texture']:.2f}"
+                 + (f" · lat {row['lattice']:.2f}" if "lattice" in row else "")
+                 + f"\nGram {row['ratio']:.2f} (floor {row['floor']:.2f})")
         for k, (t, label) in enumerate(zip(tiles, names, strict=True)):
             ax = axes[r, 3 * c + k]
             ax.imshow(resize(t, (96, 96))[0].permute(1, 2, 0).clamp(0, 1).numpy())
-            ax.set_title(label, fontsize=6.5, pad=2)
+            ax.set_title(label, fontsize=6, pad=2)
     fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005, top=1 - 0.35 / n_rows,
                         wspace=0.04, hspace=0.42)
     buf = io.BytesIO()

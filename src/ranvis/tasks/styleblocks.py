@@ -31,6 +31,7 @@ from ranvis.objectives.styleloss import blend_targets, fit_target, style_target
 from ranvis.objectives.terms import Objective, Term, gram_target, lowpass
 from ranvis.objectives.weighting import layer_factors
 from ranvis.optim.loop import Step
+from ranvis.tasks.stylefit import style_detail
 
 
 def tv_weight(gamma: float, x: torch.Tensor) -> float:
@@ -42,6 +43,18 @@ def main_style(styles: Sequence[torch.Tensor], weights: Sequence[float]) -> torc
     """The style with the largest blend weight (the first of equals): where µ_l, the colour
     match and the TV factor are measured (the paper has one style image)."""
     return styles[max(range(len(styles)), key=lambda i: weights[i])]
+
+
+def content_target(content: torch.Tensor, styles: Sequence[torch.Tensor],
+                   weights: Sequence[float], detail: float, seed: int) -> torch.Tensor:
+    """The content target at one scale: ``content`` [1, 3, H, W] itself, or with ``detail`` > 0
+    (σ px at 128 px, scaled with the longer side) plus the main style's fine band laid over it
+    at a ``seed``-ed offset (stylefit.style_detail: why), clamped to [0, 1]."""
+    if detail <= 0:
+        return content
+    h, w = content.shape[-2:]
+    d = style_detail(main_style(styles, weights), h, w, detail * max(h, w) / 128, seed)
+    return (content + d).clamp(0, 1)
 
 
 def scale_sizes(width: int, height: int, scales: int) -> list[tuple[int, int]]:

@@ -20,6 +20,7 @@ import torch
 
 from ranvis.io.images import resize
 from ranvis.objectives.metrics import band_energies
+from ranvis.objectives.terms import lowpass
 from ranvis.optim.starts import perturb_start
 
 SEAM_LIMIT = 10.0
@@ -85,3 +86,26 @@ def style_energy_std(x: torch.Tensor, style: torch.Tensor, kind: str, seed: int)
     unit = perturb_start(torch.zeros_like(x.cpu()), kind, 1.0, seed)  # zero image + noise
     e_n = band_energies((unit * 0.01 + 0.5).clamp(0, 1))[0] / 0.01
     return float((e_s**2 - e_x**2) ** 0.5 / e_n)
+
+
+def style_detail(style: torch.Tensor, height: int, width: int, sigma: float,
+                 seed: int) -> torch.Tensor:
+    """The style's finest detail laid over a ``height`` × ``width`` canvas: d = s − G_σ(s)
+    (objectives.terms.lowpass, per channel) of ``style`` [1, 3, h, w], repeated periodically
+    and cut at a seeded offset; ``[1, 3, height, width]``, zero-mean per channel where the
+    style is, zero for a flat style.
+
+    What the ``best`` recipe adds to its content target (issue 28, item 3): with a flat photo
+    region as the target, the content term (a stride-4 tap) penalizes every change that its
+    pooled features see, i.e. the low frequencies of any texture; the style terms then put the
+    variance they ask for at the highest frequencies left, and the result is a regular dot
+    lattice over flat areas (experiments.grid.lattice 0.27–0.35 where the style reads 0.02–0.07)
+    with a star field's stars absent. With the style's own fine band in the target, its
+    irregular detail (stars, veins) is what the content term asks for there."""
+    d = style - lowpass(style, sigma)
+    h, w = d.shape[-2:]
+    d = d.repeat(1, 1, -(-height // h) + 1, -(-width // w) + 1)
+    g = torch.Generator().manual_seed(seed)
+    oy = int(torch.randint(0, d.shape[-2] - height + 1, (1,), generator=g))
+    ox = int(torch.randint(0, d.shape[-1] - width + 1, (1,), generator=g))
+    return d[..., oy:oy + height, ox:ox + width].contiguous()

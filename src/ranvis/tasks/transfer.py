@@ -65,6 +65,7 @@ class Plan:
     alphas: tuple[float, ...] = ()
     content_blur: float = 0.0
     content_factor: bool = False
+    content_detail: float = 0.0  # σ px at 128 px (styleblocks.content_target)
 
 
 def _start(plan: Plan, xc: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
@@ -129,6 +130,7 @@ def _scales(models: list[FrozenNet], plan: Plan, loop: Loop, dtype: torch.dtype,
         xs = [s.to(dev) for s in S.scaled_styles(plan.styles, size, full, plan.style_scale)]
         start = _start(plan, xc, xs[0]) if x is None else resize(x, size).to(dev)
         ratio = (plan.ratio[0] * a_k, *plan.ratio[1:])
+        xc = S.content_target(xc, xs, plan.weights, plan.content_detail, plan.seed)
         objective, factors = _objective(models, plan, xc, xs, start, dtype, ratio)
         step_loop = replace(loop, iters=n, callbacks=S.offset_callbacks(loop.callbacks, done),
                             resume=loop.resume if x is None else None)
@@ -179,6 +181,7 @@ def _recipe(preset: str, a: Arch, content: torch.Tensor, given: dict[str, Any], 
     out.update({k: v for k, v in given.items() if v is not None})
     out["start"], out["style_first"], out["color_space"] = r.start, r.style_first, r.color_space
     out["content_blur"], out["content_factor"] = r.content_blur, r.content_factor
+    out["content_detail"] = r.content_detail
     out["plateau"] = Plateau(r.plateau_window, r.plateau_tol) if r.plateau else None
     out["factors"], out["start_noise"], out["tv_factor"] = r.factors, r.start_noise, r.tv_factor
     return out
@@ -242,7 +245,7 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     plan = Plan(target, styles, w, r["content_layer"], r["style_layers"],
                 weights.apply(r["ratio"]), r["init"], style_scale, sizes, counts, seed,
                 r["factors"], r["start_noise"], r["tv_factor"], r["style_loss"], r["start"],
-                tuple(alphas), r["content_blur"], r["content_factor"])
+                tuple(alphas), r["content_blur"], r["content_factor"], r["content_detail"])
     settings = _settings(preset, r, plan, weights, models, net_seed, dtype, dev, styles, iters,
                          original_colors)
     settings["optimizer"] = optimizer
@@ -285,7 +288,7 @@ def _settings(preset: str, r: dict[str, Any], plan: Plan, weights: Weights,
             "factors_at": plan.factors,
             "tv_factor": plan.tv_factor, "style_loss": plan.style_loss, "start": plan.start,
             "style_first": r["style_first"], "content_blur": plan.content_blur,
-            "content_factor": plan.content_factor,
+            "content_factor": plan.content_factor, "content_detail": plan.content_detail,
             "plateau": None if r["plateau"] is None else {
                 k: v for k, v in vars(r["plateau"]).items() if k != "since"},
             "scales": len(plan.sizes), "scale_sizes": [list(s) for s in plan.sizes],

@@ -9,7 +9,11 @@ from ranvis.experiments.style_pairs import layout_corr
 from ranvis.objectives.color import match_colors, match_colors_yiq
 from ranvis.objectives.metrics import band_energies
 from ranvis.objectives.terms import lowpass
-from ranvis.objectives.weighting import CONTENT_FACTOR_BOUNDS, content_factor
+from ranvis.objectives.weighting import (
+    CONTENT_FACTOR_BOUNDS,
+    content_factor,
+    luminance_spread,
+)
 from ranvis.optim.starts import perturb_start
 from ranvis.tasks.styleblocks import content_target
 from ranvis.tasks.stylefit import style_detail, style_energy_std, tile
@@ -45,6 +49,20 @@ def test_content_factor_is_large_for_faint_styles_and_small_for_contrasted_ones(
     assert content_factor(checker.float().expand(1, 3, 16, 16)) == lo
     mid = 0.5 + 0.1 * (checker.float().expand(1, 3, 16, 16) - 0.5) * 2  # σ_Y = 0.1
     assert content_factor(mid) == pytest.approx(0.09 / 0.01, rel=0.02)
+
+
+def test_a_few_bright_points_on_black_do_not_set_the_content_factor() -> None:
+    """A star field (1 % of the pixels white) has a luminance std of ~0.1, but its median
+    spread is 0: the factor is the upper bound, as for a flat style; a two-level pattern half
+    and half keeps its std (the averaged median), so it stays contrasted."""
+    g = torch.Generator().manual_seed(0)
+    stars = (torch.rand(1, 1, 64, 64, generator=g) < 0.01).float().expand(1, 3, 64, 64) * 0.9
+    assert float(stars[0, 0].std()) > 0.05
+    assert luminance_spread(stars) == 0.0
+    assert content_factor(stars) == CONTENT_FACTOR_BOUNDS[1]
+    halves = torch.zeros(1, 3, 8, 8)
+    halves[..., 4:] = 1.0
+    assert luminance_spread(halves) == pytest.approx(float(halves[0, 0].std()), rel=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["noise", "hf", "lowpass"])

@@ -125,29 +125,48 @@ def tv_factor(style: torch.Tensor, reference: float = TV_REFERENCE,
 
 
 #: The content factor's reference (issue 28): α is multiplied by CONTENT_REFERENCE / σ_Y², σ_Y
-#: the style's luminance std, clamped to CONTENT_FACTOR_BOUNDS. 0.09: a star field (σ_Y 0.028)
-#: gets 116, where its layout held (correlation 0.807 on calla + star field; 0.7995 at the
-#: previous bound 100 with the energy-matched start, 0.75 at 30); a leopard pattern (0.255) the
-#: bound 3, the old recipe's α. A reference of 0.15 kept chelsea + hubble's layout better (0.765
-#: against 0.737) but pushed sunset + bark's Gram ratio over its target (benchmarks/README.md).
+#: the spread of the style's luminance (:func:`luminance_spread`), clamped to
+#: CONTENT_FACTOR_BOUNDS. 0.09: a star field (std 0.028) got 116 under the std alone, where its
+#: layout held (correlation 0.807 on calla + star field); a leopard pattern (0.255) the bound 3,
+#: the old recipe's α. A reference of 0.15 kept chelsea + hubble's layout better (0.765 against
+#: 0.737) but pushed sunset + bark's Gram ratio over its target (benchmarks/README.md).
 CONTENT_REFERENCE = 0.09
 CONTENT_FACTOR_BOUNDS = (3.0, 200.0)
+
+
+def _median(v: torch.Tensor) -> torch.Tensor:
+    """The median of a 1-D tensor, the two middle values averaged for an even count."""
+    v = v.sort().values
+    return 0.5 * (v[(v.numel() - 1) // 2] + v[v.numel() // 2])
+
+
+def luminance_spread(style: torch.Tensor) -> float:
+    """σ_Y = min(std, 1.4826·MAD) of the luminance (Y of YIQ) of ``style`` [1, 3, H, W]: the
+    standard deviation, unless most pixels sit much closer together than that (MAD, the median
+    absolute deviation from the median, scaled to equal the std of a normal distribution)."""
+    from ranvis.io.images import luminance
+
+    y = luminance(style.detach().double()).flatten()
+    return min(float(y.std()), 1.4826 * float(_median((y - _median(y)).abs())))
 
 
 def content_factor(style: torch.Tensor, reference: float = CONTENT_REFERENCE,
                    bounds: tuple[float, float] = CONTENT_FACTOR_BOUNDS) -> float:
     """Style transfer's multiplier of α for a style image ``style`` [1, 3, H, W] in [0, 1]:
-    ``reference / σ_Y²``, σ_Y the standard deviation of its luminance (Y of YIQ), clamped to
-    ``bounds`` (a flat style gets the upper bound).
+    ``reference / σ_Y²``, σ_Y = :func:`luminance_spread`, clamped to ``bounds`` (a flat style
+    gets the upper bound).
 
     Why: the ``best`` recipe's content target is the photo with the style's luminance mean and
     std (color.match_colors_yiq), so a layout change costs the content term ∝ σ_Y²; a dark,
     sparse style (a star field, σ_Y ≈ 0.03) leaves the photo's layout almost no weight, and
     the style terms redrew it (correlation 0.62 at α = 3), while a contrasted pattern (a
     leopard's spots, 0.26) needs a small α or its large shapes cannot form (Gram ratio 0.43 at
-    α = 100). One α·σ_Y² serves both."""
-    from ranvis.io.images import luminance
-
-    sd = float(luminance(style.detach().double()).std())
+    α = 100). One α·σ_Y² serves both. σ_Y is robust to a few bright points on black (the
+    Hubble field: std 0.082, 1.4826·MAD 0.010): with the std alone the points set α and the
+    photo's layout was lost under them (chelsea + hubble correlation 0.70); with the style's
+    detail in the content target (styleblocks.content_target) the robust spread kept every
+    measured pair's targets that the std kept and added chelsea + hubble (0.88) — measured on
+    every pair whose α it changes (benchmarks/README.md "A sparsity-aware α, again")."""
+    sd = luminance_spread(style)
     lo, hi = bounds
     return hi if sd <= 0 else min(hi, max(lo, reference / sd**2))

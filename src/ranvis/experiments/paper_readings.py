@@ -39,6 +39,10 @@ CONFIGS: dict[str, tuple[str, tuple[float, float, float], str, str, str | None]]
     "tv_mean_conv4_2": ("paper", PAPER, "mean", "noise", "conv4_2"),
     "swapped_tv_mean": ("paper", (1.0, 100.0, 1000.0), "mean", "noise", None),
     "swapped_tv_mean_content_start": ("paper", (1.0, 100.0, 1000.0), "mean", "content", None),
+    # α:β between the printed 100:1 and the swapped 1:100 (third round)
+    "ratio_10_1_tv_mean": ("paper", (10.0, 1.0, 1000.0), "mean", "noise", None),
+    "ratio_1_1_tv_mean": ("paper", (1.0, 1.0, 1000.0), "mean", "noise", None),
+    "ratio_1_10_tv_mean": ("paper", (1.0, 10.0, 1000.0), "mean", "noise", None),
 }
 
 

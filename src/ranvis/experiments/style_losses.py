@@ -203,7 +203,7 @@ def before_after(pairs: list[str], folder: Path, before: str, after: str, out: P
                    r["ratio"] - SP.ratio_target(r["floor"]))
 
     worst = max(rows, key=lambda row: shortfall(row[4][1]))
-    fig = Figure(figsize=(5.6, 1.45 * len(rows) + 0.3), dpi=90)
+    fig = Figure(figsize=(6.4, 1.45 * len(rows) + 0.3), dpi=90)
     axes = fig.subplots(len(rows), 4, squeeze=False)
     for i, (pair, c, s, ims, scores) in enumerate(rows):
         labels = [pair.split(":")[0], pair.split(":")[1]] + [

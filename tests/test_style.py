@@ -225,9 +225,11 @@ def test_style_terms_keep_falling_past_evaluation_20():
     loss, terms = run.record["loss"], run.record["terms"]
     style = [sum(v[i] for k, v in terms.items() if k.split(":")[-1].startswith("conv"))
              for i in (0, -1)]
-    # the sliced Wasserstein terms of best (issue 28) fell 422 → 65 here; the Gram terms of the
-    # old best fell by more than 20x, mostly colour, which the colour match had already given
-    assert style[1] < 0.25 * style[0]
+    # the sliced Wasserstein terms of best (issue 28) fell 422 → 65 here with α from the
+    # style's std; with α from its robust spread (200 for the Hubble field: the layout keeps
+    # more weight) 360 → 122. The stall kept every term within ~1.5x (a ratio above 0.67); the
+    # Gram terms of the old best fell by more than 20x, mostly colour
+    assert style[1] < 0.5 * style[0]
     assert loss[-1] < loss[20] or run.record["stopped"] == "plateau"
     # the paper's recipe (eq. 8 at the zero representation, 100:1:1000, noise start) is the
     # stall this guards against: its style terms barely move

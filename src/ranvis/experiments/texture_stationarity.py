@@ -70,6 +70,8 @@ VARIANTS: dict[str, Variant] = {
     "fourier": Variant("reflect, Fourier-preconditioned variable", {"padding": "reflect",
                                                                      "param": "fourier"}),
     "paper": Variant("the paper preset", {"preset": "paper"}),
+    "best_sw": Variant("the best preset, sliced Wasserstein terms (issue 28 item 6)",
+                       {"preset": "best", "style_loss": "sw"}),
 }
 
 
@@ -91,7 +93,7 @@ def run_one(src: torch.Tensor, variant: str, iters: int, seed: int = 0) -> tuple
            if not {"start", "param", "target_padding", "range_weight", "target_source"} & set(kw) else _custom(src, iters, seed, **kw))
     last = run.result.last if run.result.last is not None else run.image
     oc, of = out_of_range(last)
-    return run.image, {
+    return run.image, {**appearance(run.image, src),
         "ratio": round(centre_border_ratio(run.image), 3),
         "ratio_unclamped": round(centre_border_ratio(last.clamp(-1, 2)), 3),
         "judge": round(gram_distance(judge_net(), run.image, src), 4),
@@ -99,6 +101,21 @@ def run_one(src: torch.Tensor, variant: str, iters: int, seed: int = 0) -> tuple
         "final_loss": run.record["loss"][-1], "iterations": run.record["iterations"],
         "padding": run.record["settings"].get("padding"),
         "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def appearance(x: torch.Tensor, src: torch.Tensor) -> dict[str, float]:
+    """What a look at ``x`` against its source ``src`` checks, in numbers: "texture" the log
+    distance of their fine-band energies (objectives.metrics.texture_distance of band_energies:
+    0 = the source's, log r for a uniform ratio r),
+    "contrast" std(Y) of x over the source's, "highlights" the 99.5th percentile of Y over the
+    source's (a star field's single bright points: < 1 where they came out dimmer)."""
+    from ranvis.io.images import luminance
+    from ranvis.objectives.metrics import band_energies, texture_distance
+
+    y, ys = luminance(x.double()).flatten(), luminance(src.double()).flatten()
+    return {"texture": round(texture_distance(band_energies(x), band_energies(src)), 3),
+            "contrast": round(float(y.std() / ys.std().clamp_min(1e-6)), 3),
+            "highlights": round(float(y.quantile(0.995) / ys.quantile(0.995).clamp_min(1e-6)), 3)}
 
 
 class _RangePenalty:

@@ -200,13 +200,13 @@ def run(out: Path, images: Path, textures: Sequence[str] = TEXTURES,
         name = Path(t).stem
         src = load(images / t, size)
         rows: dict[str, dict[str, Any]] = {"source": {"ratio": round(centre_border_ratio(src), 3)}}
-        images = {}
+        results = {}  # not ``images``: that is the folder the next texture is read from
         for v in variants:
-            images[v], rows[v] = run_one(src, v, iters, seed)
-            save(images[v], out / f"{name}-{v}.png")
+            results[v], rows[v] = run_one(src, v, iters, seed)
+            save(results[v], out / f"{name}-{v}.png")
             print(name, v, json.dumps(rows[v]), flush=True)
         table["rows"][name] = rows
-        sheet(out / f"{name}.png", name, src, images, rows)
+        sheet(out / f"{name}.png", name, src, results, rows)
         text = json.dumps(table, indent=1)
         atomic_write(out / "stationarity.json", lambda p, text=text: p.write_text(text))
     return table

@@ -180,3 +180,17 @@ def test_paper_readings_reads_its_images_from_the_folder_given(tmp_path):
     rows = json.loads((tmp_path / "out" / "paper_readings.json").read_text())["rows"]
     assert [(r["content"], r["style"], r["config"]) for r in rows] == [("cat", "brick", "today")]
     assert (tmp_path / "out" / "cat-brick-today.png").exists()
+
+
+def test_texture_stationarity_runs_every_texture_it_is_given(tmp_path):
+    """Regression: the per-texture result dict once shadowed the images folder, so the second
+    texture failed to load."""
+    from ranvis.experiments.texture_stationarity import run
+    from ranvis.io.images import save
+
+    for name, seed in (("a", 0), ("b", 1)):
+        save(_noise(32, 32, seed=seed), tmp_path / f"{name}.png")
+    table = run(tmp_path / "out", tmp_path, textures=("a.png", "b.png"), variants=("best",),
+                size=32, iters=2)
+    assert set(table["rows"]) == {"a", "b"}
+    assert {"texture", "contrast", "highlights", "judge"} <= set(table["rows"]["b"]["best"])

@@ -74,6 +74,7 @@ def lattice(img: torch.Tensor) -> float:
     Σ_p h(p)·h(p + d) / Σ_p h(p)² of h = Y − blur_σ(Y) − mean, Y the luminance of ``img``
     [1,3,H,W] (module doc): how strongly the picture's finest detail repeats itself a few
     pixels away. Lags reach at most half the shorter side (H, W >= 8 px)."""
+    from ranvis.io.images import luminance
     from ranvis.objectives.terms import lowpass
 
     x = img.detach().cpu().double()
@@ -81,7 +82,7 @@ def lattice(img: torch.Tensor) -> float:
     if x.dim() != 4 or x.shape[1] != 3 or min(x.shape[-2:]) < 2 * LATTICE_LAGS[0] + 2:
         raise InputError(f"lattice needs an RGB image of at least 8x8 px, got "
                          f"{tuple(img.shape)}")
-    y = 0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:]
+    y = luminance(x)
     h = (y - lowpass(y, LATTICE_SIGMA))[0, 0]
     h = h - h.mean()
     ac = torch.fft.ifft2(torch.fft.fft2(h).abs().pow(2)).real

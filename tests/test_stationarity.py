@@ -194,3 +194,23 @@ def test_texture_stationarity_runs_every_texture_it_is_given(tmp_path):
                 size=32, iters=2)
     assert set(table["rows"]) == {"a", "b"}
     assert {"texture", "contrast", "highlights", "judge"} <= set(table["rows"]["b"]["best"])
+
+
+def test_per_evaluation_reading_gives_every_term_its_weight_as_its_push():
+    """experiments.style_readings.PerEvaluation: after rescaling, each term's input gradient has
+    mean |∂/∂x| equal to its weight (α or β), wherever x is; TV passes through unchanged."""
+    from ranvis.experiments.style_readings import PerEvaluation
+
+    def objective(x):
+        parts = {"content": 3.0 * (x ** 2).sum(), "style": (x - 0.2).abs().pow(3).sum(),
+                 "tv": x.mean()}
+        return sum(parts.values()), parts
+
+    x = torch.rand(1, 3, 8, 8, requires_grad=True)
+    obj = PerEvaluation(type("O", (), {"__call__": staticmethod(objective), "net": None,
+                                       "terms": []})(), {"content": 100.0, "style": 1.0})
+    _, parts = obj(x)
+    for name, w in (("content", 100.0), ("style", 1.0)):
+        (g,) = torch.autograd.grad(parts[name], x, retain_graph=True)
+        assert float(g.abs().mean()) == pytest.approx(w, rel=1e-5)
+    assert float(parts["tv"].detach()) == pytest.approx(float(x.detach().mean()))

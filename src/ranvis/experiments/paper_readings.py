@@ -43,6 +43,8 @@ CONFIGS: dict[str, tuple[str, tuple[float, float, float], str, str, str | None]]
     "ratio_10_1_tv_mean": ("paper", (10.0, 1.0, 1000.0), "mean", "noise", None),
     "ratio_1_1_tv_mean": ("paper", (1.0, 1.0, 1000.0), "mean", "noise", None),
     "ratio_1_10_tv_mean": ("paper", (1.0, 10.0, 1000.0), "mean", "noise", None),
+    # every term's input gradient rescaled to mean |g| = 1 at every evaluation (fourth round)
+    "dynamic_tv_mean": ("dynamic", PAPER, "mean", "noise", None),
 }
 
 

@@ -12,6 +12,9 @@ image's own distance):
     signed         |mean ∂L/∂x| (eq. 4/8 as printed: absolute value outside the sum), same points
     style@content  µ_l measured at the content image instead of the style image
     start          mean |∂L/∂x| of the *actual* terms (real targets) at the noise start
+    dynamic        the paper's factors, then at *every* evaluation each term rescaled so its
+                   input gradient has mean |∂L/∂x| = 1 (:class:`PerEvaluation`; neural-style's
+                   gradient normalization, applied to the input gradient)
   TV readings: "sum" γ·Σ(Δx)² (per-pixel gradient independent of the size, like the normalized
   terms) and "mean" γ·Σ(Δx)²/numel (losses.total_variation; at γ = 1000 it has no effect).
 """
@@ -65,7 +68,29 @@ def readings() -> dict[str, Callable[..., dict[str, float]]]:
             return out
         return f
     return {"paper": make(False, "style", False), "signed": make(True, "style", False),
-            "style@content": make(False, "content", False), "start": make(False, "style", True)}
+            "style@content": make(False, "content", False), "start": make(False, "style", True),
+            "dynamic": make(False, "style", False)}
+
+
+class PerEvaluation:
+    """An objective whose terms are rescaled at every evaluation: term_k · w_k / mean|∂term_k/∂x|
+    (the scale detached, so each term pushes with mean |∂/∂x| = w_k wherever x is). TV as given.
+    ``weights``: {term name: α or β}. The loss L-BFGS sees is no longer one fixed function."""
+
+    def __init__(self, objective: Any, weights: dict[str, float]) -> None:
+        self.objective, self.weights = objective, weights
+        self.net, self.terms = objective.net, objective.terms
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        _, parts = self.objective(x)
+        out = {}
+        for k, v in parts.items():
+            if k not in self.weights:
+                out[k] = v
+                continue
+            (g,) = torch.autograd.grad(v, x, retain_graph=True)
+            out[k] = v / g.abs().mean().clamp_min(1e-30).detach() * self.weights[k]
+        return torch.stack(list(out.values())).sum(), out
 
 
 def research_pairs() -> list[tuple[str, str]]:
@@ -108,6 +133,9 @@ def run_one(model: Net, judge: Net, xc: torch.Tensor, xs: torch.Tensor, reading:
     obj, _ = style_objective(model, xc, [xs], [1.0], content_layer=cl, style_layers=sl,
                              ratio=ratio, factors=factors, tv=tv)
     t0 = time.perf_counter()
+    if reading == "dynamic":
+        obj = PerEvaluation(obj, {t.name: ratio[0] if t.kind == "content" else ratio[1]
+                                  for t in obj.terms})
     res = optimize(obj, start, iters)
     sc = style_score(judge, res.image, xc.cpu(), xs.cpu())
     last = {k: round(v[-1], 3) for k, v in res.terms.items()}

@@ -1,0 +1,62 @@
+"""Receptive fields and strides from a torch.fx graph, analytically: nothing is computed.
+
+The walk visits the graph in forward order and keeps, per node, (receptive field, jump): the
+side in input pixels one output unit sees, and the input pixels between two neighbouring output
+units. A conv or pool of kernel k, stride s, dilation d seen through jump j grows the receptive
+field by (k − 1)·d·j and multiplies the jump by s; element-wise ops, additions, concatenations
+and the like take the largest receptive field (and jump) of their inputs; adaptive (global)
+pooling, flattening and a spatial mean make it the whole input (None). Branches that end in a
+global pooling (a squeeze-excitation gate) do not widen the local receptive field they
+multiply. The side is the kernels' first (height) dimension.
+
+Used by nets.graph.GraphLayout (torchvision's networks, the multi-scale network) and by
+nets.timmlayout (a timm feature model's stride taps, traced when first asked for).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from torch import fx, nn
+
+GLOBAL_MODULES = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten)
+WINDOW_MODULES = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
+Info = tuple[int | None, int]  # (receptive field or None, jump)
+
+
+def _pair(v: Any) -> int:
+    return int(v[0] if isinstance(v, (tuple, list)) else v)
+
+
+def _is_global_function(node: fx.Node) -> bool:
+    name = getattr(node.target, "__name__", str(node.target))
+    return name in ("flatten", "adaptive_avg_pool2d", "adaptive_max_pool2d", "mean")
+
+
+def through(module: nn.Module, rf: int | None, jump: int) -> Info:
+    """(receptive field, jump) after a leaf module: its own window, or those of the modules
+    inside it in order (torchvision's Conv2dNormActivation is a leaf of the traced graph)."""
+    for m in module.modules():
+        if isinstance(m, GLOBAL_MODULES):
+            rf = None
+        elif isinstance(m, WINDOW_MODULES) and rf is not None:
+            k, s = _pair(m.kernel_size), _pair(m.stride)
+            rf, jump = rf + (k - 1) * _pair(getattr(m, "dilation", 1)) * jump, jump * s
+    return rf, jump
+
+
+def walk(graph: fx.Graph, root: nn.Module) -> dict[fx.Node, Info]:
+    """(receptive field or None, jump) of every node of ``graph`` (traced from ``root``, whose
+    submodules its call_module nodes name), in forward order (module doc)."""
+    info: dict[fx.Node, Info] = {}
+    for node in graph.nodes:
+        ins = [info[a] for a in node.all_input_nodes if a in info and a.op != "get_attr"]
+        local = [i for i in ins if i[0] is not None]
+        rf, jump = (max(r for r, _ in local), max(j for _, j in local)) if local else (
+            (None, max((j for _, j in ins), default=1)) if ins else (1, 1))
+        if node.op == "call_module":
+            rf, jump = through(root.get_submodule(str(node.target)), rf, jump)
+        elif node.op in ("call_function", "call_method") and _is_global_function(node):
+            rf = None
+        info[node] = (rf, jump)
+    return info
+

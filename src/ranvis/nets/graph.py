@@ -110,6 +110,9 @@ class GraphLayout:
         inside = [t.name for t in self._taps if t.name.startswith(name + ".")]
         return inside[-1] if inside else None
 
+    def receptive_field(self, name: str) -> int | None:
+        return self._by_name[name].receptive_field
+
     @cache  # noqa: B019 -- as _pass
     def min_input(self, name: str) -> int:
         if not self._ok(name, MAX_SIDE):

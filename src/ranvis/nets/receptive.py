@@ -14,6 +14,8 @@ nets.timmlayout (a timm feature model's stride taps, traced when first asked for
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 from torch import fx, nn
@@ -60,3 +62,39 @@ def walk(graph: fx.Graph, root: nn.Module) -> dict[fx.Node, Info]:
         info[node] = (rf, jump)
     return info
 
+
+
+def output_nodes(graph: fx.Graph) -> list[fx.Node | None]:
+    """The nodes ``graph`` returns, in order: the elements of a returned list, tuple or dict
+    (a single node as a list of one; None for anything that is not a node)."""
+    out = next(n for n in graph.nodes if n.op == "output").args[0]
+    items: Sequence[Any] = (list(out.values()) if isinstance(out, dict) else
+                            list(out) if isinstance(out, (list, tuple)) else [out])
+    return [n if isinstance(n, fx.Node) else None for n in items]
+
+
+class LeafTracer(fx.Tracer):
+    """torch.fx's tracer with extra leaf module types (called, not traced into) and functions
+    kept as single calls (as timm's own feature extraction traces its models); ``math`` is
+    wrapped as torchvision's feature extractor does. Every conv and pool module, subclasses
+    included (timm's weight-standardized convs call ``F.conv2d`` themselves), is a leaf, so
+    the walk reads its window."""
+
+    def __init__(self, leaf_modules: Sequence[type] = (),
+                 autowrap_functions: Sequence[Any] = ()) -> None:
+        super().__init__(autowrap_modules=(math,), autowrap_functions=tuple(autowrap_functions))
+        self.leaf_types = tuple(leaf_modules)
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return (isinstance(m, (*WINDOW_MODULES, *self.leaf_types))
+                or super().is_leaf_module(m, module_qualified_name))
+
+
+def trace_outputs(model: nn.Module, tracer: fx.Tracer) -> list[Info | None]:
+    """(receptive field, jump) of each output of ``model`` (a tensor, or a list, tuple or dict
+    of them) by a symbolic trace: no tensor is made or computed, so a model built on the
+    ``meta`` device does. None for an output that is not a traced node. Whatever the tracer
+    raises (torch.fx refuses control flow on tensor values) goes to the caller."""
+    graph = tracer.trace(model)
+    info = walk(graph, model)
+    return [info[n] if n is not None else None for n in output_nodes(graph)]

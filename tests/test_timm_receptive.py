@@ -83,3 +83,28 @@ def test_a_failed_trace_is_one_line(capsys) -> None:
     assert len(why) == 1 and "test_vit" in why[0] and "Traceback" not in out + err
     rows = [line.split() for line in out.splitlines() if line.startswith("s16")]
     assert rows and rows[0][3] == "?"
+
+
+def test_the_walk_reads_functional_pools_and_conv_subclasses() -> None:
+    """nets.receptive on a hand-made module: a functional 3/2 max pool between two convs, the
+    second a Conv2d subclass that calls F.conv2d itself (as timm's standardized convs do)."""
+    from torch import nn
+    from torch.nn import functional as F
+
+    from ranvis.nets.receptive import LeafTracer, trace_outputs
+
+    class OwnConv(nn.Conv2d):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return F.conv2d(x, self.weight * 2, None, self.stride, self.padding)
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Conv2d(3, 4, 3), OwnConv(4, 4, 5)
+
+        def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+            p = F.max_pool2d(self.a(x), 3, 2)
+            return [p, self.b(p)]
+
+    # conv 3 -> 3; pool 3/2 at jump 1 -> 5, jump 2; conv 5 at jump 2 -> 13
+    assert trace_outputs(Net(), LeafTracer()) == [(5, 2), (13, 2)]

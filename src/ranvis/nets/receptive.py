@@ -7,7 +7,13 @@ field by (k − 1)·d·j and multiplies the jump by s; element-wise ops, additio
 and the like take the largest receptive field (and jump) of their inputs; adaptive (global)
 pooling, flattening and a spatial mean make it the whole input (None). Branches that end in a
 global pooling (a squeeze-excitation gate) do not widen the local receptive field they
-multiply. The side is the kernels' first (height) dimension.
+multiply. Functional max and average pooling (``F.max_pool2d``, ``F.avg_pool2d``) count as
+windows too. Upsampling is not read (``nn.Upsample``, ``F.interpolate`` keep the jump): where
+it joins branches of different strides the field of a unit depends on its position, which
+one side and one jump cannot say (HRNet's fused branches: the measured field of a stride-4
+unit exceeds what a walk treating the upsampled branches as centred gives), so a caller that
+knows the true stride (nets.timmlayout) reports such taps as unknown. The side is the
+kernels' first (height) dimension.
 
 Used by nets.graph.GraphLayout (torchvision's networks, the multi-scale network) and by
 nets.timmlayout (a timm feature model's stride taps, traced when first asked for).
@@ -19,9 +25,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from torch import fx, nn
+from torch.fx.operator_schemas import normalize_function
+from torch.nn import functional as F
 
 GLOBAL_MODULES = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten)
 WINDOW_MODULES = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
+POOL_FUNCTIONS = (F.max_pool2d, F.avg_pool2d, F.max_pool2d_with_indices)
 Info = tuple[int | None, int]  # (receptive field or None, jump)
 
 
@@ -34,16 +43,37 @@ def _is_global_function(node: fx.Node) -> bool:
     return name in ("flatten", "adaptive_avg_pool2d", "adaptive_max_pool2d", "mean")
 
 
+def _window(rf: int | None, jump: int, k: Any, s: Any, d: Any = 1) -> Info:
+    if rf is None:
+        return rf, jump
+    return rf + (_pair(k) - 1) * _pair(d) * jump, jump * _pair(s)
+
+
 def through(module: nn.Module, rf: int | None, jump: int) -> Info:
     """(receptive field, jump) after a leaf module: its own window, or those of the modules
     inside it in order (torchvision's Conv2dNormActivation is a leaf of the traced graph)."""
     for m in module.modules():
         if isinstance(m, GLOBAL_MODULES):
             rf = None
-        elif isinstance(m, WINDOW_MODULES) and rf is not None:
-            k, s = _pair(m.kernel_size), _pair(m.stride)
-            rf, jump = rf + (k - 1) * _pair(getattr(m, "dilation", 1)) * jump, jump * s
+        elif isinstance(m, WINDOW_MODULES):
+            rf, jump = _window(rf, jump, m.kernel_size, m.stride, getattr(m, "dilation", 1))
     return rf, jump
+
+
+def _function(node: fx.Node, rf: int | None, jump: int) -> Info:
+    """(receptive field, jump) after a call_function node: a functional pooling, a global
+    reduction or (anything else) the inputs' own."""
+    if _is_global_function(node):
+        return None, jump
+    if node.target not in POOL_FUNCTIONS:
+        return rf, jump
+    norm = normalize_function(node.target, node.args, node.kwargs,  # type: ignore[arg-type]
+                              normalize_to_only_use_kwargs=True)
+    kw = norm.kwargs if norm is not None else {}
+    if not isinstance(kw.get("kernel_size"), (int, tuple, list)):
+        return rf, jump  # a window it cannot read: a caller's stride check tells
+    return _window(rf, jump, kw["kernel_size"], kw.get("stride") or kw["kernel_size"],
+                   kw.get("dilation", 1))
 
 
 def walk(graph: fx.Graph, root: nn.Module) -> dict[fx.Node, Info]:
@@ -57,11 +87,12 @@ def walk(graph: fx.Graph, root: nn.Module) -> dict[fx.Node, Info]:
             (None, max((j for _, j in ins), default=1)) if ins else (1, 1))
         if node.op == "call_module":
             rf, jump = through(root.get_submodule(str(node.target)), rf, jump)
-        elif node.op in ("call_function", "call_method") and _is_global_function(node):
+        elif node.op == "call_function":
+            rf, jump = _function(node, rf, jump)
+        elif node.op == "call_method" and _is_global_function(node):
             rf = None
         info[node] = (rf, jump)
     return info
-
 
 
 def output_nodes(graph: fx.Graph) -> list[fx.Node | None]:

@@ -108,3 +108,11 @@ def test_the_walk_reads_functional_pools_and_conv_subclasses() -> None:
 
     # conv 3 -> 3; pool 3/2 at jump 1 -> 5, jump 2; conv 5 at jump 2 -> 13
     assert trace_outputs(Net(), LeafTracer()) == [(5, 2), (13, 2)]
+
+
+def test_a_hook_feature_model_reads_its_hooked_modules() -> None:
+    """legacy_xception's taps are forward hooks (timm's FeatureHookNet), which a trace does not
+    run. By hand: stem 3x3/2, 3x3 -> 3, 7 (s2); block1's two separable 3x3 at jump 2 and a
+    3/2 max pool -> 11, 15, 19 (s4, read at block2's first module; the 1x1/2 shortcut sees 7)."""
+    arch = get_arch("timm:legacy_xception")
+    assert [arch.receptive_field(t) for t in ("s2", "s4")] == [7, 19]

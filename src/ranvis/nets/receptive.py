@@ -109,23 +109,48 @@ class LeafTracer(fx.Tracer):
     kept as single calls (as timm's own feature extraction traces its models); ``math`` is
     wrapped as torchvision's feature extractor does. Every conv and pool module, subclasses
     included (timm's weight-standardized convs call ``F.conv2d`` themselves), is a leaf, so
-    the walk reads its window."""
+    the walk reads its window. A leaf type holding windows of its own is traced into unless
+    ``windowed_leaves`` (the walk reads a leaf's inner windows in order, which miscounts
+    parallel branches: timm's NormFreeBlock)."""
 
-    def __init__(self, leaf_modules: Sequence[type] = (),
-                 autowrap_functions: Sequence[Any] = ()) -> None:
+    def __init__(self, leaf_modules: Sequence[type] = (), autowrap_functions: Sequence[Any] = (),
+                 windowed_leaves: bool = False) -> None:
         super().__init__(autowrap_modules=(math,), autowrap_functions=tuple(autowrap_functions))
         self.leaf_types = tuple(leaf_modules)
+        self.windowed_leaves = windowed_leaves
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return (isinstance(m, (*WINDOW_MODULES, *self.leaf_types))
-                or super().is_leaf_module(m, module_qualified_name))
+        if isinstance(m, WINDOW_MODULES):
+            return True
+        if isinstance(m, self.leaf_types):
+            return self.windowed_leaves or not any(
+                isinstance(c, (*WINDOW_MODULES, *GLOBAL_MODULES)) for c in m.modules())
+        return super().is_leaf_module(m, module_qualified_name)
+
+
+def module_node(graph: fx.Graph, qualname: str, pre: bool = False) -> fx.Node | None:
+    """The node holding module ``qualname``'s output (the last node traced inside it), or with
+    ``pre`` its input (what its first node reads from outside it); None if none is traced."""
+    inside = [n for n in graph.nodes if n.op != "output" and any(
+        v[0] == qualname for v in (n.meta.get("nn_module_stack") or {}).values())]
+    if not inside:
+        return None
+    if not pre:
+        return inside[-1]
+    outer = [a for a in inside[0].all_input_nodes if a not in set(inside)]
+    return outer[0] if outer else None
+
+
+def trace_walk(model: nn.Module, tracer: fx.Tracer) -> tuple[fx.Graph, dict[fx.Node, Info]]:
+    """A symbolic trace of ``model`` and the walk of it: no tensor is made or computed, so a
+    model built on the ``meta`` device does. Whatever the tracer raises (torch.fx refuses
+    control flow on tensor values) goes to the caller."""
+    graph = tracer.trace(model)
+    return graph, walk(graph, model)
 
 
 def trace_outputs(model: nn.Module, tracer: fx.Tracer) -> list[Info | None]:
     """(receptive field, jump) of each output of ``model`` (a tensor, or a list, tuple or dict
-    of them) by a symbolic trace: no tensor is made or computed, so a model built on the
-    ``meta`` device does. None for an output that is not a traced node. Whatever the tracer
-    raises (torch.fx refuses control flow on tensor values) goes to the caller."""
-    graph = tracer.trace(model)
-    info = walk(graph, model)
+    of them) by :func:`trace_walk`; None for an output that is not a traced node."""
+    graph, info = trace_walk(model, tracer)
     return [info[n] if n is not None else None for n in output_nodes(graph)]

@@ -6,11 +6,12 @@ offline) and its feature models are made.
 Receptive fields are traced only when first asked for (``ranvis layers``,
 ``Arch.receptive_field``; never to build or run a network) and kept for the process: a
 symbolic torch.fx trace of the same meta-device feature model (timm truncates it after the
-last tap, so nothing deeper is traced; no tensor is computed; timm's no-trace functions, and
-where needed its no-trace modules, kept whole), walked by nets.receptive; each tap is one of the traced model's outputs. A
-tap's value stands only where the walk's stride equals timm's reduction for it (a check that no
-window or resampling was missed); otherwise, or where torch.fx cannot trace the model, the
-tap's receptive field is unknown, with the reason."""
+last tap, so nothing deeper is traced; no tensor is computed), walked by nets.receptive;
+timm's no-trace functions and modules are kept whole, but for modules holding windows, traced
+into where they can be. Each tap is one of the traced model's outputs, and its value stands
+only where the walk's stride equals timm's reduction for it (a check that no window or
+resampling was missed); otherwise, or where torch.fx cannot trace the model, the tap's
+receptive field is unknown, with the reason."""
 from __future__ import annotations
 
 import os
@@ -24,7 +25,7 @@ from torch import nn
 
 from ranvis.errors import InputError
 from ranvis.nets.arch import Footprint, ReceptiveFieldUnknown, Tap, TapTable
-from ranvis.nets.receptive import LeafTracer, trace_outputs
+from ranvis.nets.receptive import Info, LeafTracer, module_node, output_nodes, trace_walk
 
 REF_SIDE = 256  # the side of the reference pass that checks the model takes any size
 MAX_SIDE = 1024  # min_input's search range
@@ -59,19 +60,44 @@ def create_features(base: str, upto: int | None = None) -> nn.Module:
         raise InputError(f"timm cannot build {base} with feature maps by stride: {why}") from None
 
 
-def _timm_trace(model: nn.Module) -> list[tuple[int | None, int] | None]:
-    """nets.receptive.trace_outputs of a timm model: traced into every module but convs and
-    pools (a leaf's inner windows are read in order, which miscounts parallel branches), with
-    timm's no-trace functions kept whole (``pad_same`` pads from the input's shape); where that
-    fails, again with timm's no-trace modules as leaves too, as timm's feature extraction does."""
+def _hooked(model: nn.Module) -> list[tuple[str, bool]] | None:
+    """(module name, whether a pre-hook) of each tap of a timm FeatureHookNet (its taps are
+    hooks on modules, in tap order, which a trace does not run); None for other models."""
+    handles = getattr(getattr(model, "hooks", None), "_handles", None)
+    if handles is None:
+        return None
+    where: dict[int, tuple[str, bool]] = {}
+    for qual, m in model.named_modules():
+        where.update({k: (qual, False) for k in m._forward_hooks})
+        where.update({k: (qual, True) for k in m._forward_pre_hooks})
+    return [where.get(h.id, ("", False)) for h in handles]
+
+
+def _timm_trace(model: nn.Module) -> list[Info | None]:
+    """(receptive field, jump) of each tap of a timm feature model, from nets.receptive's
+    trace and walk: its outputs, or a hook model's hooked modules. timm's no-trace modules and
+    functions are kept whole (``pad_same`` pads from the input's shape; a ``BatchNormAct2d``
+    kept whole is ten times cheaper to trace) but those holding windows are traced into;
+    where that fails, every no-trace module is kept whole, as timm's feature extraction does."""
     try:
         from timm.layers import get_notrace_functions, get_notrace_modules
     except ImportError:  # an older timm: plain torch.fx
-        return trace_outputs(model, LeafTracer())
-    try:
-        return trace_outputs(model, LeafTracer((), get_notrace_functions()))
-    except Exception:  # noqa: BLE001 -- whatever torch.fx raises: the second try tells
-        return trace_outputs(model, LeafTracer(get_notrace_modules(), get_notrace_functions()))
+        tracers = [LeafTracer()]
+    else:
+        leaves, functions = get_notrace_modules(), get_notrace_functions()
+        tracers = [LeafTracer(leaves, functions),
+                   LeafTracer(leaves, functions, windowed_leaves=True)]
+    for k, tracer in enumerate(tracers):
+        try:
+            graph, info = trace_walk(model, tracer)
+            break
+        except Exception:  # noqa: BLE001 -- whatever torch.fx raises: the next try tells
+            if k == len(tracers) - 1:
+                raise
+    hooked = _hooked(model)
+    nodes = output_nodes(graph) if hooked is None else [
+        module_node(graph, qual, pre) for qual, pre in hooked]
+    return [info[n] if n is not None else None for n in nodes]
 
 
 def _tap_names(strides: Sequence[int]) -> list[str]:

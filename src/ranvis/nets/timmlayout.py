@@ -95,6 +95,10 @@ def _timm_trace(model: nn.Module) -> list[Info | None]:
             if k == len(tracers) - 1:
                 raise
     hooked = _hooked(model)
+    if hooked is not None:  # the trace ran the hooks on proxies: keep no proxy in the model
+        kept = model.hooks._feature_outputs  # type: ignore[union-attr]
+        for k in [k for k in kept if not isinstance(k, torch.device)]:
+            del kept[k]
     nodes = output_nodes(graph) if hooked is None else [
         module_node(graph, qual, pre) for qual, pre in hooked]
     return [info[n] if n is not None else None for n in nodes]

@@ -7,12 +7,7 @@ without computing anything (a pass takes ~50 ms for ResNet-50). From it:
 
 * **channels**: a 4-D node's channel count, read from a pass at a 256×320 reference input
   (non-square, so [B, C, H, W] and ConvNeXt's permuted [B, H, W, C] nodes tell themselves apart);
-* **stride** and **receptive field**: an analytic walk of the traced graph in forward order:
-  a conv or pool of kernel k, stride s, dilation d seen through input jump j grows the receptive
-  field by (k − 1)·d·j and multiplies the jump by s; element-wise, add, concatenation and the
-  like take the largest receptive field of their inputs; adaptive (global) pooling and flattening
-  make it the whole input (None). Branches that end in a global pooling (a squeeze-excitation
-  gate) do not widen the local receptive field they multiply;
+* **stride** and **receptive field**: the analytic walk of the traced graph (nets.receptive);
 * **min_input**: the smallest square side at which a node still has at least one position,
   found by bisection with passes that stop at the first failing node (torch.fx.Interpreter);
 * **memory**: at the run's own size, the elements of every node the asked taps depend on
@@ -29,11 +24,10 @@ from torch import fx, nn
 
 from ranvis.nets._torchvision import import_torchvision
 from ranvis.nets.arch import Footprint, Tap
+from ranvis.nets.receptive import walk as receptive_walk
 
 REF_H, REF_W = 256, 320  # reference input of the shape table (multiples of 32, non-square)
 MAX_SIDE = 4096  # min_input's search range
-GLOBAL_MODULES = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten)
-WINDOW_MODULES = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
 
 
 def torchvision_model(name: str) -> Callable[[], nn.Module]:
@@ -42,15 +36,6 @@ def torchvision_model(name: str) -> Callable[[], nn.Module]:
         tv = import_torchvision()
         return getattr(tv.models, name)(weights=None)
     return make
-
-
-def _pair(v: Any) -> int:
-    return int(v[0] if isinstance(v, (tuple, list)) else v)
-
-
-def _is_global_function(node: fx.Node) -> bool:
-    name = getattr(node.target, "__name__", str(node.target))
-    return name in ("flatten", "adaptive_avg_pool2d", "adaptive_max_pool2d", "mean")
 
 
 class _Partial(fx.Interpreter):
@@ -87,7 +72,7 @@ class GraphLayout:
         self.fx_of: dict[str, fx.Node] = dict(out.args[0])
         self.order = {n: i for i, n in enumerate(self.gm.graph.nodes)}
         ref = self._pass(REF_H, REF_W)
-        walk = self._walk()
+        walk = receptive_walk(self.gm.graph, self.gm)
         self._taps: list[Tap] = []
         for name, node in sorted(self.fx_of.items(), key=lambda kv: self.order[kv[1]]):
             value = ref.get(node)
@@ -110,22 +95,6 @@ class GraphLayout:
         v = self._pass(side, side).get(self.fx_of[name])
         return isinstance(v, torch.Tensor) and v.numel() > 0 and min(v.shape) > 0
 
-    # -- the analytic walk -----------------------------------------------------------------
-    def _walk(self) -> dict[fx.Node, tuple[int | None, int]]:
-        """(receptive field or None, jump) of every node, in forward order (module doc)."""
-        info: dict[fx.Node, tuple[int | None, int]] = {}
-        for node in self.gm.graph.nodes:
-            ins = [info[a] for a in node.all_input_nodes if a in info and a.op != "get_attr"]
-            local = [i for i in ins if i[0] is not None]
-            rf, jump = (max(r for r, _ in local), max(j for _, j in local)) if local else (
-                (None, max((j for _, j in ins), default=1)) if ins else (1, 1))
-            if node.op == "call_module":
-                rf, jump = _through(self.gm.get_submodule(node.target), rf, jump)
-            elif node.op in ("call_function", "call_method") and _is_global_function(node):
-                rf = None
-            info[node] = (rf, jump)
-        return info
-
     # -- Layout ----------------------------------------------------------------------------
     def nodes(self) -> list[Tap]:
         return list(self._taps)
@@ -140,6 +109,9 @@ class GraphLayout:
             return name
         inside = [t.name for t in self._taps if t.name.startswith(name + ".")]
         return inside[-1] if inside else None
+
+    def receptive_field(self, name: str) -> int | None:
+        return self._by_name[name].receptive_field
 
     @cache  # noqa: B019 -- as _pass
     def min_input(self, name: str) -> int:
@@ -198,18 +170,6 @@ class GraphLayout:
     def weighted(self) -> list[tuple[str, tuple[int, ...]]]:
         return [(name, tuple(m.weight.shape)) for name, m in self.model.named_modules()
                 if isinstance(m, (nn.Conv2d, nn.Linear))]
-
-
-def _through(module: nn.Module, rf: int | None, jump: int) -> tuple[int | None, int]:
-    """(receptive field, jump) after a leaf module: its own window, or those of the modules
-    inside it in order (torchvision's Conv2dNormActivation is a leaf of the traced graph)."""
-    for m in module.modules():
-        if isinstance(m, GLOBAL_MODULES):
-            rf = None
-        elif isinstance(m, WINDOW_MODULES) and rf is not None:
-            k, s = _pair(m.kernel_size), _pair(m.stride)
-            rf, jump = rf + (k - 1) * _pair(getattr(m, "dilation", 1)) * jump, jump * s
-    return rf, jump
 
 
 def _channels(v: torch.Tensor, jump: int) -> int:

@@ -23,7 +23,8 @@ Weights, per ``spec.init``:
   normalizing with scale 1 and shift 0; every other parameter (ConvNeXt's layer scale, …) is 1.
 
 ``spec.pool == "avg"`` swaps each plain ``nn.MaxPool2d`` for an average over the same window.
-Receptive fields are not computed for timm architectures (``ranvis layers`` shows "-").
+Receptive fields are traced only when asked for (``ranvis layers``, ``Arch.receptive_field``;
+nets.timmlayout), never to build or run this network.
 """
 from __future__ import annotations
 

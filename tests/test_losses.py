@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ranvis.objectives.losses import feature_loss, total_variation
+from ranvis.objectives.losses import feature_loss, total_variation, tv_excess
 
 
 def test_feature_loss_by_hand_one_map():
@@ -68,3 +68,19 @@ def test_gradcheck_total_variation():
     x = torch.rand(1, 3, 5, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(2),
                    requires_grad=True)
     assert torch.autograd.gradcheck(total_variation, (x,))
+
+
+def test_tv_excess_is_free_below_the_level_and_tv_above_it():
+    """losses.tv_excess: 0 (and no gradient) while TV ≤ level; TV − level, with TV's gradient,
+    above it; level 0 is total_variation itself."""
+    x = torch.rand(1, 3, 6, 5, dtype=torch.float64, requires_grad=True)
+    tv = float(total_variation(x.detach()))
+    assert float(tv_excess(x.detach(), 0.0)) == pytest.approx(tv)
+    assert float(tv_excess(x.detach(), tv + 0.1)) == 0.0
+    (g,) = torch.autograd.grad(tv_excess(x, tv + 0.1), x)
+    assert float(g.abs().max()) == 0.0
+    assert float(tv_excess(x.detach(), tv / 2)) == pytest.approx(tv / 2)
+    (g_tv,) = torch.autograd.grad(total_variation(x), x)
+    (g_ex,) = torch.autograd.grad(tv_excess(x, tv / 2), x)
+    assert torch.allclose(g_tv, g_ex)
+    assert torch.autograd.gradcheck(lambda y: tv_excess(y, tv / 2), (x,))

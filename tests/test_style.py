@@ -273,3 +273,21 @@ def test_best_style_scales_tv_by_the_styles_smoothness(imgs):
     assert got["gravel"] == pytest.approx(tv_factor(styles["gravel"]))
     assert got["ramp"] > 5 * got["gravel"]
     assert all(r.record["settings"]["tv_factor"] for r in runs.values())
+
+
+def test_best_style_counts_tv_only_beyond_the_styles_own(imgs, monkeypatch):
+    """best: the objective allows the main style's own TV (losses.tv_excess), recorded as
+    settings.tv_allowance; paper keeps eq. 9's plain TV (allowance 0, level 0)."""
+    from ranvis.objectives.losses import total_variation
+    from ranvis.objectives.terms import Ensemble
+    from ranvis.tasks import transfer
+
+    made: list[Ensemble] = []
+    monkeypatch.setattr(transfer, "Ensemble", lambda m: made.append(Ensemble(m)) or made[-1])
+    c, s = resize(sample("chelsea"), 32), resize(sample("gravel"), 32)
+    best = transfer_style(c, [s], iters=2, scales=1, device="cpu")
+    assert best.record["settings"]["tv_allowance"] == 1.0
+    assert made[-1].members[0].tv_level == pytest.approx(float(total_variation(s)), rel=1e-5)
+    paper = transfer_style(c, [s], preset="paper", iters=2, device="cpu")
+    assert paper.record["settings"]["tv_allowance"] == 0.0
+    assert made[-1].members[0].tv_level == 0.0

@@ -41,7 +41,8 @@ Style transfer (eq. 9):
     deeper (VGG: conv3_1; others: :func:`deep_content_tap`); reflect padding (VGG); α:β:γ =
     1:1:1 with α scaled by the style's contrast (weighting.content_factor: 0.09 / σ_Y², clamped
     to 3–200) and γ by its smoothness (weighting.tv_factor: 0.2 · Var(style) / TV(style),
-    clamped to 0.1–10); one network; the run stops when 10 evaluations have lowered the loss
+    clamped to 0.1–10), TV counting only where the image is rougher than the style
+    (losses.tv_excess at the style's own TV, so the style's grain is not smoothed away); one network; the run stops when 10 evaluations have lowered the loss
     by less than 1 % (stopping.Plateau(10, 0.01)); two scales from 512 px; each tap's sort on
     at most 16384 positions (styleloss.SW_POSITIONS: all of them up to 128 px).
     Why (issue 28, benchmarks/README.md "Style losses"): the Gram matrix of a random network
@@ -140,6 +141,8 @@ class StyleRecipe:
     content_factor: bool = False  # α × weighting.content_factor (the style's contrast)
     content_detail: float = 0.0  # σ px at 128 px: the content target gains the style's fine
     # band (tasks.styleblocks.content_target, tasks.stylefit.style_detail)
+    tv_allowance: float = 0.0  # > 0: TV counts only beyond this × the style's own TV
+    # (losses.tv_excess; 0: all of it, eq. 9)
     plateau_window: int = 40  # with ``plateau``: stopping.Plateau(window, rel_tol)
     plateau_tol: float = 1e-3
 
@@ -192,7 +195,7 @@ def style_recipe(preset: str) -> StyleRecipe:
     return StyleRecipe(BEST_RATIO, "content", "start", True, True, 1, "reflect", True, "style",
                        tv_factor=True, style_loss="sw", start="hf", color_space="yiq",
                        content_factor=True, plateau_window=10, plateau_tol=0.01,
-                       content_detail=2.0)
+                       content_detail=2.0, tv_allowance=1.0)
 
 
 def style_summary(preset: str) -> str:
@@ -203,7 +206,8 @@ def style_summary(preset: str) -> str:
     content = "the colour-matched content" if r.color_match else "the content"
     start = {"noise": "white noise", "content": content, "style": "the style"}.get(r.init, r.init)
     parts = [f"style loss {r.style_loss}",
-             f"ratio {ratio}" + (" (TV scaled by the style's smoothness)" if r.tv_factor else ""),
+             f"ratio {ratio}" + (" (TV scaled by the style's smoothness)" if r.tv_factor else "")
+             + (", TV beyond the style's own" if r.tv_allowance else ""),
              f"from {start}",
              "content one scale deeper" if r.deep_content else "the paper's content tap",
              f"{r.nets} network{'s' if r.nets > 1 else ''}"]

@@ -151,6 +151,17 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
     return (dx.pow(2).sum() + dy.pow(2).sum()) / x.numel()
 
 
+def tv_excess(x: torch.Tensor, level: float) -> torch.Tensor:
+    """The TV prior with an allowance: max(0, total_variation(x) − ``level``), ``[B,C,H,W]``.
+
+    ``level`` 0 is :func:`total_variation` itself. Style transfer's ``best`` sets it to the
+    style's own TV (at each scale), so the prior removes speckle beyond the style's grain and
+    leaves the grain itself alone: where the image is no rougher than the style it costs
+    nothing, above it the gradient is total_variation's.
+    """
+    return torch.relu(total_variation(x) - level)
+
+
 def tv_norm(x: torch.Tensor, beta: float = 2.0) -> torch.Tensor:
     """Mahendran & Vedaldi's total-variation prior R_TV^β(x) = Σ_ij ((Δx)² + (Δy)²)^(β/2),
     summed over channels and positions of ``[B, C, H, W]`` (forward differences; the last row

@@ -22,7 +22,7 @@ from ranvis.objectives.losses import (
     feature_distance,
     gram,
     gram_distance,
-    total_variation,
+    tv_excess,
 )
 from ranvis.objectives.styleloss import Target, style_value
 
@@ -73,13 +73,15 @@ def lowpass(x: torch.Tensor, sigma: float) -> torch.Tensor:
 class Objective:
     """Σ terms + tv_weight·TV(x) + alpha_weight·Σ|2(x − ½)|⁶. Calling it on x ``[1, 3, H, W]``
     returns (total, {term name: value}); TV is losses.total_variation (a per-element mean; the
-    callers that mean a sum pass γ·numel)."""
+    callers that mean a sum pass γ·numel), counted only above ``tv_level`` (losses.tv_excess;
+    0: all of it)."""
 
     net: FrozenNet
     terms: list[Term]
     tv_weight: float = 0.0
     alpha_weight: float = 0.0
     content_blur: float = 0.0  # σ px: content terms see the image Gaussian-blurred (lowpass)
+    tv_level: float = 0.0  # TV's allowance (losses.tv_excess)
 
     @property
     def layers(self) -> list[str]:
@@ -108,7 +110,7 @@ class Objective:
         """The image priors' values at x: "tv" and "alpha", each only when its weight is set."""
         out = {}
         if self.tv_weight:
-            out["tv"] = self.tv_weight * total_variation(x)
+            out["tv"] = self.tv_weight * tv_excess(x, self.tv_level)
         if self.alpha_weight:
             out["alpha"] = self.alpha_weight * alpha_norm(x)
         return out

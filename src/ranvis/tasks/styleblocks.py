@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from ranvis import defaults as D
 from ranvis.errors import InputError
 from ranvis.io.images import resize
 from ranvis.nets.arch import Arch
@@ -31,6 +32,7 @@ from ranvis.objectives.styleloss import blend_targets, fit_target, style_target
 from ranvis.objectives.terms import Objective, Term, gram_target, lowpass
 from ranvis.objectives.weighting import layer_factors
 from ranvis.optim.loop import Step
+from ranvis.platform.plan import Footprint, RunPlan, plan_run
 from ranvis.tasks.stylefit import style_detail
 
 
@@ -266,3 +268,15 @@ def check_coarsest(arch: Arch, size: tuple[int, int], layers: list[str], scales:
         raise InputError(f"{scales} scales make the coarsest image {size[0]}x{size[1]}, too small "
                          f"for {deepest} (at least {need} px a side); use fewer --scales or a "
                          f"larger --size")
+
+
+def plan_resources(content: torch.Tensor, styles: Sequence[torch.Tensor], r: dict[str, Any],
+                   a: Arch, optimizer: str, **kwargs: Any) -> RunPlan:
+    """The run's plan (platform.plan.plan_run): InputError before any work if the transfer or
+    a style's targets would not fit; style keeps D.STYLE_LBFGS_HISTORY curvature pairs."""
+    return plan_run(
+        Footprint(content.shape[-2], content.shape[-1], [r["content_layer"]],
+                  gram_layers=r["style_layers"], optimizer=optimizer),
+        arch=a.name, history=D.STYLE_LBFGS_HISTORY, copies=r["nets"],
+        inputs=[Footprint(s.shape[-2], s.shape[-1], gram_layers=r["style_layers"],
+                          fix="use a smaller --style-scale") for s in styles], **kwargs)

@@ -16,6 +16,7 @@ from ranvis.io.images import luminance_transfer, resize
 from ranvis.nets.arch import Arch
 from ranvis.nets.base import FrozenNet
 from ranvis.objectives.color import match_colors, match_colors_yiq
+from ranvis.objectives.losses import total_variation
 from ranvis.objectives.stylekinds import parse_style_loss
 from ranvis.objectives.terms import Ensemble
 from ranvis.objectives.weighting import content_factor, start_factors, tv_factor
@@ -24,7 +25,6 @@ from ranvis.optim.loop import Result, Resume, Step
 from ranvis.optim.starts import perturb_start, start_image
 from ranvis.optim.stopping import Plateau
 from ranvis.platform.device import precision_name
-from ranvis.platform.plan import Footprint, RunPlan, plan_run
 from ranvis.tasks import styleblocks as S
 from ranvis.tasks.common import (
     Loop,
@@ -66,6 +66,7 @@ class Plan:
     content_blur: float = 0.0
     content_factor: bool = False
     content_detail: float = 0.0  # σ px at 128 px (styleblocks.content_target)
+    tv_allowance: float = 0.0  # TV counts beyond this × the main style's (losses.tv_excess)
 
 
 def _start(plan: Plan, xc: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
@@ -101,6 +102,7 @@ def _objective(models: list[FrozenNet], plan: Plan, xc: torch.Tensor, xs: list[t
         if tv:
             factors = {**factors, **tv}
             obj.tv_weight *= tv.get("tv", 1.0)
+        obj.tv_level = plan.tv_allowance * float(total_variation(S.main_style(xs, plan.weights)))
         obj.net = model.as_dtype(dtype)
         members.append(obj)
         first = first or factors
@@ -181,7 +183,7 @@ def _recipe(preset: str, a: Arch, content: torch.Tensor, given: dict[str, Any], 
     out.update({k: v for k, v in given.items() if v is not None})
     out["start"], out["style_first"], out["color_space"] = r.start, r.style_first, r.color_space
     out["content_blur"], out["content_factor"] = r.content_blur, r.content_factor
-    out["content_detail"] = r.content_detail
+    out["content_detail"], out["tv_allowance"] = r.content_detail, r.tv_allowance
     out["plateau"] = Plateau(r.plateau_window, r.plateau_tol) if r.plateau else None
     out["factors"], out["start_noise"], out["tv_factor"] = r.factors, r.start_noise, r.tv_factor
     return out
@@ -228,8 +230,8 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
         random=isinstance(net, str) and net == "random")
     r["style_layers"] = a.check_taps(list(r["style_layers"]))
     r["content_layer"] = a.check_taps([r["content_layer"]])[0]
-    run_plan = _plan(content, styles, r, a, optimizer, device=device, precision=precision,
-                     threads=threads, keep_freed=keep_freed)
+    run_plan = S.plan_resources(content, styles, r, a, optimizer, device=device,
+                                precision=precision, threads=threads, keep_freed=keep_freed)
     dev, dtype = run_plan.device, run_plan.dtype
     models = make_nets(r["nets"], net, arch=a.name, net_seed=net_seed, sigma=sigma, pool=pool,
                        weight_init=weight_init, device=dev, padding=r["padding"])
@@ -245,7 +247,8 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
     plan = Plan(target, styles, w, r["content_layer"], r["style_layers"],
                 weights.apply(r["ratio"]), r["init"], style_scale, sizes, counts, seed,
                 r["factors"], r["start_noise"], r["tv_factor"], r["style_loss"], r["start"],
-                tuple(alphas), r["content_blur"], r["content_factor"], r["content_detail"])
+                tuple(alphas), r["content_blur"], r["content_factor"], r["content_detail"],
+                r["tv_allowance"])
     settings = _settings(preset, r, plan, weights, models, net_seed, dtype, dev, styles, iters,
                          original_colors)
     settings["optimizer"] = optimizer
@@ -260,18 +263,6 @@ def transfer_style(content: torch.Tensor, styles: Sequence[torch.Tensor], *,
         res.accepted = record["accepted"]
         record["metrics"] = S.style_metrics(models[0], image, content, objective.members[0])
     return Run(image, record, res)
-
-
-def _plan(content: torch.Tensor, styles: Sequence[torch.Tensor], r: dict[str, Any], a: Arch,
-          optimizer: str, **kwargs: Any) -> RunPlan:
-    """The run's plan (platform.plan.plan_run): InputError before any work if the transfer or
-    a style's targets would not fit; style keeps D.STYLE_LBFGS_HISTORY curvature pairs."""
-    return plan_run(
-        Footprint(content.shape[-2], content.shape[-1], [r["content_layer"]],
-                  gram_layers=r["style_layers"], optimizer=optimizer),
-        arch=a.name, history=D.STYLE_LBFGS_HISTORY, copies=r["nets"],
-        inputs=[Footprint(s.shape[-2], s.shape[-1], gram_layers=r["style_layers"],
-                          fix="use a smaller --style-scale") for s in styles], **kwargs)
 
 
 def _settings(preset: str, r: dict[str, Any], plan: Plan, weights: Weights,
@@ -289,6 +280,7 @@ def _settings(preset: str, r: dict[str, Any], plan: Plan, weights: Weights,
             "tv_factor": plan.tv_factor, "style_loss": plan.style_loss, "start": plan.start,
             "style_first": r["style_first"], "content_blur": plan.content_blur,
             "content_factor": plan.content_factor, "content_detail": plan.content_detail,
+            "tv_allowance": plan.tv_allowance,
             "plateau": None if r["plateau"] is None else {
                 k: v for k, v in vars(r["plateau"]).items() if k != "since"},
             "scales": len(plan.sizes), "scale_sizes": [list(s) for s in plan.sizes],

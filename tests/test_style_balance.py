@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ranvis.experiments.style_pairs import layout_corr
+from ranvis.experiments.style_pairs import blurred_luminance, layout_amplitude, layout_corr
 from ranvis.objectives.color import match_colors, match_colors_yiq
 from ranvis.objectives.metrics import band_energies
 from ranvis.objectives.terms import lowpass
@@ -127,3 +127,16 @@ def test_a_style_term_matched_at_the_start_takes_its_fallback_factor() -> None:
     fallback = {t.name: t.factor for t in obj.terms}
     got = start_factors(obj, x, "style", fallback)
     assert got == {n: fallback[n] for n in ("sw:conv1_1", "sw:conv2_1")}
+
+
+def test_layout_amplitude_sees_the_contrast_that_the_correlation_does_not() -> None:
+    """layout_amplitude: the photo's own blurred-luminance std for the photo, half of it for the
+    photo at half contrast (whose correlation stays 1), about 0 for an unrelated image."""
+    photo = _photo()
+    own = float(blurred_luminance(photo, max(photo.shape[-2:]) / 64).std())
+    faint = 0.3 + 0.5 * (photo - photo.mean())  # in [0, 1]
+    assert layout_amplitude(photo, photo) == pytest.approx(own, rel=1e-6)
+    assert layout_corr(faint, photo) == pytest.approx(1.0, abs=1e-6)
+    assert layout_amplitude(faint, photo) == pytest.approx(own / 2, rel=1e-3)
+    other = torch.rand(photo.shape, generator=torch.Generator().manual_seed(5))
+    assert abs(layout_amplitude(other, photo)) < 0.2 * own

@@ -15,6 +15,11 @@ For each content/style pair: run ``transfer_style`` with a preset and score the 
   * texture arrived: metrics.texture_energy_score (the luminance's high-pass band energies in
     log terms, 0 = the style's, 1 = as far as the photo's); target ≤ 0.5. A Gram ratio can be
     tiny once the colours match while no texture moved (issue 28); the band energies see it;
+  * how strongly the layout is drawn: :func:`layout_amplitude`, the photo's blurred luminance
+    as it reappears in the result's (regression gain × the photo's std), in luminance units of
+    the sRGB image. The correlation is blind to contrast, so a dark or pale result whose layout
+    is only just visible passes it; amplitudes under ~0.02 (5 of 255 levels) are such results.
+    No target: a measure to read beside the pictures;
   * a lattice printed: experiments.grid.lattice of the result beside the style's own (the
     fine band's autocorrelation at 3–12 px; a regular dot lattice over flat areas, which the
     three scores above pass, reads 0.2–0.35 where the style reads < 0.1). No target: a
@@ -85,6 +90,19 @@ def layout_corr(x: torch.Tensor, content: torch.Tensor) -> float:
     return float((a @ b) / (a.norm() * b.norm() + 1e-12))
 
 
+def layout_amplitude(x: torch.Tensor, content: torch.Tensor) -> float:
+    """How strongly ``content``'s layout is drawn in ``x``: with b, a the blurred luminances of
+    the content (resized to x) and of x as in :func:`layout_corr`, the least-squares gain
+    g = cov(a, b) / var(b) times std(b): the luminance amplitude of the part of a that follows
+    b (1·std(b) for the content itself, 0 for an unrelated image; luminance of [0, 1] sRGB)."""
+    c = resize(content, (x.shape[-1], x.shape[-2]))
+    s = max(x.shape[-2:]) / 64
+    a = blurred_luminance(x, s).flatten().double()
+    b = blurred_luminance(c, s).flatten().double()
+    a, b = a - a.mean(), b - b.mean()
+    return float((a @ b) / (b @ b).clamp_min(1e-300) * b.std())
+
+
 def arrangement_floor(judge: Net, content: torch.Tensor,
                       style: torch.Tensor) -> float:
     """d(style rearranged, style) / d(content, style), averaged over the style's left-right
@@ -132,21 +150,22 @@ def sheet(rows: list[dict], images: list[list[torch.Tensor]], out: Path, columns
     from matplotlib.figure import Figure
 
     n_rows = math.ceil(len(rows) / columns)
-    fig = Figure(figsize=(3.6 * columns, 1.4 * n_rows + 0.1), dpi=100)
+    fig = Figure(figsize=(3.8 * columns, 1.4 * n_rows + 0.1), dpi=100)
     axes = fig.subplots(n_rows, 3 * columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for i, (row, tiles) in enumerate(zip(rows, images, strict=True)):
         r, c = divmod(i, columns)
         names = (row["content"], row["style"],
-                 f"corr {row['corr']:.2f} · tex {row['texture']:.2f}"
-                 + (f" · lat {row['lattice']:.2f}" if "lattice" in row else "")
-                 + f"\nGram {row['ratio']:.2f} (floor {row['floor']:.2f})")
+                 f"corr {row['corr']:.2f}" + (f" · amp {row['amp']:.2f}" if "amp" in row else "")
+                 + f" · tex {row['texture']:.2f}"
+                 + f"\nGram {row['ratio']:.2f} (floor {row['floor']:.2f})"
+                 + (f" · lat {row['lattice']:.2f}" if "lattice" in row else ""))
         for k, (t, label) in enumerate(zip(tiles, names, strict=True)):
             ax = axes[r, 3 * c + k]
             ax.imshow(resize(t, (96, 96))[0].permute(1, 2, 0).clamp(0, 1).numpy())
             ax.set_title(label, fontsize=6, pad=2)
-    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005, top=1 - 0.35 / n_rows,
+    fig.subplots_adjust(left=0.01, right=0.975, bottom=0.005, top=1 - 0.35 / n_rows,
                         wspace=0.04, hspace=0.42)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -156,13 +175,14 @@ def sheet(rows: list[dict], images: list[list[torch.Tensor]], out: Path, columns
 def run_pair(c: torch.Tensor, s: torch.Tensor, judge: Net, preset: str,
              iters: int, **options: object) -> tuple[torch.Tensor, dict]:
     """Transfer style ``s`` onto ``c`` with ``preset`` (and transfer_style ``options``); the
-    result and its scores (corr, texture, ratio, floor, lattice and the style's, evaluations,
+    result and its scores (corr, amp, texture, ratio, floor, lattice and the style's, evaluations,
     stopped, seconds)."""
     t0 = time.perf_counter()
     run = transfer_style(c, [s], preset=preset, iters=iters, device="cpu", **options)
     secs = time.perf_counter() - t0
     return run.image, {
-        "corr": layout_corr(run.image, c), "texture": texture_energy_score(run.image, s, c),
+        "corr": layout_corr(run.image, c), "amp": layout_amplitude(run.image, c),
+        "texture": texture_energy_score(run.image, s, c),
         "ratio": gram_distance(judge, run.image, s) / gram_distance(judge, c, s),
         "floor": arrangement_floor(judge, c, s), "lattice": lattice(run.image),
         "style_lattice": lattice(s), "evaluations": run.record["iterations"],
@@ -183,7 +203,7 @@ def sheet_from(dirs: list[Path], folder: Path | None, preset: str, size: int, ou
         for r in json.loads((d / f"pairs-{preset}.json").read_text()):
             c, s = pair_images(r["content"], r["style"], folder, size)
             rows.append([c, s, load(str(d / f"{preset}-{r['content']}-{r['style']}.png"))])
-            scores.append(r)
+            scores.append({**r, "amp": r.get("amp", layout_amplitude(rows[-1][2], c))})
     sheet(scores, rows, out)
 
 
@@ -207,14 +227,15 @@ def main() -> None:
         return
     a.out.mkdir(parents=True, exist_ok=True)
     judge, rows, scores = judge_net(), [], []
-    print("| content | style | corr | texture | Gram ratio | floor | lattice (style) | evals | "
+    print("| content | style | corr (amp) | texture | Gram ratio | floor | lattice (style) | evals | "
           "stopped | s |\n|---|---|---|---|---|---|---|---|---|---|")
     opts = {} if a.style_loss is None else {"style_loss": a.style_loss}
     for pair in PAIR_SETS.get(a.pairs, a.pairs).split(","):
         c_name, s_name = pair.split(":")
         c, s = pair_images(c_name, s_name, a.images, a.size)
         image, r = run_pair(c, s, judge, a.preset, a.iters, **opts)
-        print(f"| {c_name} | {s_name} | {r['corr']:.3f} | {r['texture']:.2f} | {r['ratio']:.3f} "
+        print(f"| {c_name} | {s_name} | {r['corr']:.3f} ({r['amp']:.3f}) | {r['texture']:.2f} "
+              f"| {r['ratio']:.3f} "
               f"| {r['floor']:.3f} | {r['lattice']:.2f} ({r['style_lattice']:.2f}) "
               f"| {r['evaluations']} | {r['stopped']} | {r['seconds']:.0f} |",
               flush=True)

@@ -84,6 +84,11 @@ def test_batched_inversions_equal_unbatched(net: object, photos: list[torch.Tens
         torch.testing.assert_close(b.image, a.image, rtol=0, atol=1e-3)
         assert b.record["metrics"]["psnr"] == pytest.approx(a.record["metrics"]["psnr"], abs=1e-2)
     assert lockstep.passes == 11  # the factors' pass, then one per evaluation, all batched
+    again = Lockstep()
+    shared = BatchedNet(net, again)
+    rerun = again.run([lambda x=x: _invert(x, shared, 10) for x in photos])
+    for b, c in zip(batched, rerun, strict=True):  # rows by place, not by wake-up: reproducible
+        assert c.record["loss"] == b.record["loss"] and torch.equal(c.image, b.image)
 
 
 def test_an_image_that_stops_leaves_and_a_failure_stays_its_own(

@@ -1,23 +1,26 @@
 """Lockstep batching: independent optimizations of one network whose network passes run as one
 batch.
 
-Each optimization runs unchanged in its own thread (its own torch.optim.LBFGS, its own strong-Wolfe
-line searches, its own loss, cache, plateau and budget); only its network is a
+Each optimization runs unchanged in its own thread (its own torch.optim.LBFGS, its own
+strong-Wolfe line searches, its own loss, cache, plateau and budget); only its network is a
 :class:`BatchedNet`, a stand-in that hands every pass with gradient (a forward whose input
 requires grad, and later the backward through it) to a shared :class:`Lockstep`. Once every
-optimization still running waits on it, the Lockstep computes all pending forwards of one network
-and taps as one batch (``torch.cat`` of the inputs) and all pending backwards of one such batch
-as one ``torch.autograd.grad`` (each image's gradient seeded by its own loss only: the images are
-independent, so each gets exactly its own input gradient). An optimization that ends (budget,
-plateau, fault, error) leaves, and the others go on in smaller batches. Passes without gradient
-(targets, metrics) go straight to the network.
+optimization still running has asked for its next pass, the last one to ask computes the round:
+the pending forwards of one network and taps as one batch (``torch.cat`` of the inputs, rows in
+the functions' order, so a rerun is bit for bit the same) and the pending backwards through one
+such batch as one ``torch.autograd.grad``, each image's rows seeded by its own features'
+gradients only: the images are independent, so each gets exactly its own input gradient. An
+optimization that ends (budget, plateau, fault, error) leaves, and the others go on in smaller
+batches. Passes without gradient (targets, metrics) go straight to the network (batching them
+too gained nothing measurable).
 
-Only one thread computes at a time: all of them, and the driver, hold one lock
-(``threading.Condition``) while they run and release it only while they wait, so a group uses
-the cores a single optimization would. Results equal the one-at-a-time runs up to the float
-rounding of batched kernels (tests/test_lockstep.py); networks with batch coupling (BatchNorm in
-training mode) would break this, and ranvis's networks have none (every norm is eval-mode or
-per-sample).
+Only one thread computes at a time: all hold one lock while they run and release it only while
+they wait, so a group uses the cores a single optimization would. Results equal the
+one-at-a-time runs up to the float rounding of batched kernels (tests/test_lockstep.py: the same
+evaluations and accepted steps, losses within 1e-3 after 10 evaluations; over many evaluations
+L-BFGS carries a rounding difference along as it would any other, benchmarks/README.md
+"Lockstep groups"). Networks with batch coupling (BatchNorm in training mode) would break this;
+ranvis's have none (every norm is eval-mode or per-sample; tests/test_lockstep.py checks).
 """
 from __future__ import annotations
 
@@ -51,6 +54,7 @@ class _Request:
     net: FrozenNet
     layers: tuple[str, ...] = ()
     x: torch.Tensor | None = None
+    who: int = 0  # the asking function's place in run()'s list: its row in a batch is by this
     batch: _Pass | None = None
     index: int = 0
     grads: dict[str, torch.Tensor | None] = field(default_factory=dict)
@@ -72,6 +76,7 @@ class Lockstep:
         self._active = 0
         self._waiting: list[_Request] = []
         self._closed = False
+        self._who = threading.local()
         self.passes = 0
         self.images = 0
 
@@ -93,6 +98,7 @@ class Lockstep:
         return results
 
     def _body(self, i: int, fn: Callable[[], Any], results: list[Any]) -> None:
+        self._who.index = i
         with self._lock:
             try:
                 results[i] = fn()
@@ -131,6 +137,7 @@ class Lockstep:
         (releasing the lock) until it has. ``req``'s result."""
         if self._closed:
             raise LockstepClosed("the lockstep run was interrupted")
+        req.who = self._who.index
         self._waiting.append(req)
         if len(self._waiting) >= self._active:
             self._round()
@@ -152,8 +159,8 @@ class Lockstep:
                 forwards.setdefault(key, []).append(r)
             else:
                 backwards.setdefault(id(r.batch), []).append(r)
-        for group in forwards.values():
-            self._forward(group)
+        for group in forwards.values():  # rows in a fixed order: the threads' wake-up order varies
+            self._forward(sorted(group, key=lambda r: r.who))
         for group in backwards.values():
             _backward(group)
 

@@ -58,7 +58,8 @@ def _options(settings: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in settings["options"].items()}
 
 
-def _run_task(job: dict[str, Any], device: str) -> tuple[Any, dict[str, float]]:
+def _run_task(job: dict[str, Any], device: str, net: Any = None) -> tuple[Any, dict[str, float]]:
+    """The cell's run and scores; ``net``: its network (None: :func:`cached_net`)."""
     import torch
 
     from ranvis import tasks as T
@@ -66,7 +67,7 @@ def _run_task(job: dict[str, Any], device: str) -> tuple[Any, dict[str, float]]:
 
     s = job["settings"]
     image = torch.from_numpy(np.array(job["image"], dtype=np.float32))
-    net = cached_net(s, job.get("weights"), device)
+    net = cached_net(s, job.get("weights"), device) if net is None else net
     common = {"net": net, "iters": s["iters"], "seed": s["start"], "device": device,
               **_options(s)}
     if s["task"] == "invert":
@@ -100,22 +101,34 @@ def png_bytes(image: Any) -> bytes:
     return buf.getvalue()
 
 
+def cell_result(job: dict[str, Any], run: Any, scores: dict[str, float], png: bytes,
+                seconds: float, cpu_seconds: float, **environment: Any) -> dict[str, Any]:
+    """What the driver stores of one cell (study.store): scores, PNG, record, times, where it
+    ran (``environment`` adds to the host, device, threads and torch version)."""
+    import torch
+
+    return {"key": job["key"], "scores": {k: float(v) for k, v in scores.items()},
+            "seconds": round(seconds, 3), "png": png,
+            "cpu_seconds": round(cpu_seconds, 3), "record": run.record,
+            "environment": {"host": platform.node(), "device": job.get("device", "cpu"),
+                            "threads": torch.get_num_threads(), "torch": torch.__version__,
+                            **environment}}
+
+
 def run_cell(job: dict[str, Any]) -> dict[str, Any]:
     """Compute one cell: its image (PNG bytes), its run record, its scores, the seconds it took
     (network, optimization and judging) and the CPU seconds its process spent on it (which a
     machine shared with other jobs does not inflate). Exceptions propagate: the driver
-    retries."""
-    import torch
+    retries. A group job (``{"group": [job, ...]}``, study.groups) runs its cells in lockstep
+    (study.rungroup.run_group) and returns ``{"group": [result or {"key", "error"}, ...]}``."""
+    if "group" in job:
+        from ranvis.study.rungroup import run_group
 
+        return run_group(job["group"])
     t0, c0 = time.perf_counter(), time.process_time()
-    device = job.get("device", "cpu")
-    run, scores = _run_task(job, device)
-    return {"key": job["key"], "scores": {k: float(v) for k, v in scores.items()},
-            "seconds": round(time.perf_counter() - t0, 3), "png": png_bytes(run.image),
-            "cpu_seconds": round(time.process_time() - c0, 3),
-            "record": run.record,
-            "environment": {"host": platform.node(), "device": device,
-                            "threads": torch.get_num_threads(), "torch": torch.__version__}}
+    run, scores = _run_task(job, job.get("device", "cpu"))
+    seconds, png = time.perf_counter() - t0, png_bytes(run.image)
+    return cell_result(job, run, scores, png, seconds, time.process_time() - c0)
 
 
 def warm_up(seconds: float = 0.2) -> int:

@@ -3,7 +3,11 @@ task and settings that differ only in their photographs run as one job (study.ru
 network passes batched. Grouping changes when and how a cell is computed, never what: each cell
 keeps its key, its own optimization and its own stored result, and the driver stores each of a
 group's cells as the group comes back (a group interrupted before then stores none of its
-cells, and the next run computes them again). Zero-cost cells (no optimization) stay single.
+cells, and the next run computes them again). Only inversion cells are grouped, where it
+measured faster (benchmarks/README.md, "Lockstep groups": 1.26-1.32x the cells per CPU hour at
+64 px, 40 evaluations); texture and style cells run in lockstep just as well but measured no
+faster (their plateau stops, second passes and judges are per image), and zero-cost cells have
+no optimization: those run alone.
 """
 from __future__ import annotations
 
@@ -12,14 +16,14 @@ from typing import Any
 
 from ranvis.study.cells import Cell
 
-UNGROUPED = ("zerocost",)  # tasks whose cells run alone
+GROUPED = ("invert",)  # the tasks whose cells are grouped (module doc)
 
 
 def group_key(cell: Cell) -> str | None:
     """What a cell shares with the cells it may be grouped with: its settings without the
     photographs (None: a cell that runs alone)."""
     s = cell.settings
-    if s.get("task") in UNGROUPED:
+    if s.get("task") not in GROUPED:
         return None
     return json.dumps({k: v for k, v in s.items() if k not in ("image", "style")},
                       sort_keys=True)

@@ -35,7 +35,7 @@ class StudyOptions:
     ``executor``: local | inline | ray; ``workers``: processes or Ray CPUs (None: all CPUs);
     ``threads``: torch threads per worker; ``ray_address``: a cluster (None: a local Ray);
     ``order``: "grid" (the plan's order) or "network" (:func:`by_network`); ``batch``: the
-    most cells of one draw, differing only in their photographs, run as one lockstep job
+    most inversion cells of one draw, differing only in their photographs, run as one job
     (study.groups; 1: each cell alone; above 1 the cells run in network order)."""
 
     executor: str = "local"

@@ -1,6 +1,7 @@
 """How far two runs of the same study cells lie apart (benchmarks/atlas_group.py): per cell
 |ΔPSNR| (largest, mean, median), the signed mean with its standard error and how many cells went
-up and down, and the same for the best loss (log10 of the ratio). Keys: (arch, tap, photograph,
+up and down, and the same for the best loss (the geometric mean ratio, its standard error from
+log10 of the ratios). Keys: (arch, tap, photograph,
 net seed); values: {"psnr": dB, "loss": the lowest loss the cell evaluated}."""
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ def compare(a: dict[Any, dict[str, float]], b: dict[Any, dict[str, float]], what
     dp = [b[k]["psnr"] - a[k]["psnr"] for k in keys]
     dl = [math.log10(b[k]["loss"] / a[k]["loss"]) for k in keys]
     ad = [abs(v) for v in dp]
-    loss = _signed(dl)
-    mean, rest = loss.split(" ± ", 1)
-    ratio = f"{10 ** float(mean) - 1:+.1%} ± {rest}"  # the SE stays in log10 units
+    se = statistics.stdev(dl) / math.sqrt(len(dl)) if len(dl) > 1 else float("nan")
+    ratio = (f"{10 ** statistics.mean(dl) - 1:+.1%} ± {10 ** se - 1:.1%} "
+             f"({sum(v > 0 for v in dl)}/{sum(v < 0 for v in dl)})")
     return (f"| {what} | {len(keys)} | {max(ad):.3f} | {statistics.mean(ad):.3f} | "
             f"{statistics.median(ad):.4f} | {_signed(dp)} | {ratio} |")

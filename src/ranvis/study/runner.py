@@ -2,7 +2,8 @@
 store each result as it arrives, retry failures, then write the results (study.results).
 
 Nothing stored is ever recomputed or lost: the driver writes each cell atomically as soon as it
-is back (study.store), so a study killed at any moment continues where it stood when run again,
+is back (study.store; the cells of a lockstep group, ``--batch``, come back together:
+study.groups), so a study killed at any moment continues where it stood when run again,
 and a plan extended with more seeds, images or architectures computes only the new cells. A cell
 that fails is tried :data:`MAX_ATTEMPTS` times in all, then recorded as failed with its errors
 while the study goes on. The driver holds no network and no large tensor: jobs carry the

@@ -8,7 +8,7 @@ process (the inline executor, one torch thread) into fresh folders, three ways i
   holds 2 draws, so with more architectures than that every cell builds its network);
 * **network**: ``--order network``, one cell at a time (each draw's network built once per tap);
 * **groups**: ``--batch N`` (network order, the cells of one draw and tap that differ only in
-  the photograph run as one lockstep job: study.rungroup, optim.lockstep).
+  the photograph run as one lockstep job: study.rungroup, tasks.lockstep).
 
     RANVIS_PHOTOS=/work/heldout/photos OMP_NUM_THREADS=1 python benchmarks/atlas_group.py \
         [--archs a,b,...] [--photos calla,city,...] [--strides 4,8,16] [--seeds 0,1] \

@@ -1,4 +1,4 @@
-"""Lockstep batching (optim.lockstep): independent optimizations whose network passes run as one
+"""Lockstep batching (tasks.lockstep): independent optimizations whose network passes run as one
 batch give what each gives alone, within float tolerance (a batch's kernels round differently
 from a single image's), with the same evaluations; one that stops or fails leaves the others
 going; the networks have no batch coupling."""
@@ -10,7 +10,7 @@ import torch
 from ranvis import tasks as T
 from ranvis.errors import InputError
 from ranvis.io.images import sample
-from ranvis.optim.lockstep import BatchedNet, Lockstep
+from ranvis.tasks.lockstep import BatchedNet, Lockstep
 
 try:
     from ranvis.nets.timmlayout import import_timm
@@ -123,3 +123,5 @@ def test_passes_without_gradient_go_straight_to_the_network(net: object,
     assert torch.equal(f, net(photos[0], ["s8"])["s8"]) and lockstep.passes == 0
     assert shared.as_dtype(torch.float32) is shared and shared.arch is net.arch
     assert shared.spec == net.spec and shared.checksum() == net.checksum()
+    with pytest.raises(RuntimeError, match="inside Lockstep.run"):
+        shared(photos[0].clone().requires_grad_(True), ["s8"])

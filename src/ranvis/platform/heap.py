@@ -33,7 +33,7 @@ def keep_freed_memory() -> bool:
 
 def one_arena() -> bool:
     """Make glibc's malloc serve every thread from the main arena (``M_ARENA_MAX`` 1) instead of
-    giving each new thread its own: for lockstep groups (optim.lockstep), whose threads compute
+    giving each new thread its own: for lockstep groups (tasks.lockstep), whose threads compute
     one at a time, so they never contend for it, and whose own arenas were each grown and
     trimmed again (measured, 6 × 64 px inversion cells of ResNet-18 in lockstep: ~14,000 minor
     page faults without this and :func:`keep_freed_memory`, ~100 with both). Returns False (and

@@ -119,16 +119,23 @@ def run_cell(job: dict[str, Any]) -> dict[str, Any]:
     """Compute one cell: its image (PNG bytes), its run record, its scores, the seconds it took
     (network, optimization and judging) and the CPU seconds its process spent on it (which a
     machine shared with other jobs does not inflate). Exceptions propagate: the driver
-    retries. A group job (``{"group": [job, ...]}``, study.groups) runs its cells in lockstep
-    (study.rungroup.run_group) and returns ``{"group": [result or {"key", "error"}, ...]}``."""
-    if "group" in job:
-        from ranvis.study.rungroup import run_group
-
-        return run_group(job["group"])
+    retries. (Executors run jobs with study.rungroup.run_job: a cell, or a group of cells.)"""
     t0, c0 = time.perf_counter(), time.process_time()
     run, scores = _run_task(job, job.get("device", "cpu"))
     seconds, png = time.perf_counter() - t0, png_bytes(run.image)
     return cell_result(job, run, scores, png, seconds, time.process_time() - c0)
+
+
+def describe(e: BaseException) -> str:
+    """One cell error as text: type, message, and the last lines of the (remote) traceback."""
+    import traceback
+
+    tb = "".join(traceback.format_exception(e)).strip().splitlines()
+    cause = getattr(e, "__cause__", None)  # ProcessPoolExecutor attaches the worker's traceback
+    if cause is not None and "Traceback" in str(cause):
+        tb = str(cause).strip().splitlines()
+    head = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+    return "\n".join([head, *tb[-8:]])
 
 
 def warm_up(seconds: float = 0.2) -> int:

@@ -15,7 +15,8 @@ batches. Passes without gradient (targets, metrics) go straight to the network (
 too gained nothing measurable).
 
 Only one thread computes at a time: all hold one lock while they run and release it only while
-they wait, so a group uses the cores a single optimization would. Results equal the
+they wait, so a group uses the cores a single optimization would. :func:`lockstep_heap` sets
+the allocator such threads want (the caller's choice, as for platform.heap). Results equal the
 one-at-a-time runs up to the float rounding of batched kernels (tests/test_lockstep.py: the same
 evaluations and accepted steps, losses within 1e-3 after 10 evaluations; over many evaluations
 L-BFGS carries a rounding difference along as it would any other, benchmarks/README.md
@@ -34,8 +35,18 @@ import torch
 from ranvis.nets.base import FrozenNet
 
 
+def lockstep_heap() -> bool:
+    """Set this process's allocator for lockstep threads (process-wide, for the process's life:
+    the caller's choice, as platform.heap asks): freed memory kept and one malloc arena for all
+    threads. Without it each thread's own arena was grown and trimmed again on every pass
+    (platform.heap.one_arena). Returns whether both took effect (False off glibc)."""
+    from ranvis.platform.heap import keep_freed_memory, one_arena
+
+    return keep_freed_memory() & one_arena()
+
+
 class LockstepClosed(RuntimeError):
-    """Raised in an optimization's thread once the driver stopped serving (interrupted)."""
+    """Raised in an optimization's thread once its Lockstep.run was interrupted."""
 
 
 @dataclass
@@ -129,7 +140,8 @@ class Lockstep:
         self._closed = True
         for r in self._waiting:
             r.error, r.done = LockstepClosed("the lockstep run was interrupted"), True
-            r.cv.notify()
+            if r.cv is not None:
+                r.cv.notify()
         self._waiting = []
 
     def ask(self, req: _Request) -> Any:
@@ -137,7 +149,9 @@ class Lockstep:
         (releasing the lock) until it has. ``req``'s result."""
         if self._closed:
             raise LockstepClosed("the lockstep run was interrupted")
-        req.who = self._who.index
+        req.who = getattr(self._who, "index", -1)
+        if req.who < 0:
+            raise RuntimeError("a BatchedNet pass with gradient runs only inside Lockstep.run")
         self._waiting.append(req)
         if len(self._waiting) >= self._active:
             self._round()

@@ -20,7 +20,7 @@ cells), and the whole ``run_study`` call (the driver's store writes too). Cells 
 3600 · cells / cell CPU s. Evaluation share = the CPU spent while a cell is in its optimization
 (``tasks.inversion.optimize_objective``: every forward and backward pass and L-BFGS; in a group,
 from its first cell's start to its last cell's end) over the cell CPU. The allocator setting a
-group makes (platform.heap: freed memory kept, one arena) is made for all three ways before the
+group makes (tasks.lockstep.lockstep_heap: freed memory kept, one arena) is made for all three ways before the
 first run, so they differ only in order and grouping. Also: the largest and mean |ΔPSNR| of a
 cell between the ways, the signed mean and the best loss (benchmarks/agreement_stats.py; a
 batch's float rounding differs from a single image's, and L-BFGS carries such differences along);
@@ -166,13 +166,12 @@ def main() -> None:
     torch.set_num_threads(1)
     from agreement_stats import HEADER, compare
 
-    from ranvis.platform.heap import keep_freed_memory, one_arena
     from ranvis.study import parse_plan
     from ranvis.study.cells import expand
     from ranvis.tasks import inversion
+    from ranvis.tasks.lockstep import lockstep_heap
 
-    keep_freed_memory()
-    one_arena()
+    lockstep_heap()
     clock = EvalClock()
     inversion.optimize_objective = clock.wrap(inversion.optimize_objective)
     archs, photos = a.archs.split(","), a.photos.split(",")

@@ -20,8 +20,8 @@ cells), and the whole ``run_study`` call (the driver's store writes too). Cells 
 3600 · cells / cell CPU s. Evaluation share = the CPU spent while a cell is in its optimization
 (``tasks.inversion.optimize_objective``: every forward and backward pass and L-BFGS; in a group,
 from its first cell's start to its last cell's end) over the cell CPU. The allocator setting a
-group makes (tasks.lockstep.lockstep_heap: freed memory kept, one arena) is made for all three ways before the
-first run, so they differ only in order and grouping. Also: the largest and mean |ΔPSNR| of a
+group makes (tasks.lockstep.lockstep_heap: freed memory kept, one arena) is made for all three
+ways before the first run, so they differ only in order and grouping. Also: the largest and mean |ΔPSNR| of a
 cell between the ways, the signed mean and the best loss (benchmarks/agreement_stats.py; a
 batch's float rounding differs from a single image's, and L-BFGS carries such differences along);
 ``--ulp``: once more one cell at a time, with every photograph moved by one float32 ulp

@@ -32,7 +32,7 @@ def _options(a: argparse.Namespace) -> object:
     address = None if a.ray in (None, "local") else a.ray
     return StudyOptions(executor=executor, workers=a.workers, threads=a.threads,
                         ray_address=address, device=a.device, progress=not a.no_progress,
-                        order=a.order)
+                        order=a.order, batch=a.batch)
 
 
 def cmd_study(a: argparse.Namespace) -> int:

@@ -108,5 +108,10 @@ def _where(r: Any) -> None:
                    help="grid: the plan's order (every network on one image before the next "
                         "image: an interrupted study covers every network); network: the cells "
                         "of one network draw together, so a worker builds it once")
+    r.add_argument("--batch", type=positive_int, default=1, metavar="N",
+                   help="run up to N inversion cells of one network draw that differ only "
+                        "in their photograph as one job, their network passes batched (each "
+                        "keeps its own optimization; implies --order network; default: 1, "
+                        "each alone)")
     r.add_argument("--device", default="cpu", help="device of every cell (default: cpu)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -1,6 +1,7 @@
-"""Where cells run. Every executor takes jobs (study.runcell), runs ``run_cell`` on them and hands
-back, for each finished job, its result or its error; the driver (study.runner) stores results,
-retries errors and keeps at most ``capacity`` jobs in flight.
+"""Where cells run. Every executor takes jobs (study.runcell; a group of cells, study.groups),
+runs ``run_job`` (study.rungroup) on them and hands back, for each finished job, its result or
+its error; the driver (study.runner) stores results, retries errors and keeps at most
+``capacity`` jobs in flight.
 
 * :class:`Inline`: in the driver's own process, one after another (tests, debugging; the
   driver's torch thread count is left as it is).
@@ -20,10 +21,12 @@ import os
 import signal
 import threading
 import time
-import traceback
 from typing import Any, Protocol
 
-from ranvis.study.runcell import run_cell, warm_up
+from ranvis.study.runcell import describe, warm_up
+from ranvis.study.rungroup import run_job
+
+__all__ = ["Done", "Executor", "Inline", "LocalPool", "describe"]
 
 Done = tuple[Any, dict[str, Any] | None, str | None]  # (handle, result, error)
 
@@ -51,16 +54,6 @@ class Executor(Protocol):
         """Stop the workers; ``now``: without letting the jobs in flight finish."""
 
 
-def describe(e: BaseException) -> str:
-    """One cell error as text: type, message, and the last lines of the (remote) traceback."""
-    tb = "".join(traceback.format_exception(e)).strip().splitlines()
-    cause = getattr(e, "__cause__", None)  # ProcessPoolExecutor attaches the worker's traceback
-    if cause is not None and "Traceback" in str(cause):
-        tb = str(cause).strip().splitlines()
-    head = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-    return "\n".join([head, *tb[-8:]])
-
-
 class Inline:
     """Run each job at once in this process (module doc)."""
 
@@ -81,7 +74,7 @@ class Inline:
     def submit(self, job: dict[str, Any]) -> Any:
         self._n += 1
         try:
-            self._done.append((self._n, run_cell(job), None))
+            self._done.append((self._n, run_job(job), None))
         except Exception as e:  # a cell's failure is data: the driver retries and records it
             self._done.append((self._n, None, describe(e)))
         return self._n
@@ -134,7 +127,7 @@ class LocalPool:
 
     def submit(self, job: dict[str, Any]) -> Any:
         assert self._pool is not None, "start() first"
-        return self._pool.submit(run_cell, job)
+        return self._pool.submit(run_job, job)
 
     def wait(self, handles: list[Any]) -> list[Done]:
         done, _ = cf.wait(handles, timeout=1.0, return_when=cf.FIRST_COMPLETED)

@@ -1,4 +1,4 @@
-"""Cells as Ray tasks (``pip install 'ranvis[ray]'``): the same ``run_cell`` as the local pool,
+"""Cells as Ray tasks (``pip install 'ranvis[ray]'``): the same ``run_job`` as the local pool,
 wrapped in ``@ray.remote(num_cpus=1)``.
 
 ``address=None`` starts a local Ray instance sized like the local pool: ``num_cpus=workers``,
@@ -20,7 +20,8 @@ from typing import Any
 
 from ranvis.errors import InputError
 from ranvis.study.executors import Done, describe
-from ranvis.study.runcell import run_cell, warm_up
+from ranvis.study.runcell import warm_up
+from ranvis.study.rungroup import run_job
 
 OBJECT_STORE_BYTES = 128 * 1024**2  # Ray's minimum is 75 MiB; results are small
 QUIET_ENV = {"RAY_USAGE_STATS_ENABLED": "0"}  # never phone home
@@ -38,7 +39,7 @@ def _cell_with_threads(job: dict[str, Any], threads: int) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(threads)
-    return run_cell(job)
+    return run_job(job)
 
 
 class RayExecutor:

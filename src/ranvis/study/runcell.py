@@ -58,7 +58,8 @@ def _options(settings: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in settings["options"].items()}
 
 
-def _run_task(job: dict[str, Any], device: str) -> tuple[Any, dict[str, float]]:
+def _run_task(job: dict[str, Any], device: str, net: Any = None) -> tuple[Any, dict[str, float]]:
+    """The cell's run and scores; ``net``: its network (None: :func:`cached_net`)."""
     import torch
 
     from ranvis import tasks as T
@@ -66,7 +67,7 @@ def _run_task(job: dict[str, Any], device: str) -> tuple[Any, dict[str, float]]:
 
     s = job["settings"]
     image = torch.from_numpy(np.array(job["image"], dtype=np.float32))
-    net = cached_net(s, job.get("weights"), device)
+    net = cached_net(s, job.get("weights"), device) if net is None else net
     common = {"net": net, "iters": s["iters"], "seed": s["start"], "device": device,
               **_options(s)}
     if s["task"] == "invert":
@@ -100,22 +101,41 @@ def png_bytes(image: Any) -> bytes:
     return buf.getvalue()
 
 
+def cell_result(job: dict[str, Any], run: Any, scores: dict[str, float], png: bytes,
+                seconds: float, cpu_seconds: float, **environment: Any) -> dict[str, Any]:
+    """What the driver stores of one cell (study.store): scores, PNG, record, times, where it
+    ran (``environment`` adds to the host, device, threads and torch version)."""
+    import torch
+
+    return {"key": job["key"], "scores": {k: float(v) for k, v in scores.items()},
+            "seconds": round(seconds, 3), "png": png,
+            "cpu_seconds": round(cpu_seconds, 3), "record": run.record,
+            "environment": {"host": platform.node(), "device": job.get("device", "cpu"),
+                            "threads": torch.get_num_threads(), "torch": torch.__version__,
+                            **environment}}
+
+
 def run_cell(job: dict[str, Any]) -> dict[str, Any]:
     """Compute one cell: its image (PNG bytes), its run record, its scores, the seconds it took
     (network, optimization and judging) and the CPU seconds its process spent on it (which a
     machine shared with other jobs does not inflate). Exceptions propagate: the driver
-    retries."""
-    import torch
-
+    retries. (Executors run jobs with study.rungroup.run_job: a cell, or a group of cells.)"""
     t0, c0 = time.perf_counter(), time.process_time()
-    device = job.get("device", "cpu")
-    run, scores = _run_task(job, device)
-    return {"key": job["key"], "scores": {k: float(v) for k, v in scores.items()},
-            "seconds": round(time.perf_counter() - t0, 3), "png": png_bytes(run.image),
-            "cpu_seconds": round(time.process_time() - c0, 3),
-            "record": run.record,
-            "environment": {"host": platform.node(), "device": device,
-                            "threads": torch.get_num_threads(), "torch": torch.__version__}}
+    run, scores = _run_task(job, job.get("device", "cpu"))
+    seconds, png = time.perf_counter() - t0, png_bytes(run.image)
+    return cell_result(job, run, scores, png, seconds, time.process_time() - c0)
+
+
+def describe(e: BaseException) -> str:
+    """One cell error as text: type, message, and the last lines of the (remote) traceback."""
+    import traceback
+
+    tb = "".join(traceback.format_exception(e)).strip().splitlines()
+    cause = getattr(e, "__cause__", None)  # ProcessPoolExecutor attaches the worker's traceback
+    if cause is not None and "Traceback" in str(cause):
+        tb = str(cause).strip().splitlines()
+    head = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+    return "\n".join([head, *tb[-8:]])
 
 
 def warm_up(seconds: float = 0.2) -> int:

@@ -2,7 +2,8 @@
 store each result as it arrives, retry failures, then write the results (study.results).
 
 Nothing stored is ever recomputed or lost: the driver writes each cell atomically as soon as it
-is back (study.store), so a study killed at any moment continues where it stood when run again,
+is back (study.store; the cells of a lockstep group, ``--batch``, come back together:
+study.groups), so a study killed at any moment continues where it stood when run again,
 and a plan extended with more seeds, images or architectures computes only the new cells. A cell
 that fails is tried :data:`MAX_ATTEMPTS` times in all, then recorded as failed with its errors
 while the study goes on. The driver holds no network and no large tensor: jobs carry the
@@ -22,6 +23,7 @@ from typing import Any
 from ranvis.errors import InputError
 from ranvis.study.cells import Cell, Grid, expand
 from ranvis.study.executors import Executor, Inline, LocalPool
+from ranvis.study.groups import group_cells, unpack
 from ranvis.study.model import Plan
 from ranvis.study.store import CORRUPT, STORED, CellStore
 
@@ -33,7 +35,9 @@ class StudyOptions:
     """How a study runs (not what it computes: nothing here enters a cell's key).
     ``executor``: local | inline | ray; ``workers``: processes or Ray CPUs (None: all CPUs);
     ``threads``: torch threads per worker; ``ray_address``: a cluster (None: a local Ray);
-    ``order``: "grid" (the plan's order) or "network" (:func:`by_network`)."""
+    ``order``: "grid" (the plan's order) or "network" (:func:`by_network`); ``batch``: the
+    most inversion cells of one draw, differing only in their photographs, run as one job
+    (study.groups; 1: each cell alone; above 1 the cells run in network order)."""
 
     executor: str = "local"
     workers: int | None = None
@@ -43,6 +47,7 @@ class StudyOptions:
     progress: bool = True
     report: bool = True
     order: str = "grid"
+    batch: int = 1
 
 
 @dataclass
@@ -65,6 +70,7 @@ class Summary:
     cell_cpu_seconds: float = 0.0
     started: str = ""
     order: str = "grid"
+    batch: int = 1
 
     @property
     def cells_per_hour(self) -> float:
@@ -112,45 +118,34 @@ def _progress(total: int, initial: int, ex: Executor, enabled: bool) -> Any:
                 desc=f"study ({ex.name}, {ex.workers} worker{'s' * (ex.workers != 1)})")
 
 
-def _compute(todo: list[Cell], grid: Grid, store: CellStore, ex: Executor, opts: StudyOptions,
-             s: Summary) -> None:
-    from tqdm.auto import tqdm
+def _submit(ex: Executor, cells: list[Cell], grid: Grid, device: str) -> Any:
+    """Queue one job: a cell, or a group of cells (study.groups) as ``{"group": [job, ...]}``."""
+    jobs = [_job(c, grid, device) for c in cells]
+    return ex.submit(jobs[0] if len(jobs) == 1 else {"group": jobs})
 
+
+def _compute(todo: list[list[Cell]], grid: Grid, store: CellStore, ex: Executor,
+             opts: StudyOptions, s: Summary) -> None:
     t = time.perf_counter()
     ex.start()
     s.startup_seconds = round(time.perf_counter() - t, 2)
     s.executor, s.workers, s.threads = ex.name, ex.workers, ex.threads
     t = time.perf_counter()
-    bar = _progress(s.cells, s.cells - len(todo), ex, opts.progress)
-    queue = deque((c, 1) for c in todo)
-    inflight: dict[Any, tuple[Cell, int]] = {}
+    bar = _progress(s.cells, s.cells - sum(map(len, todo)), ex, opts.progress)
+    queue = deque((cells, 1) for cells in todo)
+    inflight: dict[Any, tuple[list[Cell], int]] = {}
     errors: dict[str, list[str]] = {}
     try:
         while queue or inflight:
             while queue and len(inflight) < ex.capacity():
-                cell, attempt = queue.popleft()
-                inflight[ex.submit(_job(cell, grid, opts.device))] = (cell, attempt)
+                cells, attempt = queue.popleft()
+                inflight[_submit(ex, cells, grid, opts.device)] = (cells, attempt)
             bar.set_postfix(running=min(len(inflight), ex.workers), failed=s.failed)
             for handle, result, error in ex.wait(list(inflight)):
-                cell, attempt = inflight.pop(handle)
-                if error is None:
-                    assert result is not None
-                    store.write(cell.key, cell.settings, cell.info, result, attempt)
-                    s.computed += 1
-                    s.cell_seconds += result["seconds"]
-                    s.cell_cpu_seconds += result.get("cpu_seconds", 0.0)
-                    bar.update(1)
-                    continue
-                errors.setdefault(cell.key, []).append(error)
-                if attempt < MAX_ATTEMPTS:
-                    queue.appendleft((cell, attempt + 1))
-                    continue
-                store.write_failure(cell.key, cell.settings, cell.info, errors.pop(cell.key))
-                s.failed += 1
-                bar.update(1)
-                tqdm.write(f"ranvis: cell {cell.key} ({cell.info['arch']}, {cell.info['tap']}, "
-                           f"{cell.info['image']}) failed {MAX_ATTEMPTS} times: "
-                           f"{error.splitlines()[0]}")
+                cells, attempt = inflight.pop(handle)
+                for cell, res, err in unpack(cells, result, error):
+                    _settle(cell, attempt, res, err, store, queue, errors, s)
+                    bar.update(int(err is None or attempt >= MAX_ATTEMPTS))
     except BaseException:
         ex.close(now=True)
         raise
@@ -158,6 +153,29 @@ def _compute(todo: list[Cell], grid: Grid, store: CellStore, ex: Executor, opts:
         s.compute_seconds = round(time.perf_counter() - t, 2)
         bar.close()
     ex.close()
+
+
+def _settle(cell: Cell, attempt: int, result: dict[str, Any] | None, error: str | None,
+            store: CellStore, queue: deque, errors: dict[str, list[str]], s: Summary) -> None:
+    """Store a finished cell; or retry a failed one alone (queued first), or after
+    MAX_ATTEMPTS record its failure."""
+    from tqdm.auto import tqdm
+
+    if error is None:
+        assert result is not None
+        store.write(cell.key, cell.settings, cell.info, result, attempt)
+        s.computed += 1
+        s.cell_seconds += result["seconds"]
+        s.cell_cpu_seconds += result.get("cpu_seconds", 0.0)
+        return
+    errors.setdefault(cell.key, []).append(error)
+    if attempt < MAX_ATTEMPTS:
+        queue.appendleft(([cell], attempt + 1))
+        return
+    store.write_failure(cell.key, cell.settings, cell.info, errors.pop(cell.key))
+    s.failed += 1
+    tqdm.write(f"ranvis: cell {cell.key} ({cell.info['arch']}, {cell.info['tap']}, "
+               f"{cell.info['image']}) failed {MAX_ATTEMPTS} times: {error.splitlines()[0]}")
 
 
 def _log_run(out: Path, plan: Plan, s: Summary) -> None:
@@ -186,6 +204,8 @@ def run_study(plan: Plan, out: str | Path, opts: StudyOptions = StudyOptions()) 
     t0 = time.perf_counter()
     if opts.order not in ("grid", "network"):
         raise InputError(f"order must be grid or network, got {opts.order!r}")
+    if opts.batch < 1:
+        raise InputError(f"batch must be a positive integer, got {opts.batch}")
     out = Path(out)
     check_writable(out)
     ex = make_executor(opts)
@@ -193,14 +213,15 @@ def run_study(plan: Plan, out: str | Path, opts: StudyOptions = StudyOptions()) 
     store = CellStore(out)
     states = {c.key: store.state(c.key) for c in grid.cells}
     todo = [c for c in grid.cells if states[c.key] != STORED]
-    if opts.order == "network":
+    if opts.order == "network" or opts.batch > 1:
         todo = by_network(todo)
     s = Summary(cells=len(grid.cells), stored_before=len(grid.cells) - len(todo),
                 corrupt=sum(v == CORRUPT for v in states.values()), no_cell=len(grid.missing),
-                started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), order=opts.order)
+                started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), order=opts.order,
+                batch=opts.batch)
     try:
         if todo:
-            _compute(todo, grid, store, ex, opts, s)
+            _compute(group_cells(todo, opts.batch), grid, store, ex, opts, s)
     finally:
         s.wall_seconds = round(time.perf_counter() - t0, 2)
         _log_run(out, plan, s)

@@ -190,6 +190,9 @@ def test_a_watcher_ends_when_its_page_shows_a_newer_run(tmp_path):
             "tv_weight": 1, "original_colors": False, "init": "", "scales": None,
             "padding": "", "optimizer": "lbfgs"}
     first, _ = h.run(form, "tab")
+    deadline = time.monotonic() + 60  # the worker thread may start late on a loaded machine
+    while q.get(first).state != "running" and time.monotonic() < deadline:
+        time.sleep(0.01)
     updates = h.watch(first, "tab")
     assert next(updates)[0].startswith(("Running", "Waiting"))
     second, text = h.run(form, "tab")

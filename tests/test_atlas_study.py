@@ -6,16 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from timmtest import require_timm
 
 from ranvis.cli.commands import main
 from ranvis.errors import InputError
 
-try:
-    from ranvis.nets.timmlayout import import_timm
-
-    import_timm()
-except InputError:
-    pytest.skip("timm is not installed (pip install 'ranvis[timm]')", allow_module_level=True)
+require_timm()
 
 PLAN = """
 [study]

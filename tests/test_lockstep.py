@@ -6,18 +6,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from timmtest import require_timm
 
 from ranvis import tasks as T
-from ranvis.errors import InputError
 from ranvis.io.images import sample
 from ranvis.tasks.lockstep import BatchedNet, Lockstep
 
-try:
-    from ranvis.nets.timmlayout import import_timm
-
-    import_timm()
-except InputError:
-    pytest.skip("timm is not installed (pip install 'ranvis[timm]')", allow_module_level=True)
+require_timm()
 
 PHOTOS = ("astronaut", "coffee", "chelsea")
 

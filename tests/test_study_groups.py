@@ -8,20 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
+from timmtest import require_timm
 
 from ranvis.cli.commands import main
-from ranvis.errors import InputError
 from ranvis.study import load_plan
 from ranvis.study.cells import Cell, expand
 from ranvis.study.groups import group_cells, unpack
 from ranvis.study.store import ABSENT, STORED, CellStore
 
-try:
-    from ranvis.nets.timmlayout import import_timm
-
-    import_timm()
-except InputError:
-    pytest.skip("timm is not installed (pip install 'ranvis[timm]')", allow_module_level=True)
+require_timm()
 
 PLAN = """
 [study]

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from timmtest import require_timm
 
 from ranvis.cli import commands as cli
-from ranvis.errors import InputError
 from ranvis.nets import get_arch
 from ranvis.nets.arch import ReceptiveFieldUnknown
 
-try:
-    from ranvis.nets.timmlayout import TimmLayout, import_timm
-
-    import_timm()
-except InputError:
-    pytest.skip("timm is not installed (pip install 'ranvis[timm]')", allow_module_level=True)
+require_timm()
+from ranvis.nets.timmlayout import TimmLayout  # noqa: E402
 
 TINY = "timm:test_resnet"
 # by hand, timm's test_resnet: stem 3x3/2, 3x3, 3x3 -> 3, 7, 11 (s2); maxpool 3/2 at jump 2

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from timmtest import require_timm
 
 from ranvis.errors import InputError
 from ranvis.nets import get_arch
@@ -13,12 +14,7 @@ from ranvis.nets.build import build_net
 from ranvis.nets.spec import NetSpec
 from ranvis.tasks import invert, make_net, synthesize_texture, transfer_style
 
-try:
-    from ranvis.nets.timmlayout import import_timm
-
-    import_timm()
-except InputError:
-    pytest.skip("timm is not installed (pip install 'ranvis[timm]')", allow_module_level=True)
+require_timm()
 
 TINY = "timm:test_resnet"
 

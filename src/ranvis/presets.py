@@ -42,8 +42,9 @@ Style transfer (eq. 9):
     1:1:1 with α scaled by the style's contrast (weighting.content_factor: 0.09 / σ_Y², clamped
     to 3–200) and γ by its smoothness (weighting.tv_factor: 0.2 · Var(style) / TV(style),
     clamped to 0.1–10), TV counting only where the image is rougher than the style
-    (losses.tv_excess at the style's own TV, so the style's grain is not smoothed away); one network; the run stops when 10 evaluations have lowered the loss
-    by less than 1 % (stopping.Plateau(10, 0.01)); two scales from 512 px; each tap's sort on
+    (losses.tv_excess at the style's own TV, so the style's grain is not smoothed away); one
+    network; the run stops when 10 evaluations have lowered the loss by less than 1 %
+    (stopping.Plateau(10, 0.01)); two scales from 512 px; each tap's sort on
     at most 16384 positions (styleloss.SW_POSITIONS: all of them up to 128 px).
     Why (issue 28, benchmarks/README.md "Style losses"): the Gram matrix of a random network
     is dominated by the channels' means, i.e. by colour, so once the colours matched the old

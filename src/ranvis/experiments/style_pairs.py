@@ -80,13 +80,19 @@ def blurred_luminance(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(F.pad(y, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1))
 
 
-def layout_corr(x: torch.Tensor, content: torch.Tensor) -> float:
-    """Pearson correlation of the blurred luminances of ``x`` and ``content`` (resized to x)."""
+def _centred_layouts(x: torch.Tensor, content: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The blurred luminances (σ = longer side / 64) of ``x`` and of ``content`` resized to x,
+    flattened, float64, each minus its mean: (a, b)."""
     c = resize(content, (x.shape[-1], x.shape[-2]))
     s = max(x.shape[-2:]) / 64
     a = blurred_luminance(x, s).flatten().double()
     b = blurred_luminance(c, s).flatten().double()
-    a, b = a - a.mean(), b - b.mean()
+    return a - a.mean(), b - b.mean()
+
+
+def layout_corr(x: torch.Tensor, content: torch.Tensor) -> float:
+    """Pearson correlation of the blurred luminances of ``x`` and ``content`` (resized to x)."""
+    a, b = _centred_layouts(x, content)
     return float((a @ b) / (a.norm() * b.norm() + 1e-12))
 
 
@@ -95,11 +101,7 @@ def layout_amplitude(x: torch.Tensor, content: torch.Tensor) -> float:
     the content (resized to x) and of x as in :func:`layout_corr`, the least-squares gain
     g = cov(a, b) / var(b) times std(b): the luminance amplitude of the part of a that follows
     b (1·std(b) for the content itself, 0 for an unrelated image; luminance of [0, 1] sRGB)."""
-    c = resize(content, (x.shape[-1], x.shape[-2]))
-    s = max(x.shape[-2:]) / 64
-    a = blurred_luminance(x, s).flatten().double()
-    b = blurred_luminance(c, s).flatten().double()
-    a, b = a - a.mean(), b - b.mean()
+    a, b = _centred_layouts(x, content)
     return float((a @ b) / (b @ b).clamp_min(1e-300) * b.std())
 
 

@@ -68,6 +68,25 @@ def _flat(t: torch.Tensor) -> torch.Tensor:
     return t.reshape(-1)
 
 
+#: elements per partial dot product in :func:`_sqnorm`
+_DOT_CHUNK = 1 << 20
+
+
+def _sqnorm(v: torch.Tensor) -> torch.Tensor:
+    """‖v‖² of a vector, accurate for any length: partial dot products of ``_DOT_CHUNK``
+    elements added in float64 (one ``torch.dot`` up to that length, bit for bit).
+
+    Why: one BLAS dot over tens of millions of float32 elements accumulates a rounding error
+    of 1e-4–1e-3 of the sum (67 M elements, as in VGG's conv1_1 at 1024 px or the multi-scale
+    net at 256 px, whose content term came out 8.6e-4 low), more than the loss differences an
+    L-BFGS line search compares; chunks of 2^20 keep it near 1e-6 at the same speed
+    (benchmarks/README.md, "Loss sums over large feature maps")."""
+    if v.numel() <= _DOT_CHUNK:
+        return torch.dot(v, v)
+    parts = torch.stack([torch.dot(c, c) for c in v.split(_DOT_CHUNK)])
+    return parts.double().sum().to(v.dtype)
+
+
 class _FeatureDistance(torch.autograd.Function):
     """c·‖F − F0‖² in one pass; backward 2c·(F − F0)·grad, reusing the saved difference."""
 
@@ -78,7 +97,7 @@ class _FeatureDistance(torch.autograd.Function):
         ctx.save_for_backward(d)
         ctx.c, ctx.shape = c, f.shape
         v = _flat(d)
-        return c * torch.dot(v, v)
+        return c * _sqnorm(v)
 
     @staticmethod
     @once_differentiable
@@ -105,7 +124,7 @@ class _GramDistance(torch.autograd.Function):
         ctx.save_for_backward(x, r)
         ctx.k = 2.0 * c / m
         v = r.view(-1)
-        return c * torch.dot(v, v)
+        return c * _sqnorm(v)
 
     @staticmethod
     @once_differentiable

@@ -172,9 +172,11 @@ def scatter(path: Path, e: dict[str, Any]) -> None:
         ax.scatter([p["score"] for p in pts], [p["top1"] for p in pts], s=18,
                    color=cmap(k % 10), marker="osD^vP"[k // 10 % 6], label=f,
                    edgecolors="black", linewidths=0.3)
-    for p in (p for p in e["points"] if "size" in p):  # a grown network: say its size
+    grown = [p for p in e["points"] if "size" in p]  # a grown network: say its size
+    for k, p in enumerate(sorted(grown, key=lambda p: -p["top1"])):  # labels staggered
         ax.annotate(f"{p['arch'].removeprefix('timm:')}, {p['size']} px", (p["score"], p["top1"]),
-                    fontsize=5, xytext=(3, 3), textcoords="offset points")
+                    fontsize=5, xytext=(6, 6 - 7 * k), textcoords="offset points",
+                    arrowprops={"arrowstyle": "-", "lw": 0.3, "color": "0.4"})
     ax.set_xlabel(e["score"], fontsize=8)
     ax.set_ylabel("ImageNet-1k top-1 (%)", fontsize=8)
     ax.set_title(f"{e['score']}: n={e['n']}, τ {_ci(e, 'kendall')}, ρ {_ci(e, 'spearman')}",

@@ -87,3 +87,16 @@ def test_without_grow_the_grid_is_unchanged(tmp_path: Path) -> None:
     (tmp_path / "plan.toml").write_text(PLAN.replace("grow = true", 'grow = "yes"'))
     with pytest.raises(InputError, match="study.grow must be true or false, got 'yes'"):
         load_plan(tmp_path / "plan.toml")
+
+
+def test_grow_flag_enters_the_plan() -> None:
+    import argparse
+
+    from ranvis.cli.studyflags import plan_tables
+
+    flags = dict.fromkeys(("pool", "weight_init", "taps", "strides", "styles", "iters", "seeds",
+                           "starts"))
+    ns = argparse.Namespace(arch="alexnet", task="invert", images="sample:astronaut", size=8,
+                            grow=True, **flags)
+    assert plan_tables(ns)["study"]["grow"] is True
+    assert "grow" not in plan_tables(argparse.Namespace(**{**vars(ns), "grow": None}))["study"]

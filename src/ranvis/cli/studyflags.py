@@ -13,7 +13,7 @@ from ranvis.errors import InputError
 
 #: the flags that describe a grid (a plan file excludes them)
 GRID_FLAGS = ("arch", "pool", "weight_init", "task", "strides", "taps", "images", "styles",
-              "seeds", "starts", "size", "iters")
+              "seeds", "starts", "size", "iters", "grow")
 
 
 def given_grid_flags(a: argparse.Namespace) -> list[str]:
@@ -32,7 +32,7 @@ def plan_tables(a: argparse.Namespace) -> dict[str, Any]:
             raise InputError(f"a study needs a plan file or --arch, --task and --images "
                              f"(missing --{need}; ranvis study --example prints a plan)")
     study: dict[str, Any] = {"name": "study", "images": a.images}
-    for k in ("size", "iters", "seeds", "starts"):
+    for k in ("size", "iters", "seeds", "starts", "grow"):
         if getattr(a, k) is not None:
             study[k] = getattr(a, k)
     arch: dict[str, Any] = {"name": _split(a.arch)}
@@ -89,6 +89,9 @@ def add_study(sub: Any) -> argparse.ArgumentParser:
     g.add_argument("--size", type=positive_int, default=None, help="image side in px (default 64)")
     g.add_argument("--iters", type=positive_int, default=None,
                    help=f"iterations per cell (default {D.ITERS})")
+    g.add_argument("--grow", action="store_true", default=None,
+                   help="a tap that needs more than --size px runs at the size it needs (the "
+                        "leaderboard marks it) instead of having no cell")
     _where(s.add_argument_group("where cells run (never part of a cell's key)"))
     return s
 

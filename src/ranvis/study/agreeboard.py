@@ -38,9 +38,9 @@ def _means(rs: list[dict[str, Any]], key: str) -> dict[str, tuple[str, float]]:
     return out
 
 
-def score_sets(plan: Plan, table: list[dict[str, Any]]) -> dict[str, dict[str, tuple[str, float]]]:
-    """{score name: {network label: (architecture, mean score)}} (module doc)."""
-    out: dict[str, dict[str, tuple[str, float]]] = {}
+def _score_rows(plan: Plan, table: list[dict[str, Any]]) -> list[tuple[str, str, list[Any]]]:
+    """(score name, row key, the rows it averages) for every score of the study."""
+    out = []
     for task in plan.tasks:
         rs = ok_rows(table, task.name)
         if task.kind == "invert":
@@ -50,11 +50,23 @@ def score_sets(plan: Plan, table: list[dict[str, Any]]) -> dict[str, dict[str, t
                 at = [r for r in rs if r[by] == depth]
                 for key in TASK_SCORES["invert"]:
                     prefix = "s" if by == "stride" else ""
-                    out[f"{task.name} {key} {prefix}{depth}"] = _means(at, key)
+                    out.append((f"{task.name} {key} {prefix}{depth}", key, at))
         elif rs:
-            for key in TASK_SCORES[task.kind]:
-                out[f"{task.name} {key}"] = _means(rs, key)
+            out += [(f"{task.name} {key}", key, rs) for key in TASK_SCORES[task.kind]]
     return out
+
+
+def score_sets(plan: Plan, table: list[dict[str, Any]]) -> dict[str, dict[str, tuple[str, float]]]:
+    """{score name: {network label: (architecture, mean score)}} (module doc)."""
+    return {name: _means(rs, key) for name, key, rs in _score_rows(plan, table)}
+
+
+def grown_sets(plan: Plan, table: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """{score name: {network label: size}} for the networks whose cells of that score ran at
+    another size than the study's (a grown tap, study.taps)."""
+    return {name: {r["arch"]: int(r["size"]) for r in rs
+                   if r.get("size") is not None and r["size"] != plan.size}
+            for name, _key, rs in _score_rows(plan, table)}
 
 
 def no_cell(table: list[dict[str, Any]]) -> dict[str, list[str]]:
@@ -73,14 +85,24 @@ def no_cell(table: list[dict[str, Any]]) -> dict[str, list[str]]:
 def section(plan: Plan, table: list[dict[str, Any]]) -> dict[str, Any]:
     """The ``agreement`` entry of leaderboard.json: the reference's header, the studied
     architectures the trained table lacks, the networks with requested combinations but no
-    cell (``no_cell``: label → reasons) and each score's statistics with intervals."""
+    cell (``no_cell``: label → reasons) and each score's statistics with intervals. A score
+    with networks that ran at a grown size (``grown``: their labels; their points carry their
+    ``size``) is followed by the same score without them ("…, 64 px only")."""
     trained = top1_table()
     missing = sorted({n.arch for n in plan.nets if n.arch not in trained})
+    grown = grown_sets(plan, table)
     scores = []
     for name, by_label in score_sets(plan, table).items():
         joined = join(by_label, trained)
-        scores.append({"score": name, **agreement(joined.points), "unscored": joined.unscored,
-                       "points": joined.points})
+        points = [{**p, "size": grown[name][p["label"]]} if p["label"] in grown[name] else p
+                  for p in joined.points]
+        scores.append({"score": name, **agreement(points), "unscored": joined.unscored,
+                       "points": points, "grown": sorted(grown[name])})
+        if grown[name]:  # the same score without them: do they move the answer?
+            kept = [p for p in points if "size" not in p]
+            scores.append({"score": f"{name}, {plan.size} px only", **agreement(kept),
+                           "unscored": joined.unscored, "points": kept, "grown": [],
+                           "study_size_only": True})
     return {"reference": header(), "missing": missing, "no_cell": no_cell(table),
             "scores": scores}
 
@@ -102,6 +124,17 @@ def _ci(e: dict[str, Any], key: str) -> str:
     return f"{v['value']:+.2f} [{v['lo']:+.2f}, {v['hi']:+.2f}]"
 
 
+def _grown_notes(sec: dict[str, Any]) -> list[str]:
+    """One line naming the networks that ran at a grown size ([] if none)."""
+    sizes = {p["label"]: p["size"] for e in sec["scores"] for p in e.get("points", [])
+             if "size" in p}
+    if not sizes:
+        return []
+    names = ", ".join(f"{label} ({size} px)" for label, size in sorted(sizes.items()))
+    return [f"- ran at a larger size than the study's (their taps need it): {names}; each "
+            "score with them is followed by the same score without them (\"… px only\")"]
+
+
 def markdown_lines(sec: dict[str, Any]) -> list[str]:
     """The section as Markdown: one row per score, τ and ρ with their 95 % intervals."""
     out = ["## Agreement with trained ImageNet-1k top-1", "",
@@ -120,7 +153,8 @@ def markdown_lines(sec: dict[str, Any]) -> list[str]:
         out.append(f"| {e['score']} | {e['n']} | {e['families']} | "
                    + " | ".join(_ci(e, k) for k in STATS) + " |")
     notes = [f"- {e['score']}: no finite score for {', '.join(e['unscored'])} (left out)"
-             for e in sec["scores"] if e.get("unscored")]
+             for e in sec["scores"] if e.get("unscored") and not e.get("study_size_only")]
+    notes += _grown_notes(sec)
     return [*out, "", *notes, ""] if notes else [*out, ""]
 
 
@@ -138,6 +172,11 @@ def scatter(path: Path, e: dict[str, Any]) -> None:
         ax.scatter([p["score"] for p in pts], [p["top1"] for p in pts], s=18,
                    color=cmap(k % 10), marker="osD^vP"[k // 10 % 6], label=f,
                    edgecolors="black", linewidths=0.3)
+    grown = [p for p in e["points"] if "size" in p]  # a grown network: say its size
+    for k, p in enumerate(sorted(grown, key=lambda p: -p["top1"])):  # labels staggered
+        ax.annotate(f"{p['arch'].removeprefix('timm:')}, {p['size']} px", (p["score"], p["top1"]),
+                    fontsize=5, xytext=(6, 6 - 7 * k), textcoords="offset points",
+                    arrowprops={"arrowstyle": "-", "lw": 0.3, "color": "0.4"})
     ax.set_xlabel(e["score"], fontsize=8)
     ax.set_ylabel("ImageNet-1k top-1 (%)", fontsize=8)
     ax.set_title(f"{e['score']}: n={e['n']}, τ {_ci(e, 'kendall')}, ρ {_ci(e, 'spearman')}",
@@ -152,7 +191,7 @@ def figures(sec: dict[str, Any], out: Path) -> list[str]:
     """One scatter plot per score with at least one point; the file names."""
     names = []
     for e in sec["scores"]:
-        if e["points"]:
+        if e["points"] and not e.get("study_size_only"):
             name = f"agree-{slug(e['score'])}.png"
             scatter(out / name, e)
             names.append(name)
@@ -173,6 +212,7 @@ def html(sec: dict[str, Any], figs: list[str]) -> str:
     if no_cell_items(sec):
         missing += (f"<p>{NO_CELL}</p><ul>"
                     + "".join(f"<li>{escape(i)}</li>" for i in no_cell_items(sec)) + "</ul>")
+    missing += "".join(f"<p>{escape(n[2:])}</p>" for n in _grown_notes(sec))
     imgs = "".join(f'<img src="{escape(f)}" alt="{escape(f)}">' for f in figs)
     return (f'<section id="agreement"><h2>Agreement with trained ImageNet-1k top-1</h2>'
             f"<p>Kendall τ_b and Spearman ρ over networks, 95 % bootstrap intervals over "

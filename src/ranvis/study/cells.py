@@ -2,8 +2,9 @@
 
 A cell is a pure function of its ``settings``: the task, the network (architecture, pooling,
 initialization, σ and seed; or a fixed spec; or the SHA-256 of trained weights), the taps, the
-SHA-256 of the prepared image's pixels (and the style's), size, iterations, the noise start and
-*every* task option (the library's defaults filled in). Its key is the SHA-256 of that, as
+SHA-256 of the prepared image's pixels (and the style's), size (the study's, or a grown
+target's: study.taps), iterations, the noise start and *every* task option (the library's
+defaults filled in). Its key is the SHA-256 of that, as
 canonical JSON, with the ranvis version: change any of them, or an image file's pixels, and it
 is another cell; rename a file or relabel an architecture and it is the same cell. An option
 left at None (the library's own default) is left out of the key, so a task option added later
@@ -96,35 +97,57 @@ def _load_all(refs: tuple[ImageRef, ...], size: int, grid: Grid) -> list[tuple[I
     return out
 
 
+class _Prepared:
+    """A task's images and styles, prepared at the study's size and, on demand, at the size of
+    a grown target (study.taps): the same photographs, cropped and resized the same way."""
+
+    def __init__(self, plan: Plan, task: Task, grid: Grid) -> None:
+        self.plan, self.task, self.grid = plan, task, grid
+        self.sizes: dict[int, tuple[list[Any], list[Any]]] = {}
+        self.at(plan.size)  # every image read here, before any work
+
+    def at(self, size: int | None) -> tuple[list[Any], list[Any]]:
+        """(images, styles) at ``size`` (None: the study's), each a list of (ref, sha)."""
+        size = size or self.plan.size
+        if size not in self.sizes:
+            styles = (_load_all(self.task.styles, size, self.grid) if self.task.kind == "style"
+                      else [(None, None)])
+            self.sizes[size] = (_load_all(self.task.images, size, self.grid), styles)
+        return self.sizes[size]
+
+
 def _task_cells(plan: Plan, task: Task, grid: Grid) -> None:
     nets = {n.label: n for n in plan.nets}
     tg = task_targets(plan, task)
-    images = _load_all(task.images, plan.size, grid)
-    styles = _load_all(task.styles, plan.size, grid) if task.kind == "style" else [(None, None)]
+    prep = _Prepared(plan, task, grid)
+    images, styles = prep.at(None)
     for label in task.nets:
         grid.missing += [{"task": task.name, "kind": task.kind, "arch": label, "stride": t.stride,
                           "reason": t.reason} for t in tg[label] if not t.runs]
     if task.kind == "zerocost":
-        _zerocost_cells(plan, task, grid, tg, images)
+        _zerocost_cells(plan, task, grid, tg, prep)
         return
+    pairs = [(i, j) for i in range(len(images)) for j in range(len(styles))]
     for draw_index in range(max(len(plan.draws(task, nets[n])) for n in task.nets)):
-        for (ref, sha), (sref, ssha) in ((i, s) for i in images for s in styles):
+        for i, j in pairs:
             for label in task.nets:
                 draws = plan.draws(task, nets[label])
                 if draw_index >= len(draws):
                     continue
                 for target in (t for t in tg[label] if t.runs):
+                    imgs, stys = prep.at(target.size)
                     _add(grid, plan, task, nets[label], target, draws[draw_index],
-                         (ref, sha, sref, ssha))
+                         (*imgs[i], *stys[j]))
 
 
 def _zerocost_cells(plan: Plan, task: Task, grid: Grid, tg: dict[str, list[Target]],
-                    images: list[tuple[ImageRef, str]]) -> None:
+                    prep: _Prepared) -> None:
     """One cell per network and draw, scoring it over the batch of all the task's images."""
     nets = {n.label: n for n in plan.nets}
-    batch = [sha for _ref, sha in images]
     for label in task.nets:
         for target in (t for t in tg[label] if t.runs):
+            images = prep.at(target.size)[0]
+            batch = [sha for _ref, sha in images]
             for seed, _start in plan.draws(task, nets[label]):
                 _add(grid, plan, task, nets[label], target, (seed, 0),
                      (images[0][0], batch[0], None, None), batch=batch,
@@ -137,8 +160,8 @@ def _add(grid: Grid, plan: Plan, task: Task, net: NetChoice, target: Target,
     ref, sha, sref, ssha = images
     seed, start = draw
     settings = {"task": task.kind, "net": net_settings(net, seed), "taps": list(target.taps),
-                "image": sha, "size": plan.size, "iters": plan.iters, "start": start,
-                "options": task.options}
+                "image": sha, "size": target.size or plan.size, "iters": plan.iters,
+                "start": start, "options": task.options}
     if batch is not None:  # zerocost: the batch, not one image; no optimization
         settings.update(batch=batch, iters=0)
     if ssha is not None:

@@ -19,7 +19,7 @@ def task_targets(plan: Plan, task: Task) -> dict[str, list[Target]]:
     for label in task.nets:
         arch = get_arch(nets[label].arch)
         out[label] = targets(arch, task.kind, task.strides, task.taps, plan.size,
-                             f"task {task.name!r} on {label}")
+                             f"task {task.name!r} on {label}", plan.grow)
     return out
 
 

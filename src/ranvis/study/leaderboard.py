@@ -2,6 +2,9 @@
 by their mean score over images and seeds, with the spreads that say whether a rank means
 anything.
 
+Every inversion and zero-cost entry names the input ``size`` its cells ran at: the study's, or
+a grown tap's (study.taps; leaderboard.md marks such a network "(75 px)").
+
 * inversion, ranked by mean PSNR: SSIM, M&V error, and two spreads of PSNR: ``seed_std`` (std
   over seeds of the same network and image, averaged over images) and ``image_std`` (std over
   images, averaged over seeds); per depth, the first's paired win rate over the second (same
@@ -66,7 +69,8 @@ def invert_board(rs: list[dict[str, Any]], by: str) -> list[dict[str, Any]]:
             per[r["arch"]].append(r)
         ranked = []
         for arch, g in per.items():
-            ranked.append({"arch": arch, "tap": g[0]["tap"], "n": len(g),
+            ranked.append({"arch": arch, "tap": g[0]["tap"], "size": g[0].get("size"),
+                           "n": len(g),
                            "psnr_mean": _mean(g, "psnr"), "psnr_std": _std(g, "psnr"),
                            "seed_std": _spread(g, "psnr", ("image",)),
                            "image_std": _spread(g, "psnr", ("net_seed", "start")),
@@ -135,7 +139,7 @@ def zerocost_board(rs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     per = defaultdict(list)
     for r in rs:
         per[r["arch"]].append(r)
-    board = [{"arch": a, "n": len(g), "tap": g[0]["tap"],
+    board = [{"arch": a, "n": len(g), "tap": g[0]["tap"], "size": g[0].get("size"),
               **{k: _mean(g, k) for k in ZEROCOST}, "naswot_seed_std": _std(g, "naswot"),
               "seconds": _mean(g, "seconds")} for a, g in per.items()]
     return sorted(board, key=lambda e: -e["naswot"] if math.isfinite(e["naswot"]) else math.inf)

@@ -51,7 +51,9 @@ class Task:
 
 @dataclass(frozen=True)
 class Plan:
-    """A whole study. ``seeds``: network draws; ``starts``: noise starts (None: start = seed)."""
+    """A whole study. ``seeds``: network draws; ``starts``: noise starts (None: start = seed);
+    ``grow``: a tap that needs more than ``size`` px runs at the size it needs (study.taps)
+    instead of having no cell."""
 
     name: str
     size: int
@@ -61,6 +63,7 @@ class Plan:
     nets: tuple[NetChoice, ...]
     tasks: tuple[Task, ...]
     source: str = ""
+    grow: bool = False
 
     def draws(self, task: Task, net: NetChoice) -> list[tuple[int | None, int]]:
         """(net_seed, start) pairs of ``task`` on ``net``: seeds × starts, a start defaulting to

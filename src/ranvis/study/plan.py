@@ -8,6 +8,7 @@
     seeds = "0-2"                  # network draws (net_seed); a list or a string of ranges
     starts = [0]                   # noise starts (optional; default: each seed's own, start = seed)
     images = ["photos/", "sample:astronaut"]   # files, folders, globs, sample:NAME
+    # grow = true                  # a tap needing more than size px runs at the size it needs
 
     [[arch]]                       # one or more architectures; list values are crossed
     name = ["vgg16", "vgg19"]      # `ranvis layers` names them
@@ -39,7 +40,7 @@ from ranvis.study.netchoice import net_choices
 
 KINDS = ("invert", "texture", "style", "zerocost")
 DEFAULT_STRIDES = (4, 8, 16)  # an invert task without strides or taps
-_KEYS = {"study": {"name", "size", "iters", "seeds", "starts", "images"},
+_KEYS = {"study": {"name", "size", "iters", "seeds", "starts", "images", "grow"},
          "arch": {"name", "pool", "init", "sigma", "label", "spec", "weights"},
          "task": {"kind", "name", "strides", "taps", "images", "styles", "archs", "options",
                   "seeds", "starts"}}
@@ -90,6 +91,9 @@ def parse_plan(data: dict[str, Any], base: Path, source: str = "") -> Plan:
         raise InputError(f"study.size must be at least {D.MIN_IMAGE_SIDE} px, got {size}")
     seeds = tuple(F.int_list(study.get("seeds", [0]), "study.seeds"))
     starts = study.get("starts")
+    grow = study.get("grow", False)
+    if not isinstance(grow, bool):
+        raise InputError(f"study.grow must be true or false, got {grow!r}")
     nets = _nets(_tables(data.get("arch", []), "arch"))
     if not nets:
         raise InputError("plan names no architecture: add an [[arch]] table (or --arch)")
@@ -107,7 +111,7 @@ def parse_plan(data: dict[str, Any], base: Path, source: str = "") -> Plan:
     plan = Plan(name=str(study.get("name", Path(source).stem or "study")), size=size,
                 iters=F.positive_int(study.get("iters", D.ITERS), "study.iters"), seeds=seeds,
                 starts=None if starts is None else tuple(F.int_list(starts, "study.starts")),
-                nets=nets, tasks=tasks, source=source)
+                nets=nets, tasks=tasks, source=source, grow=grow)
 
     check_plan(plan)
     return plan

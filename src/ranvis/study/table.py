@@ -57,12 +57,13 @@ def _row(cell: Any, grid_settings: dict[str, Any], stored: dict[str, Any] | None
     return row
 
 
-def _mv_normalizers(grid: Grid) -> dict[str, float]:
-    """Per inversion task: N = mean pairwise pixel distance of its distinct images."""
-    shas: dict[str, set[str]] = {}
+def _mv_normalizers(grid: Grid) -> dict[tuple[str, int], float]:
+    """Per inversion task and size (a grown target's cells have their own, study.taps):
+    N = mean pairwise pixel distance of its distinct images."""
+    shas: dict[tuple[str, int], set[str]] = {}
     for c in grid.cells:
         if c.settings["task"] == "invert":
-            shas.setdefault(c.info["task"], set()).add(c.settings["image"])
+            shas.setdefault((c.info["task"], c.settings["size"]), set()).add(c.settings["image"])
     return {t: mean_pairwise_distance([grid.images[s] for s in sorted(v)])
             for t, v in shas.items()}
 
@@ -73,8 +74,9 @@ def rows(grid: Grid, store: CellStore) -> list[dict[str, Any]]:
     out = []
     for c in grid.cells:
         row = _row(c, c.settings, store.load(c.key), store.failure(c.key))
-        if "l2" in row and math.isfinite(norm.get(c.info["task"], math.nan)):
-            row["mv_error"] = row["l2"] / norm[c.info["task"]]
+        n = norm.get((c.info["task"], c.settings["size"]), math.nan)
+        if "l2" in row and math.isfinite(n):
+            row["mv_error"] = row["l2"] / n
         out.append(row)
     out += [{"status": "no_cell", **m, "error": m["reason"]} for m in grid.missing]
     for r in out:

@@ -129,3 +129,21 @@ def test_network_order_groups_draws_and_keeps_cells() -> None:
 
     with pytest.raises(InputError, match="order must be grid or network"):
         run_study(load_plan("example"), "/nonexistent/x", StudyOptions(order="random"))
+
+
+def test_agreement_splits_variants_of_one_architecture() -> None:
+    """A study drawing each architecture under two inits gets one τ per init, each over its
+    architectures once (not one τ over both draws, which would count each architecture twice)."""
+    from ranvis.study.agreeboard import by_variant
+
+    labels = {f"timm:{a}-avg-{i}": (f"timm:{a}", float(k))
+              for k, (a, i) in enumerate([(a, i) for a in "ab" for i in ("he", "paper")])}
+    rows = [{"arch": label, "pool": "avg", "init": label.rsplit("-", 1)[1], "sigma": 0.015,
+             "fixed": ""} for label in labels]
+    groups = by_variant(labels, rows)
+    assert set(groups) == {"init he", "init paper"}
+    for variant, group in groups.items():
+        assert sorted(arch for arch, _v in group.values()) == ["timm:a", "timm:b"]
+        assert all(label.endswith(variant.split()[1]) for label in group)
+    once = {"timm:a-avg-he": ("timm:a", 1.0), "timm:b-avg-paper": ("timm:b", 2.0)}
+    assert by_variant(once, rows) == {"": once}  # every architecture once: one score, as before

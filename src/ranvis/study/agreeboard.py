@@ -82,27 +82,63 @@ def no_cell(table: list[dict[str, Any]]) -> dict[str, list[str]]:
     return dict(out)
 
 
+VARIANT_FIELDS = ("pool", "init", "sigma", "fixed")
+
+
+def by_variant(by_label: dict[str, tuple[str, float]],
+               rows: list[dict[str, Any]]) -> dict[str, dict[str, tuple[str, float]]]:
+    """``by_label`` split so that no architecture counts twice in one τ: {"": by_label} when
+    every architecture appears once, else one group per variant (the study's pooling, init,
+    σ or weights: VARIANT_FIELDS of its networks' ``rows``), named by the fields that differ
+    ("init he", "init paper"). Two draws of one architecture under two inits are one
+    architecture's two readings, not two points of evidence about architectures."""
+    archs = [arch for arch, _v in by_label.values()]
+    if len(set(archs)) == len(archs):
+        return {"": by_label}
+    of = {r["arch"]: tuple(r.get(k) for k in VARIANT_FIELDS) for r in rows if "arch" in r}
+    groups: dict[tuple, dict[str, tuple[str, float]]] = defaultdict(dict)
+    for label, av in by_label.items():
+        groups[of.get(label, (None,) * len(VARIANT_FIELDS))][label] = av
+    varying = [i for i in range(len(VARIANT_FIELDS)) if len({v[i] for v in groups}) > 1]
+    if not varying:  # nothing tells the draws apart: one group, as before
+        return {"": by_label}
+    return {", ".join(f"{VARIANT_FIELDS[i]} {v[i]}" for i in varying): g
+            for v, g in sorted(groups.items(), key=lambda kv: str(kv[0]))}
+
+
+def _entries(name: str, by_label: dict[str, tuple[str, float]], grown: dict[str, int],
+             size: int) -> list[dict[str, Any]]:
+    """One score's agreement entries: all its networks, then (where some ran at a grown size)
+    the same score without them ("…, SIZE px only")."""
+    joined = join(by_label, top1_table())
+    points = [{**p, "size": grown[p["label"]]} if p["label"] in grown else p
+              for p in joined.points]
+    out = [{"score": name, **agreement(points), "unscored": joined.unscored,
+            "points": points, "grown": sorted(grown)}]
+    if grown:  # the same score without them: do they move the answer?
+        kept = [p for p in points if "size" not in p]
+        out.append({"score": f"{name}, {size} px only", **agreement(kept),
+                    "unscored": joined.unscored, "points": kept, "grown": [],
+                    "study_size_only": True})
+    return out
+
+
 def section(plan: Plan, table: list[dict[str, Any]]) -> dict[str, Any]:
     """The ``agreement`` entry of leaderboard.json: the reference's header, the studied
     architectures the trained table lacks, the networks with requested combinations but no
-    cell (``no_cell``: label → reasons) and each score's statistics with intervals. A score
-    with networks that ran at a grown size (``grown``: their labels; their points carry their
-    ``size``) is followed by the same score without them ("…, 64 px only")."""
-    trained = top1_table()
-    missing = sorted({n.arch for n in plan.nets if n.arch not in trained})
+    cell (``no_cell``: label → reasons) and each score's statistics with intervals, per
+    variant where a study draws an architecture more than once (:func:`by_variant`: "invert
+    psnr s4 [init paper]"). A score with networks that ran at a grown size (``grown``: their
+    labels; their points carry their ``size``) is followed by the same score without them
+    ("…, 64 px only")."""
+    missing = sorted({n.arch for n in plan.nets if n.arch not in top1_table()})
     grown = grown_sets(plan, table)
     scores = []
     for name, by_label in score_sets(plan, table).items():
-        joined = join(by_label, trained)
-        points = [{**p, "size": grown[name][p["label"]]} if p["label"] in grown[name] else p
-                  for p in joined.points]
-        scores.append({"score": name, **agreement(points), "unscored": joined.unscored,
-                       "points": points, "grown": sorted(grown[name])})
-        if grown[name]:  # the same score without them: do they move the answer?
-            kept = [p for p in points if "size" not in p]
-            scores.append({"score": f"{name}, {plan.size} px only", **agreement(kept),
-                           "unscored": joined.unscored, "points": kept, "grown": [],
-                           "study_size_only": True})
+        for variant, group in by_variant(by_label, table).items():
+            full = f"{name} [{variant}]" if variant else name
+            mine = {k: v for k, v in grown[name].items() if k in group}
+            scores += _entries(full, group, mine, plan.size)
     return {"reference": header(), "missing": missing, "no_cell": no_cell(table),
             "scores": scores}
 

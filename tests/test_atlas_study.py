@@ -147,3 +147,18 @@ def test_agreement_splits_variants_of_one_architecture() -> None:
         assert all(label.endswith(variant.split()[1]) for label in group)
     once = {"timm:a-avg-he": ("timm:a", 1.0), "timm:b-avg-paper": ("timm:b", 2.0)}
     assert by_variant(once, rows) == {"": once}  # every architecture once: one score, as before
+
+
+def test_agreement_variants_keep_the_architectures_drawn_once() -> None:
+    """VGG-11 with average and with max pooling beside a ResNet-18 drawn once: two τ, the
+    ResNet in both."""
+    from ranvis.study.agreeboard import by_variant
+
+    labels = {"vgg11-avg": ("vgg11", 1.0), "vgg11-max": ("vgg11", 2.0),
+              "resnet18": ("resnet18", 3.0)}
+    rows = [{"arch": "vgg11-avg", "pool": "avg", "init": "paper"},
+            {"arch": "vgg11-max", "pool": "max", "init": "paper"},
+            {"arch": "resnet18", "pool": "max", "init": "paper"}]
+    groups = by_variant(labels, rows)
+    assert groups == {"pool avg": {"vgg11-avg": ("vgg11", 1.0), "resnet18": ("resnet18", 3.0)},
+                      "pool max": {"vgg11-max": ("vgg11", 2.0), "resnet18": ("resnet18", 3.0)}}

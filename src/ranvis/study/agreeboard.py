@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -88,21 +88,22 @@ VARIANT_FIELDS = ("pool", "init", "sigma", "fixed")
 def by_variant(by_label: dict[str, tuple[str, float]],
                rows: list[dict[str, Any]]) -> dict[str, dict[str, tuple[str, float]]]:
     """``by_label`` split so that no architecture counts twice in one τ: {"": by_label} when
-    every architecture appears once, else one group per variant (the study's pooling, init,
-    σ or weights: VARIANT_FIELDS of its networks' ``rows``), named by the fields that differ
-    ("init he", "init paper"). Two draws of one architecture under two inits are one
-    architecture's two readings, not two points of evidence about architectures."""
-    archs = [arch for arch, _v in by_label.values()]
-    if len(set(archs)) == len(archs):
+    every architecture appears once, else one group per variant of the architectures drawn
+    more than once (their pooling, init, σ or weights: VARIANT_FIELDS of their ``rows``),
+    named by the fields that differ ("init he", "init paper"), each group with every
+    architecture drawn once added. Two draws of one architecture are one architecture's two
+    readings, not two points of evidence about architectures."""
+    count = Counter(arch for arch, _v in by_label.values())
+    if max(count.values(), default=0) <= 1:
         return {"": by_label}
     of = {r["arch"]: tuple(r.get(k) for k in VARIANT_FIELDS) for r in rows if "arch" in r}
     groups: dict[tuple, dict[str, tuple[str, float]]] = defaultdict(dict)
     for label, av in by_label.items():
-        groups[of.get(label, (None,) * len(VARIANT_FIELDS))][label] = av
+        if count[av[0]] > 1:
+            groups[of.get(label, (label,) * len(VARIANT_FIELDS))][label] = av
     varying = [i for i in range(len(VARIANT_FIELDS)) if len({v[i] for v in groups}) > 1]
-    if not varying:  # nothing tells the draws apart: one group, as before
-        return {"": by_label}
-    return {", ".join(f"{VARIANT_FIELDS[i]} {v[i]}" for i in varying): g
+    once = {label: av for label, av in by_label.items() if count[av[0]] == 1}
+    return {", ".join(f"{VARIANT_FIELDS[i]} {v[i]}" for i in varying): {**g, **once}
             for v, g in sorted(groups.items(), key=lambda kv: str(kv[0]))}
 
 

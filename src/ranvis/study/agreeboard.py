@@ -61,12 +61,11 @@ def score_sets(plan: Plan, table: list[dict[str, Any]]) -> dict[str, dict[str, t
     return {name: _means(rs, key) for name, key, rs in _score_rows(plan, table)}
 
 
-def grown_sets(plan: Plan, table: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """{score name: {network label: size}} for the networks whose cells of that score ran at
-    another size than the study's (a grown tap, study.taps)."""
-    return {name: {r["arch"]: int(r["size"]) for r in rs
-                   if r.get("size") is not None and r["size"] != plan.size}
-            for name, _key, rs in _score_rows(plan, table)}
+def _grown(rs: list[dict[str, Any]], size: int) -> dict[str, int]:
+    """{network label: size} for the rows ``rs`` that ran at another size than the study's
+    ``size`` (a grown tap, study.taps)."""
+    return {r["arch"]: int(r["size"]) for r in rs
+            if r.get("size") is not None and r["size"] != size}
 
 
 def no_cell(table: list[dict[str, Any]]) -> dict[str, list[str]]:
@@ -133,12 +132,12 @@ def section(plan: Plan, table: list[dict[str, Any]]) -> dict[str, Any]:
     labels; their points carry their ``size``) is followed by the same score without them
     ("…, 64 px only")."""
     missing = sorted({n.arch for n in plan.nets if n.arch not in top1_table()})
-    grown = grown_sets(plan, table)
     scores = []
-    for name, by_label in score_sets(plan, table).items():
-        for variant, group in by_variant(by_label, table).items():
+    for name, key, rs in _score_rows(plan, table):
+        grown = _grown(rs, plan.size)
+        for variant, group in by_variant(_means(rs, key), table).items():
             full = f"{name} [{variant}]" if variant else name
-            mine = {k: v for k, v in grown[name].items() if k in group}
+            mine = {k: v for k, v in grown.items() if k in group}
             scores += _entries(full, group, mine, plan.size)
     return {"reference": header(), "missing": missing, "no_cell": no_cell(table),
             "scores": scores}

@@ -51,6 +51,9 @@ class Signals:
 
     The first signal raises :class:`Interrupted` (a KeyboardInterrupt, so optimize() returns
     the best so far); the second raises :class:`Quit`. The old handlers come back on exit.
+    Python drops an exception raised while a ``__del__`` or a weakref callback runs, so a
+    signal can land where its exception is lost: :meth:`check`, one of every run's callbacks
+    (:func:`callbacks`), raises it again at the next evaluation.
     """
 
     def __init__(self) -> None:
@@ -70,6 +73,11 @@ class Signals:
         if len(self.received) == 1:
             raise Interrupted(signal.Signals(signum).name)
         raise Quit(128 + signum)
+
+    def check(self, _step: object = None) -> None:
+        """A loop callback: :class:`Interrupted` once a signal has been received."""
+        if self.received:
+            raise Interrupted(self.name)
 
     def __enter__(self) -> Signals:
         if threading.current_thread() is threading.main_thread():
@@ -188,7 +196,8 @@ def callbacks(a: argparse.Namespace, desc: str, resumed: Any = None) -> list[Cal
     from ranvis.optim.callbacks import Progress, Snapshots
 
     done = len(resumed.losses) if resumed is not None else 0
-    cbs: list[Callable[[Any], None]] = [Progress(a.iters, desc, initial=min(done, a.iters))]
+    cbs: list[Callable[[Any], None]] = [signals.check,
+                                        Progress(a.iters, desc, initial=min(done, a.iters))]
     if getattr(a, "save_every", None):
         cbs.append(Snapshots(a.output, a.save_every))
     if getattr(a, "checkpoint", None) is not None:

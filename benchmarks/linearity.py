@@ -28,8 +28,8 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
+import sys
 import tomllib
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -93,14 +93,15 @@ def branch_ratios(arch: str, init: str, photo: Path, size: int) -> dict[str, flo
     return {n: float(seen[n, "br"].norm() / short[n].norm()) for n in blocks}
 
 
-def atlas_psnr(path: Path) -> dict[tuple[str, int], float]:
-    """Mean inversion PSNR per (architecture, stride) over a study's ok cells."""
-    acc: dict[tuple[str, int], list[float]] = defaultdict(list)
-    with path.open() as fh:
-        for r in csv.DictReader(fh):
-            if r["status"] == "ok" and r["kind"] == "invert" and r["psnr"]:
-                acc[r["arch_name"], int(r["stride"])].append(float(r["psnr"]))
-    return {k: float(np.mean(v)) for k, v in acc.items()}
+def atlas_psnr(path: Path, init: str) -> dict[tuple[str, int], float]:
+    """Mean inversion PSNR per (architecture, stride) over a study's ok cells drawn with
+    ``init`` (scripts/atlas_inits.py's reader of results.csv)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from atlas_inits import means
+
+    scores = means(path)
+    return {(arch, stride): v for stride in (4, 8, 16)
+            for arch, v in scores.get((f"invert psnr s{stride}", init), {}).items()}
 
 
 def tau(pairs: list[tuple[float, float]]) -> tuple[float, int]:
@@ -130,7 +131,7 @@ def _row(rows: list[dict], init: str, stride: int, psnr: dict[tuple[str, int], f
 
 def report(rows: list[dict], inits: list[str]) -> str:
     """linearity.md: N per init and stride (median, range) and the taus of the module doc."""
-    psnr = {i: atlas_psnr(RESULTS[i]) if RESULTS[i].is_file() else {} for i in inits}
+    psnr = {i: atlas_psnr(RESULTS[i], i) if RESULTS[i].is_file() else {} for i in inits}
     lines = ["| stride | init | median N | N range | tau(N, PSNR) (n) | tau(N, top-1) [95 %] |",
              "|---|---|---|---|---|---|"]
     lines += [_row(rows, init, stride, psnr[init]) for stride in (4, 8, 16) for init in inits]
